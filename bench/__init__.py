@@ -1,0 +1,1 @@
+"""Dockyard benchmark suite: `python -m bench --help`."""

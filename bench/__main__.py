@@ -1,0 +1,206 @@
+"""`python -m bench`: Dockyard against CNCF distribution (docker-registry), side by side."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from .data import client_ceilings, random_block
+from .report import ServerRun, ratio, render
+from .servers import SPECS, ServerError, cleanup, start_server, stop_server
+from .workloads import WORKLOADS, Config, Ctx, describe_error
+
+
+def _loop_factory(use_uvloop: bool) -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
+    if use_uvloop:
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop, f"uvloop {uvloop.__version__}"
+        except ImportError:
+            pass
+    return None, "asyncio (default loop)"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark Dockyard against docker-registry (CNCF distribution) on loopback.",
+    )
+    p.add_argument("--only", choices=sorted(SPECS), help="run against one server only")
+    p.add_argument("--quick", action="store_true", help="small sizes and counts (a smoke run)")
+    p.add_argument("--blob-mib", type=int, default=None, help="large-blob size (default 512)")
+    p.add_argument("--out", type=Path, help="write the results as JSON to this file")
+    p.add_argument(
+        "--workloads",
+        help="comma-separated subset of: " + ", ".join(w.key for w in WORKLOADS),
+    )
+    p.add_argument("--tmp-dir", type=Path, help="where the servers' data dirs go (default $TMPDIR)")
+    p.add_argument("--keep-data", action="store_true", help="leave the data dirs behind")
+    p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
+    args = p.parse_args(argv)
+    if args.blob_mib is not None and args.blob_mib < 1:
+        p.error("--blob-mib must be >= 1")
+    if args.workloads:
+        known = {w.key for w in WORKLOADS}
+        wanted = [w.strip() for w in args.workloads.split(",") if w.strip()]
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            p.error(f"unknown workload(s): {', '.join(unknown)}")
+        args.workloads = wanted
+    return args
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_server(
+    key: str,
+    cfg: Config,
+    block: bytes,
+    selected: list[str],
+    args: argparse.Namespace,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+) -> ServerRun:
+    spec = SPECS[key]()
+    run = ServerRun(key, spec.label, version=spec.version())
+    log(f"== {spec.label} {run.version}: starting")
+    try:
+        srv = start_server(spec, args.tmp_dir)
+    except ServerError as exc:
+        run.start_error = str(exc)
+        log(f"   did not start: {exc}")
+        for w in WORKLOADS:
+            if w.key in selected:
+                res = w.new_result(cfg)
+                res.error = f"server did not start: {str(exc).splitlines()[0]}"
+                run.results[w.key] = res
+        return run
+    run.started = True
+    run.startup_s = srv.startup_seconds
+    run.idle_rss = srv.idle_rss
+    log(f"   ready on 127.0.0.1:{srv.port} in {srv.startup_seconds:.2f} s, data dir {srv.data_dir}")
+    ctx = Ctx(srv, cfg, block)
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            for w in WORKLOADS:
+                if w.key not in selected:
+                    continue
+                res = w.new_result(cfg)
+                run.results[w.key] = res
+                if not srv.alive():
+                    res.error = (
+                        f"server is no longer running (exit code {srv.proc.returncode}); "
+                        f"log tail:\n{srv.log_tail(15)}"
+                    )
+                    log(f"   {w.key}: FAILED: {res.error}")
+                    continue
+                log(f"   {w.key}: {res.title} ...")
+                t0 = time.perf_counter()
+                try:
+                    runner.run(asyncio.wait_for(w.run(ctx, res), cfg.workload_timeout))
+                    res.ok = True
+                except TimeoutError:
+                    res.error = f"workload exceeded its {cfg.workload_timeout:.0f} s limit"
+                except Exception as exc:
+                    res.error = describe_error(exc)
+                if not res.ok and not srv.alive():
+                    res.error = (
+                        f"{res.error}\n    the server exited (code {srv.proc.returncode}); "
+                        f"log tail:\n{srv.log_tail(15)}"
+                    )
+                status = (
+                    f"{res.value:,.1f} {res.unit}  {res.detail}"
+                    if res.ok
+                    else f"FAILED: {res.error}"
+                )
+                log(f"   {w.key}: {status}  ({time.perf_counter() - t0:.1f} s incl. setup)")
+    finally:
+        stop_server(srv)
+        run.exit_code = srv.exit_code
+        run.notes.extend(srv.notes)
+        log(f"   stopped (exit code {srv.exit_code})")
+        if args.keep_data:
+            log(f"   data kept in {srv.work_dir}")
+        cleanup(srv, keep=args.keep_data)
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = Config.quick(args.blob_mib) if args.quick else Config(blob_mib=args.blob_mib or 512)
+    keys = [args.only] if args.only else ["dockyard", "distribution"]
+    selected = args.workloads or [w.key for w in WORKLOADS]
+    loop_factory, loop_name = _loop_factory(not args.no_uvloop)
+
+    ceilings = client_ceilings()
+    block = random_block(0xD0C)
+    header = [
+        "Dockyard vs docker-registry (CNCF distribution), loopback only, one server at a time.",
+        f"Machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / (1 << 30):.0f} "
+        f"GiB RAM, Python {platform.python_version()}, client loop: {loop_name}.",
+        "The bench client and the server SHARE THESE CORES: every figure is client+server on "
+        "the same box.",
+        f"Client ceilings: sha256 {ceilings['sha256_mib_s']:,.0f} MiB/s, data generation "
+        f"{ceilings['generate_mib_s']:,.0f} MiB/s (one core).",
+        "ratio = Dockyard/registry for throughputs, registry/Dockyard for times: >1 means "
+        "Dockyard is better.",
+    ]
+    if args.quick:
+        header.insert(1, "QUICK RUN: small sizes and counts, figures are indicative only.")
+    for line in header:
+        log(line)
+
+    runs: list[ServerRun] = []
+    for key in keys:
+        runs.append(run_server(key, cfg, block, selected, args, loop_factory))
+
+    order = [(w.key, w.group, w.title(cfg)) for w in WORKLOADS if w.key in selected]
+    print()
+    print(render(runs, order, header))
+
+    if args.out:
+        doc: dict[str, Any] = {
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "argv": sys.argv[1:] if argv is None else argv,
+            "quick": args.quick,
+            "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+            "machine": {
+                "cpus": psutil.cpu_count(),
+                "memory_bytes": psutil.virtual_memory().total,
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "client_loop": loop_name,
+                "client_ceilings_mib_s": ceilings,
+                "note": "client and server share the same cores",
+            },
+            "servers": {r.key: r.as_json() for r in runs},
+        }
+        if len(runs) == 2:
+            d, x = runs[0], runs[1]
+            doc["ratios_dockyard_over_distribution"] = {
+                k: ratio(d.results.get(k), x.results.get(k)) for k, _g, _t in order
+            }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=2) + "\n")
+        log(f"JSON written to {args.out}")
+    failed = any(not r.ok for run in runs for r in run.results.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
+    os._exit(130)

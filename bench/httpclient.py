@@ -1,0 +1,395 @@
+"""A small HTTP/1.1 keep-alive client on raw asyncio streams.
+
+The benchmark needs a client that costs as little CPU as possible, because the client and
+the server share the machine's two cores. httpx spends several times more CPU per request
+than this, which at concurrency 32 would make the client the bottleneck for both servers and
+squash every ratio towards 1. This client does only what a registry benchmark needs:
+persistent connections, Content-Length and chunked response bodies, streamed request and
+response bodies, and a per-request time limit. Both servers are driven by this same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import urlsplit
+
+Buffer = bytes | bytearray | memoryview
+
+_READ_LIMIT = 4 << 20  # StreamReader buffer; also the largest header block we accept
+_STREAM_CHUNK = 1 << 20
+
+
+class HTTPError(Exception):
+    """A transport or protocol failure (not an HTTP error status)."""
+
+
+class StatusError(Exception):
+    """An unexpected HTTP status; carries enough of the response to diagnose it."""
+
+    def __init__(self, what: str, resp: Response, expected: Iterable[int]) -> None:
+        body = resp.body[:600].decode("utf-8", "replace")
+        super().__init__(
+            f"{what}: HTTP {resp.status} (expected {'/'.join(map(str, expected))}) body={body!r}"
+        )
+        self.response = resp
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(slots=True)
+class _Head:
+    status: int
+    headers: dict[str, str]
+    keep_alive: bool
+
+
+def target_of(url: str) -> str:
+    """Turn a Location/Link URL (absolute or relative) into a request target."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def add_query(target: str, key: str, value: str) -> str:
+    """Append a query parameter without disturbing existing ones (e.g. distribution's _state)."""
+    sep = "&" if "?" in target else "?"
+    return f"{target}{sep}{key}={value}"
+
+
+class _Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.usable = True
+
+    def close(self) -> None:
+        self.usable = False
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+    async def send(
+        self,
+        host: str,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None,
+        body: Buffer | Iterable[Buffer] | None,
+        content_length: int | None,
+    ) -> None:
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", "User-Agent: dockyard-bench"]
+        if headers:
+            lines.extend(f"{k}: {v}" for k, v in headers.items())
+        if isinstance(body, bytes | bytearray | memoryview):
+            content_length = len(body)
+        if content_length is not None or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {content_length or 0}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        w = self.writer
+        try:
+            if isinstance(body, bytes | bytearray | memoryview):
+                w.write(head + body if len(body) < 65536 else head)
+                if len(body) >= 65536:
+                    w.write(body)
+                await w.drain()
+            elif body is None:
+                w.write(head)
+                await w.drain()
+            else:
+                w.write(head)
+                sent = 0
+                for piece in body:
+                    w.write(piece)
+                    sent += len(piece)
+                    await w.drain()
+                if content_length is not None and sent != content_length:
+                    raise HTTPError(f"body produced {sent} bytes, declared {content_length}")
+        except (ConnectionError, OSError) as exc:
+            # The server may have answered early (e.g. an error) and closed; the caller reads
+            # the response, if any, to report what the server said.
+            self.usable = False
+            raise _SendFailed(exc) from exc
+
+    async def read_head(self, method: str) -> _Head:
+        try:
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            raise HTTPError(
+                f"connection closed before response head ({len(exc.partial)} bytes)"
+            ) from exc
+        except asyncio.LimitOverrunError as exc:
+            raise HTTPError("response head too large") from exc
+        text = raw.decode("latin-1")
+        status_line, _, rest = text.partition("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+            raise HTTPError(f"bad status line {status_line!r}")
+        status = int(parts[1])
+        headers: dict[str, str] = {}
+        for line in rest.split("\r\n"):
+            if not line:
+                continue
+            k, _, v = line.partition(":")
+            key = k.strip().lower()
+            val = v.strip()
+            headers[key] = f"{headers[key]}, {val}" if key in headers else val
+        conn_hdr = headers.get("connection", "").lower()
+        keep_alive = parts[0] == "HTTP/1.1" and "close" not in conn_hdr
+        if status < 200:  # 100 Continue and friends: skip to the real response
+            return await self.read_head(method)
+        return _Head(status, headers, keep_alive)
+
+    def body_kind(self, method: str, head: _Head) -> tuple[str, int]:
+        if method == "HEAD" or head.status in (204, 304):
+            return ("none", 0)
+        if "chunked" in head.headers.get("transfer-encoding", "").lower():
+            return ("chunked", -1)
+        cl = head.headers.get("content-length")
+        if cl is not None:
+            return ("length", int(cl))
+        return ("eof", -1)
+
+    async def iter_body(self, method: str, head: _Head) -> AsyncIterator[bytes]:
+        kind, n = self.body_kind(method, head)
+        r = self.reader
+        if kind == "length":
+            remaining = n
+            while remaining > 0:
+                data = await r.read(min(remaining, _STREAM_CHUNK))
+                if not data:
+                    raise HTTPError(f"connection closed with {remaining} body bytes missing")
+                remaining -= len(data)
+                yield data
+        elif kind == "chunked":
+            while True:
+                size_line = await r.readuntil(b"\r\n")
+                size = int(size_line.split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while (await r.readuntil(b"\r\n")) != b"\r\n":  # trailers
+                        pass
+                    break
+                remaining = size
+                while remaining > 0:
+                    data = await r.read(min(remaining, _STREAM_CHUNK))
+                    if not data:
+                        raise HTTPError("connection closed inside a chunk")
+                    remaining -= len(data)
+                    yield data
+                await r.readexactly(2)
+        elif kind == "eof":
+            self.usable = False
+            while data := await r.read(_STREAM_CHUNK):
+                yield data
+        if not head.keep_alive:
+            self.usable = False
+
+    async def read_body(self, method: str, head: _Head) -> bytes:
+        kind, n = self.body_kind(method, head)
+        if kind == "none":
+            if not head.keep_alive:
+                self.usable = False
+            return b""
+        if kind == "length":
+            data = await self.reader.readexactly(n) if n else b""
+            if not head.keep_alive:
+                self.usable = False
+            return data
+        return b"".join([c async for c in self.iter_body(method, head)])
+
+
+class _SendFailed(Exception):
+    pass
+
+
+@dataclass
+class StreamedResponse:
+    """A response whose body is read incrementally (for large blob GETs)."""
+
+    status: int
+    headers: dict[str, str]
+    chunks: AsyncIterator[bytes]
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class ClientStats:
+    connects: int = 0
+    requests: int = 0
+    reconnects_on_stale: int = 0
+    per_status: dict[int, int] = field(default_factory=dict)
+
+
+class HTTPClient:
+    """A pool of keep-alive HTTP/1.1 connections to one host:port."""
+
+    def __init__(self, host: str, port: int, pool_size: int, time_limit: float = 120.0) -> None:
+        self.host = host
+        self.port = port
+        self.host_header = f"{host}:{port}"
+        self.pool_size = pool_size
+        self.time_limit = time_limit
+        self._idle: list[_Connection] = []
+        self._sem = asyncio.Semaphore(pool_size)
+        self.stats = ClientStats()
+
+    async def __aenter__(self) -> HTTPClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for c in idle:
+            c.close()
+        for c in idle:
+            with contextlib.suppress(Exception):
+                await c.writer.wait_closed()
+
+    async def _connect(self) -> _Connection:
+        reader, writer = await asyncio.open_connection(self.host, self.port, limit=_READ_LIMIT)
+        self.stats.connects += 1
+        return _Connection(reader, writer)
+
+    def _take_idle(self) -> _Connection | None:
+        while self._idle:
+            c = self._idle.pop()
+            if c.usable and not c.reader.at_eof():
+                return c
+            c.close()
+        return None
+
+    def _give_back(self, c: _Connection) -> None:
+        if c.usable:
+            self._idle.append(c)
+        else:
+            c.close()
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: Buffer | Iterable[Buffer] | None = None,
+        content_length: int | None = None,
+        time_limit: float | None = None,
+    ) -> Response:
+        """Send one request and read the whole response body."""
+        async with self._sem, asyncio.timeout(time_limit or self.time_limit):
+            conn, head = await self._exchange(method, target, headers, body, content_length)
+            try:
+                data = await conn.read_body(method, head)
+            except BaseException:
+                conn.close()
+                raise
+            self._give_back(conn)
+            return Response(head.status, head.headers, data)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        time_limit: float | None = None,
+    ) -> AsyncIterator[StreamedResponse]:
+        """Send a bodiless request; the response body is read as it arrives.
+
+        Use as ``async with client.stream(...) as resp: async for chunk in resp.chunks``.
+        The connection returns to the pool only if the body was read to the end.
+        """
+        async with self._sem, asyncio.timeout(time_limit or self.time_limit):
+            conn, head = await self._exchange(method, target, headers, None, None)
+            finished = False
+
+            async def chunks() -> AsyncIterator[bytes]:
+                nonlocal finished
+                async for c in conn.iter_body(method, head):
+                    yield c
+                finished = True
+
+            try:
+                yield StreamedResponse(head.status, head.headers, chunks())
+            finally:
+                if finished:
+                    self._give_back(conn)
+                else:
+                    conn.close()
+
+    async def _exchange(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] | None,
+        body: Buffer | Iterable[Buffer] | None,
+        content_length: int | None,
+    ) -> tuple[_Connection, _Head]:
+        self.stats.requests += 1
+        reusable_body = body is None or isinstance(body, bytes | bytearray | memoryview)
+        conn = self._take_idle()
+        fresh = conn is None
+        if conn is None:
+            conn = await self._connect()
+        try:
+            try:
+                await conn.send(self.host_header, method, target, headers, body, content_length)
+            except _SendFailed as exc:
+                if not fresh and reusable_body:
+                    raise _Stale from exc
+                # Report what the server said, if it said anything before closing.
+                try:
+                    head = await conn.read_head(method)
+                except Exception:
+                    raise HTTPError(f"{method} {target}: send failed: {exc.__cause__!r}") from exc
+                conn.usable = False
+                return conn, head
+            try:
+                head = await conn.read_head(method)
+            except HTTPError:
+                if not fresh and reusable_body:
+                    raise _Stale from None
+                raise
+        except _Stale:
+            # A pooled keep-alive connection the server had already closed: retry once on a
+            # new connection (only for requests whose body can be resent).
+            conn.close()
+            self.stats.reconnects_on_stale += 1
+            conn = await self._connect()
+            try:
+                await conn.send(self.host_header, method, target, headers, body, content_length)
+                head = await conn.read_head(method)
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        self.stats.per_status[head.status] = self.stats.per_status.get(head.status, 0) + 1
+        return conn, head
+
+
+class _Stale(Exception):
+    pass
+
+
+def now() -> float:
+    return time.perf_counter()

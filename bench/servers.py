@@ -1,0 +1,298 @@
+"""Start, watch and stop the registries under test."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DISTRIBUTION_BIN = "/usr/bin/docker-registry"
+
+
+class ServerError(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerSpec:
+    """How to launch one registry. `argv` is built once the port and data dir are known."""
+
+    key: str  # "dockyard" | "distribution"
+    label: str
+
+    def argv(self, port: int, data_dir: Path, work_dir: Path) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def version(self) -> str:
+        return "?"
+
+
+class DockyardSpec(ServerSpec):
+    def __init__(self) -> None:
+        super().__init__("dockyard", "Dockyard")
+
+    def argv(self, port: int, data_dir: Path, work_dir: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "dockyard", "serve",
+            "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
+        ]  # fmt: skip
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if importlib.util.find_spec("dockyard") is None:
+            src = str(REPO_ROOT / "src")
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+        return env
+
+    def version(self) -> str:
+        try:
+            code = "import dockyard; print(getattr(dockyard, '__version__', '?'))"
+            out = subprocess.run(
+                [sys.executable, "-c", code], env=self.env(), capture_output=True, text=True,
+                timeout=60,
+            )  # fmt: skip
+            return out.stdout.strip() or "?"
+        except (OSError, subprocess.SubprocessError):
+            return "?"
+
+
+class DistributionSpec(ServerSpec):
+    def __init__(self) -> None:
+        super().__init__("distribution", "docker-registry")
+
+    def argv(self, port: int, data_dir: Path, work_dir: Path) -> list[str]:
+        config = work_dir / "config.yml"
+        # The same settings as Debian's stock /etc/docker/registry/config.yml (including the
+        # in-memory blob descriptor cache), minus auth and with delete enabled.
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+            "storage:\n"
+            f"  filesystem:\n    rootdirectory: {data_dir}\n"
+            "  cache:\n    blobdescriptor: inmemory\n"
+            "  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{port}\n"
+        )
+        return [DISTRIBUTION_BIN, "serve", str(config)]
+
+    def version(self) -> str:
+        try:
+            out = subprocess.run(
+                [DISTRIBUTION_BIN, "--version"], capture_output=True, text=True, timeout=30
+            )
+            return out.stdout.strip().split()[-1] if out.stdout.strip() else "?"
+        except (OSError, subprocess.SubprocessError):
+            return "?"
+
+
+SPECS: dict[str, type[ServerSpec]] = {
+    "dockyard": DockyardSpec,
+    "distribution": DistributionSpec,
+}
+
+
+@dataclass
+class Usage:
+    """What the server process tree used during one sampled interval."""
+
+    peak_rss: int = 0
+    cpu_seconds: float = 0.0
+    samples: int = 0
+
+
+class ResourceSampler:
+    """Samples the RSS of a process tree every `interval` seconds in a background thread.
+
+    RSS is summed over the server process and all its descendants. CPU time is the
+    difference of user+system time of the tree between start and stop (descendants that
+    exit in between are not counted).
+    """
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.usage = Usage()
+        self._cpu0 = 0.0
+        self._self_cpu0 = 0.0
+        self.client_cpu_seconds = 0.0
+
+    def _tree(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def _sample_rss(self) -> int:
+        total = 0
+        for p in self._tree():
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total
+
+    def _cpu(self) -> float:
+        total = 0.0
+        for p in self._tree():
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = self._sample_rss()
+            self.usage.samples += 1
+            self.usage.peak_rss = max(self.usage.peak_rss, rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> ResourceSampler:
+        self._cpu0 = self._cpu()
+        t = os.times()
+        self._self_cpu0 = t.user + t.system
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.usage.peak_rss = max(self.usage.peak_rss, self._sample_rss())
+        self.usage.cpu_seconds = self._cpu() - self._cpu0
+        t = os.times()
+        self.client_cpu_seconds = t.user + t.system - self._self_cpu0
+
+
+@dataclass
+class RunningServer:
+    spec: ServerSpec
+    port: int
+    work_dir: Path
+    data_dir: Path
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    startup_seconds: float = 0.0
+    idle_rss: int = 0
+    exit_code: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def sampler(self) -> ResourceSampler:
+        return ResourceSampler(self.proc.pid)
+
+    def tree_rss(self) -> int:
+        return ResourceSampler(self.proc.pid)._sample_rss()
+
+
+def start_server(
+    spec: ServerSpec, tmp_root: Path | None, ready_timeout: float = 90.0
+) -> RunningServer:
+    work_dir = Path(tempfile.mkdtemp(prefix=f"bench-{spec.key}-", dir=tmp_root))
+    data_dir = work_dir / "data"
+    data_dir.mkdir()
+    port = free_port()
+    log_path = work_dir / "server.log"
+    argv = spec.argv(port, data_dir, work_dir)
+    t0 = time.perf_counter()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=spec.env(), cwd=work_dir, start_new_session=True,
+        )  # fmt: skip
+    srv = RunningServer(spec, port, work_dir, data_dir, log_path, proc)
+    deadline = t0 + ready_timeout
+    last_err = "no answer"
+    with httpx.Client(timeout=2.0) as c:
+        while time.perf_counter() < deadline:
+            if not srv.alive():
+                code = proc.returncode
+                tail = srv.log_tail()
+                cleanup(srv)
+                raise ServerError(
+                    f"{spec.label} exited with code {code} before it was ready "
+                    f"(argv: {' '.join(argv)})\n{tail}"
+                )
+            try:
+                r = c.get(f"{srv.base_url}/v2/")
+                if r.status_code == 200:
+                    break
+                last_err = f"GET /v2/ -> {r.status_code}"
+            except httpx.HTTPError as exc:
+                last_err = repr(exc)
+            time.sleep(0.05)
+        else:
+            tail = srv.log_tail()
+            stop_server(srv)
+            cleanup(srv)
+            raise ServerError(
+                f"{spec.label} not ready after {ready_timeout:.0f}s ({last_err})\n{tail}"
+            )
+    srv.startup_seconds = time.perf_counter() - t0
+    time.sleep(0.3)  # let start-up work settle before taking the idle RSS
+    srv.idle_rss = srv.tree_rss()
+    return srv
+
+
+def stop_server(srv: RunningServer, grace: float = 30.0) -> None:
+    """SIGTERM the server and wait; SIGKILL its process group if it does not exit in time."""
+    if srv.alive():
+        srv.proc.send_signal(signal.SIGTERM)
+        try:
+            srv.exit_code = srv.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            srv.notes.append(f"did not exit within {grace:.0f}s of SIGTERM; killed")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(srv.proc.pid, signal.SIGKILL)
+            srv.exit_code = srv.proc.wait(timeout=30)
+    else:
+        srv.exit_code = srv.proc.returncode
+        srv.notes.append(f"had already exited (code {srv.exit_code}) when the bench stopped it")
+    # Anything left in the server's own process group (workers) is ours to end.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(srv.proc.pid, signal.SIGKILL)
+    if srv.exit_code not in (0, None):
+        srv.notes.append(f"exit code after SIGTERM: {srv.exit_code}")
+
+
+def cleanup(srv: RunningServer, keep: bool = False) -> None:
+    if not keep:
+        shutil.rmtree(srv.work_dir, ignore_errors=True)

@@ -1,0 +1,543 @@
+"""The six workloads. Each one does its (untimed) setup, then a timed phase during which the
+server's process tree is sampled for RSS and CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import re
+import statistics
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import registry
+from .data import MANIFEST_ACCEPT, BlobSource, Image, make_image
+from .httpclient import HTTPClient, StatusError, target_of
+from .servers import ResourceSampler, RunningServer
+
+MiB = 1 << 20
+
+
+@dataclass
+class Config:
+    blob_mib: int = 512
+    small_images: int = 400
+    small_concurrency: int = 16
+    manifest_c1: int = 3000
+    manifest_c32: int = 10000
+    tags: int = 5000
+    tag_page: int = 100
+    tag_walks: int = 5
+    pull_repeats: int = 3
+    workload_timeout: float = 900.0
+
+    @classmethod
+    def quick(cls, blob_mib: int | None) -> Config:
+        return cls(
+            blob_mib=blob_mib or 64,
+            small_images=80,
+            manifest_c1=500,
+            manifest_c32=2000,
+            tags=1000,
+            tag_walks=3,
+            pull_repeats=2,
+            workload_timeout=300.0,
+        )
+
+    @property
+    def blob_size(self) -> int:
+        return self.blob_mib * MiB
+
+    @property
+    def blob_timeout(self) -> float:
+        """Per-request bound for one large-blob request: fails below ~2 MiB/s."""
+        return 60.0 + self.blob_mib * 0.5
+
+
+@dataclass
+class Result:
+    key: str
+    title: str
+    unit: str
+    higher_is_better: bool
+    ok: bool = False
+    value: float | None = None
+    detail: str = ""
+    error: str | None = None
+    note: str | None = None  # a caveat that makes the figure not like-for-like
+    wall_s: float | None = None
+    peak_rss: int | None = None
+    server_cpu_s: float | None = None
+    client_cpu_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "ok": self.ok,
+            "value": self.value,
+            "unit": self.unit,
+            "higher_is_better": self.higher_is_better,
+            "detail": self.detail,
+            "error": self.error,
+            "note": self.note,
+            "timed_wall_s": self.wall_s,
+            "peak_rss_bytes": self.peak_rss,
+            "server_cpu_s": self.server_cpu_s,
+            "client_cpu_s": self.client_cpu_s,
+            **self.extra,
+        }
+
+
+@dataclass
+class Ctx:
+    server: RunningServer
+    cfg: Config
+    block: bytes
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, pool: int, time_limit: float = 120.0) -> HTTPClient:
+        return HTTPClient("127.0.0.1", self.server.port, pool, time_limit)
+
+    @contextmanager
+    def timed(self, res: Result) -> Iterator[None]:
+        """Time the block, sampling the server's RSS and CPU; record into `res`."""
+        with ResourceSampler(self.server.proc.pid) as s:
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                res.wall_s = time.perf_counter() - t0
+        res.peak_rss = s.usage.peak_rss
+        res.server_cpu_s = s.usage.cpu_seconds
+        res.client_cpu_s = s.client_cpu_seconds
+
+
+Workload = Callable[[Ctx, Result], Awaitable[None]]
+
+
+def _pct(sorted_vals: list[float], q: float) -> float:
+    if not sorted_vals:
+        return float("nan")
+    idx = min(len(sorted_vals) - 1, max(0, round(q * (len(sorted_vals) - 1))))
+    return sorted_vals[idx]
+
+
+async def _gather_workers(n: int, worker: Callable[[int], Awaitable[None]]) -> None:
+    """Run n workers; the first failure cancels the rest and is re-raised."""
+    async with asyncio.TaskGroup() as tg:
+        for i in range(n):
+            tg.create_task(worker(i))
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+# --- 1 and 2: large-blob pushes -------------------------------------------------------------
+
+
+async def push_monolithic(ctx: Ctx, res: Result) -> None:
+    cfg = ctx.cfg
+    repo = "bench/large-mono"
+    src = BlobSource(cfg.blob_size, seed=1001, block=ctx.block)
+    digest = src.digest()
+    async with ctx.client(1, time_limit=cfg.blob_timeout) as c:
+        single = await registry.supports_single_post(c, repo)
+        res.extra["single_post"] = single
+        with ctx.timed(res):
+            if single:
+                await registry.upload_single_post(
+                    c, repo, digest, src.pieces(), src.size, cfg.blob_timeout
+                )
+            else:
+                await registry.upload_post_put(
+                    c, repo, digest, src.pieces(), src.size, cfg.blob_timeout
+                )
+        await _verify_blob_head(c, repo, digest, src.size)
+    if not single:
+        res.note = (
+            "answers POST ?digest= with 202 (no single-request upload): "
+            "measured as POST + one PUT ?digest= carrying the whole body"
+        )
+    assert res.wall_s is not None
+    res.value = cfg.blob_mib / res.wall_s
+    res.detail = f"{res.wall_s:.2f} s" + ("" if single else " (POST+PUT)")
+    ctx.state.setdefault("pull_blob", (repo, digest, src.size))
+
+
+async def push_chunked(ctx: Ctx, res: Result) -> None:
+    cfg = ctx.cfg
+    repo = "bench/large-chunked"
+    src = BlobSource(cfg.blob_size, seed=2002, block=ctx.block)
+    digest = src.digest()
+    async with ctx.client(1, time_limit=cfg.blob_timeout) as c:
+        with ctx.timed(res):
+            n = await registry.upload_chunked(c, repo, src, cfg.blob_timeout)
+        await _verify_blob_head(c, repo, digest, src.size)
+    assert res.wall_s is not None
+    res.value = cfg.blob_mib / res.wall_s
+    res.detail = f"{res.wall_s:.2f} s, {n} PATCHes"
+    res.extra["patches"] = n
+    ctx.state.setdefault("pull_blob", (repo, digest, src.size))
+
+
+async def _verify_blob_head(c: HTTPClient, repo: str, digest: str, size: int) -> None:
+    what = f"HEAD /v2/{repo}/blobs/{digest} after push"
+    resp = registry.expect(await c.request("HEAD", f"/v2/{repo}/blobs/{digest}"), what, 200)
+    cl = resp.header("content-length")
+    if cl is not None and int(cl) != size:
+        raise registry.RegistryError(f"{what}: Content-Length {cl} != {size}")
+
+
+# --- 3: large-blob pull ---------------------------------------------------------------------
+
+
+async def _pull_once(c: HTTPClient, repo: str, digest: str, size: int, time_limit: float) -> None:
+    target = f"/v2/{repo}/blobs/{digest}"
+    for _hop in range(3):
+        async with c.stream("GET", target, time_limit=time_limit) as resp:
+            if resp.status in (301, 302, 303, 307, 308):
+                loc = resp.header("location") or ""
+                async for _ in resp.chunks:
+                    pass
+                if loc.startswith("http") and f"127.0.0.1:{c.port}" not in loc:
+                    raise registry.RegistryError(f"GET blob redirected off-host to {loc}")
+                target = target_of(loc)
+                continue
+            if resp.status != 200:
+                body = b"".join([x async for x in resp.chunks])[:600]
+                raise registry.RegistryError(f"GET {target}: HTTP {resp.status} body={body!r}")
+            hdr = resp.header("docker-content-digest")
+            if hdr is not None and hdr != digest:
+                raise registry.RegistryError(f"GET blob: Docker-Content-Digest {hdr} != {digest}")
+            h = hashlib.sha256()
+            got = 0
+            async for chunk in resp.chunks:
+                h.update(chunk)
+                got += len(chunk)
+            actual = "sha256:" + h.hexdigest()
+            if got != size or actual != digest:
+                raise registry.RegistryError(
+                    f"GET blob: DIGEST MISMATCH - received {got} bytes hashing to {actual}, "
+                    f"expected {size} bytes hashing to {digest}"
+                )
+            return
+    raise registry.RegistryError("GET blob: too many redirects")
+
+
+async def pull(ctx: Ctx, res: Result) -> None:
+    cfg = ctx.cfg
+    async with ctx.client(1, time_limit=cfg.blob_timeout) as c:
+        if "pull_blob" not in ctx.state:
+            # Both pushes failed: push one the plain way (untimed) so the pull can still run.
+            src = BlobSource(cfg.blob_size, seed=3003, block=ctx.block)
+            await registry.upload_post_put(
+                c, "bench/large-pull", src.digest(), src.pieces(), src.size, cfg.blob_timeout
+            )
+            ctx.state["pull_blob"] = ("bench/large-pull", src.digest(), src.size)
+        repo, digest, size = ctx.state["pull_blob"]
+        times: list[float] = []
+        with ctx.timed(res):
+            for _ in range(cfg.pull_repeats):
+                t0 = time.perf_counter()
+                await _pull_once(c, repo, digest, size, cfg.blob_timeout)
+                times.append(time.perf_counter() - t0)
+    speeds = [size / MiB / t for t in times]
+    res.value = statistics.median(speeds)
+    res.detail = f"median of {len(speeds)}: " + ", ".join(f"{s:.0f}" for s in speeds)
+    res.extra["runs_mib_s"] = speeds
+
+
+# --- 4: small-image push rate ---------------------------------------------------------------
+
+
+async def small_push(ctx: Ctx, res: Result) -> None:
+    cfg = ctx.cfg
+    conc = cfg.small_concurrency
+    rng = random.Random(4004)
+    images: list[tuple[str, str, Image]] = []
+    for i in range(cfg.small_images):
+        tag = f"img-{i}"
+        images.append((f"bench/small-{i % conc}", tag, make_image(tag, 3, rng, 1024, 10240)))
+    next_i = 0
+    lat: list[float] = []
+
+    async with ctx.client(conc) as c:
+
+        async def worker(_: int) -> None:
+            nonlocal next_i
+            while next_i < len(images):
+                repo, tag, img = images[next_i]
+                next_i += 1
+                t0 = time.perf_counter()
+                await registry.push_image(c, repo, tag, img)
+                lat.append(time.perf_counter() - t0)
+
+        with ctx.timed(res):
+            await _gather_workers(conc, worker)
+        reqs = c.stats.requests
+    assert res.wall_s is not None
+    res.value = len(images) / res.wall_s
+    lat.sort()
+    res.detail = (
+        f"{res.wall_s:.2f} s; per image p50 {_pct(lat, 0.5) * 1e3:.1f} ms"
+        f" / p99 {_pct(lat, 0.99) * 1e3:.1f} ms; {reqs / res.wall_s:.0f} req/s"
+    )
+    res.extra.update(
+        requests=reqs,
+        image_p50_ms=_pct(lat, 0.5) * 1e3,
+        image_p99_ms=_pct(lat, 0.99) * 1e3,
+        flow="per blob HEAD(404) + POST + PUT ?digest=; then PUT manifest by tag",
+    )
+
+
+# --- 5: manifest GET / HEAD -----------------------------------------------------------------
+
+
+async def _manifest_setup(ctx: Ctx) -> tuple[str, str, Image]:
+    if "manifest_image" not in ctx.state:
+        repo, tag = "bench/manifest", "latest"
+        img = make_image(tag, 2, random.Random(5005), 2048, 4096)
+        async with ctx.client(1) as c:
+            await registry.push_image(c, repo, tag, img)
+        ctx.state["manifest_image"] = (repo, tag, img)
+    return ctx.state["manifest_image"]  # type: ignore[no-any-return]
+
+
+async def _manifest_rate(ctx: Ctx, res: Result, method: str, conc: int, count: int) -> None:
+    repo, tag, img = await _manifest_setup(ctx)
+    target = f"/v2/{repo}/manifests/{tag}"
+    headers = {"Accept": MANIFEST_ACCEPT}
+    want = img.manifest_digest
+    size = len(img.manifest)
+
+    def check(resp_status: int, hdrs: dict[str, str], body: bytes) -> None:
+        if resp_status != 200:
+            raise registry.RegistryError(
+                f"{method} {target}: HTTP {resp_status} body={body[:400]!r}"
+            )
+        got = hdrs.get("docker-content-digest")
+        if got != want:
+            raise registry.RegistryError(
+                f"{method} {target}: Docker-Content-Digest {got} != {want}"
+            )
+        if method == "GET":
+            actual = "sha256:" + hashlib.sha256(body).hexdigest()
+            if actual != want:
+                raise registry.RegistryError(f"GET {target}: body digest {actual} != {want}")
+        else:
+            cl = hdrs.get("content-length")
+            if cl is None or int(cl) != size:
+                raise registry.RegistryError(f"HEAD {target}: Content-Length {cl} != {size}")
+
+    lat: list[float] = []
+    async with ctx.client(conc) as c:
+
+        async def run(n: int, record: bool) -> None:
+            remaining = n
+
+            async def worker(_: int) -> None:
+                nonlocal remaining
+                while remaining > 0:
+                    remaining -= 1
+                    t0 = time.perf_counter()
+                    r = await c.request(method, target, headers=headers)
+                    dt = time.perf_counter() - t0
+                    check(r.status, r.headers, r.body)
+                    if record:
+                        lat.append(dt)
+
+            await _gather_workers(conc, worker)
+
+        await run(max(conc * 4, count // 20), record=False)  # warm-up: connections, caches
+        connects_before = c.stats.connects
+        with ctx.timed(res):
+            await run(count, record=True)
+        reconnects = c.stats.connects - connects_before
+    assert res.wall_s is not None
+    lat.sort()
+    p50, p99 = _pct(lat, 0.5) * 1e3, _pct(lat, 0.99) * 1e3
+    res.value = count / res.wall_s
+    res.detail = f"p50 {p50:.2f} ms / p99 {p99:.2f} ms"
+    res.extra.update(p50_ms=p50, p99_ms=p99, requests=count, new_connections=reconnects)
+    if reconnects > conc:
+        res.detail += f"; {reconnects} reconnects"
+
+
+def _manifest_workload(method: str, conc: int) -> Workload:
+    async def run(ctx: Ctx, res: Result) -> None:
+        count = ctx.cfg.manifest_c1 if conc == 1 else ctx.cfg.manifest_c32
+        await _manifest_rate(ctx, res, method, conc, count)
+
+    return run
+
+
+# --- 6: paginated tag walk ------------------------------------------------------------------
+
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
+
+
+async def tags_walk(ctx: Ctx, res: Result) -> None:
+    cfg = ctx.cfg
+    repo = "bench/tags"
+    rng = random.Random(6006)
+    imgs = [make_image(f"base-{k}", 1, rng, 1024, 2048) for k in range(3)]
+    tags = [f"tag-{i}" for i in range(cfg.tags)]  # unpadded: lexical order != numeric order
+    order = list(range(cfg.tags))
+    rng.shuffle(order)
+    async with ctx.client(16) as c:
+        for k, img in enumerate(imgs):
+            await registry.push_image(c, repo, f"base-{k}", img)
+        pos = 0
+
+        async def tagger(_: int) -> None:
+            nonlocal pos
+            while pos < len(order):
+                i = order[pos]
+                pos += 1
+                img = imgs[i % len(imgs)]
+                await registry.put_manifest(c, repo, tags[i], img.manifest, img.manifest_digest)
+
+        await _gather_workers(16, tagger)
+    expected = {*tags, *(f"base-{k}" for k in range(3))}
+    max_pages = len(expected) // cfg.tag_page + 10
+    walks: list[float] = []
+    pages_seen: list[int] = []
+    biggest_page = 0
+    unsorted = False
+    async with ctx.client(1) as c:
+        with ctx.timed(res):
+            for _ in range(cfg.tag_walks):
+                t0 = time.perf_counter()
+                seen: Counter[str] = Counter()
+                target: str | None = f"/v2/{repo}/tags/list?n={cfg.tag_page}"
+                pages = 0
+                prev_last: str | None = None
+                while target is not None:
+                    pages += 1
+                    if pages > max_pages:
+                        raise registry.RegistryError(
+                            f"tag walk: more than {max_pages} pages; last target {target}"
+                        )
+                    r = registry.expect(await c.request("GET", target), f"GET {target}", 200)
+                    body = json.loads(r.body)
+                    page = body.get("tags") or []
+                    if body.get("name") != repo:
+                        raise registry.RegistryError(f"tag page name {body.get('name')!r}")
+                    biggest_page = max(biggest_page, len(page))
+                    if page != sorted(page) or (
+                        prev_last is not None and page and page[0] <= prev_last
+                    ):
+                        unsorted = True
+                    if page:
+                        prev_last = page[-1]
+                    seen.update(page)
+                    link = r.header("link")
+                    m = _LINK_NEXT.search(link) if link else None
+                    target = target_of(m.group(1)) if m else None
+                walks.append(time.perf_counter() - t0)
+                pages_seen.append(pages)
+                dupes = [t for t, n in seen.items() if n > 1]
+                missing = expected - seen.keys()
+                extra = seen.keys() - expected
+                if dupes or missing or extra:
+                    raise registry.RegistryError(
+                        f"tag walk over {pages} pages: {len(missing)} missing "
+                        f"(e.g. {sorted(missing)[:5]}), {len(dupes)} seen more than once "
+                        f"(e.g. {sorted(dupes)[:5]}), {len(extra)} unexpected "
+                        f"(e.g. {sorted(extra)[:5]})"
+                    )
+    res.value = statistics.median(walks) * 1e3
+    pages = pages_seen[0]
+    res.detail = f"{pages} pages, median of {len(walks)}"
+    res.extra.update(
+        walks_ms=[w * 1e3 for w in walks],
+        pages=pages,
+        largest_page=biggest_page,
+        lexically_sorted=not unsorted,
+        tags_total=len(expected),
+    )
+    caveats = []
+    if biggest_page > cfg.tag_page:
+        caveats.append(
+            f"ignores n={cfg.tag_page}: returned {biggest_page} tags in one page "
+            f"({pages} request(s) per walk)"
+        )
+    if unsorted:
+        caveats.append("tags not in lexical order")
+    if caveats:
+        res.note = "; ".join(caveats)
+
+
+# --- registry of workloads ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    key: str
+    group: str  # the workload number in the brief (1-6)
+    title: Callable[[Config], str]
+    unit: str
+    higher_is_better: bool
+    run: Workload
+
+    def new_result(self, cfg: Config) -> Result:
+        return Result(self.key, self.title(cfg), self.unit, self.higher_is_better)
+
+
+def _manifest_spec(method: str, conc: int) -> WorkloadSpec:
+    def title(cfg: Config) -> str:
+        count = cfg.manifest_c1 if conc == 1 else cfg.manifest_c32
+        return f"manifest {method} by tag, c={conc} ({count} req)"
+
+    return WorkloadSpec(
+        f"manifest_{method.lower()}_c{conc}", "5", title, "req/s", True,
+        _manifest_workload(method, conc),
+    )  # fmt: skip
+
+
+WORKLOADS: list[WorkloadSpec] = [
+    WorkloadSpec(
+        "push_monolithic", "1", lambda c: f"blob push {c.blob_mib} MiB, monolithic",
+        "MiB/s", True, push_monolithic,
+    ),
+    WorkloadSpec(
+        "push_chunked", "2", lambda c: f"blob push {c.blob_mib} MiB, 8 MiB PATCHes",
+        "MiB/s", True, push_chunked,
+    ),
+    WorkloadSpec(
+        "pull", "3", lambda c: f"blob pull {c.blob_mib} MiB, sha256-checked",
+        "MiB/s", True, pull,
+    ),
+    WorkloadSpec(
+        "small_push", "4",
+        lambda c: f"small-image push c={c.small_concurrency} ({c.small_images} img)",
+        "images/s", True, small_push,
+    ),
+    _manifest_spec("GET", 1),
+    _manifest_spec("HEAD", 1),
+    _manifest_spec("GET", 32),
+    _manifest_spec("HEAD", 32),
+    WorkloadSpec(
+        "tags_walk", "6", lambda c: f"tag walk, {c.tags} tags, n={c.tag_page}",
+        "ms/walk", False, tags_walk,
+    ),
+]  # fmt: skip
+
+
+def describe_error(exc: BaseException) -> str:
+    exc = _unwrap(exc)
+    if isinstance(exc, TimeoutError):
+        return "timed out (TimeoutError)"
+    if isinstance(exc, StatusError | registry.RegistryError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,1 @@
+"""Protocol adapters over the service layer."""

@@ -1,0 +1,320 @@
+"""Handlers of the OCI distribution API, one per endpoint, each a thin call into the service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from dockyard.domain import mediatypes as mt
+from dockyard.domain.digests import Digest
+from dockyard.domain.errors import (
+    BlobUploadInvalid,
+    DigestInvalid,
+    ManifestTooLarge,
+    ManifestUnknown,
+    PaginationInvalid,
+)
+from dockyard.domain.names import Tag, parse_reference
+from dockyard.services import Registry
+from dockyard.services.deletion import BlobLinkTarget, ManifestTarget, TagTarget
+
+_CATALOG_DEFAULT, _PAGE_MAX = 100, 10_000
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+async def base(request: Request) -> Response:
+    return JSONResponse({})
+
+
+# Discovery --------------------------------------------------------------
+
+
+async def catalog(request: Request) -> Response:
+    limit = _page_size(request, default=_CATALOG_DEFAULT)
+    last = request.query_params.get("last")
+    page = await _registry(request).catalog(last, limit)
+    headers = _next_link("/v2/_catalog", page.items, page.more, limit)
+    return JSONResponse({"repositories": page.items}, headers=headers)
+
+
+async def tags_list(request: Request) -> Response:
+    name = request.path_params["name"]
+    registry = _registry(request)
+    limit = _page_size(request, default=None)
+    page = await registry.manifests.tags(
+        registry.key(name), request.query_params.get("last"), limit
+    )
+    headers = _next_link(f"/v2/{name}/tags/list", page.items, page.more, limit)
+    return JSONResponse({"name": name, "tags": page.items}, headers=headers)
+
+
+async def referrers(request: Request) -> Response:
+    registry = _registry(request)
+    key = registry.key(request.path_params["name"])
+    subject = Digest.parse(request.path_params["digest"])
+    artifact_type = request.query_params.get("artifactType")
+    found = await registry.manifests.referrers(key, subject, artifact_type)
+    descriptors: list[dict[str, Any]] = []
+    for r in found:
+        descriptor: dict[str, Any] = {
+            "mediaType": r.media_type,
+            "digest": str(r.digest),
+            "size": r.size,
+        }
+        if r.artifact_type:
+            descriptor["artifactType"] = r.artifact_type
+        if r.annotations:
+            descriptor["annotations"] = r.annotations
+        descriptors.append(descriptor)
+    headers = {"OCI-Filters-Applied": "artifactType"} if artifact_type is not None else None
+    body = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": descriptors}
+    return JSONResponse(body, media_type=mt.OCI_INDEX, headers=headers)
+
+
+def _page_size(request: Request, default: int | None) -> int | None:
+    text = request.query_params.get("n")
+    if text is None or text == "":
+        return default
+    if not text.isdigit():
+        raise PaginationInvalid(text)
+    return min(int(text), _PAGE_MAX)
+
+
+def _next_link(path: str, items: list[str], more: bool, limit: int | None) -> dict[str, str]:
+    if not more or not items or limit is None:
+        return {}
+    query = urlencode({"n": limit, "last": items[-1]})
+    return {"Link": f'<{path}?{query}>; rel="next"'}
+
+
+# Manifests ------------------------------------------------------------
+
+
+async def manifest_get(request: Request) -> Response:
+    registry = _registry(request)
+    key = registry.key(request.path_params["name"])
+    reference = parse_reference(request.path_params["reference"])
+    head = request.method == "HEAD"
+    manifest = await registry.manifests.get(key, reference, with_payload=not head)
+    if not _accepts(request.headers.getlist("accept"), manifest.media_type):
+        raise ManifestUnknown(f"{reference} (stored as {manifest.media_type}, not accepted)")
+    headers = {
+        "Docker-Content-Digest": str(manifest.digest),
+        "Content-Length": str(manifest.size),
+        "Content-Type": manifest.media_type,
+        "ETag": f'"{manifest.digest}"',
+    }
+    return Response(None if head else manifest.payload, headers=headers)
+
+
+def _accepts(accept_headers: list[str], media_type: str) -> bool:
+    """No Accept header, a wildcard, or the stored type itself: serve it."""
+    offered = [
+        part.split(";")[0].strip() for header in accept_headers for part in header.split(",")
+    ]
+    offered = [o for o in offered if o]
+    return not offered or media_type in offered or "*/*" in offered or "application/*" in offered
+
+
+async def manifest_put(request: Request) -> Response:
+    registry = _registry(request)
+    name = request.path_params["name"]
+    reference = parse_reference(request.path_params["reference"])
+    limit = registry.manifests.max_manifest_bytes
+    payload = await _read_limited(request, limit)
+    key = await registry.key_for_push(name)
+    pushed = await registry.manifests.put(
+        key, reference, payload, request.headers.get("content-type")
+    )
+    headers = {
+        "Location": f"/v2/{name}/manifests/{pushed.digest}",
+        "Docker-Content-Digest": str(pushed.digest),
+    }
+    if pushed.subject is not None:
+        headers["OCI-Subject"] = str(pushed.subject)
+    return Response(status_code=201, headers=headers)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ManifestTooLarge(limit)
+    parts: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise ManifestTooLarge(limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def manifest_delete(request: Request) -> Response:
+    registry = _registry(request)
+    key = registry.key(request.path_params["name"])
+    reference = parse_reference(request.path_params["reference"])
+    if isinstance(reference, Tag):
+        await registry.deleter.delete(TagTarget(key, reference))
+    else:
+        await registry.deleter.delete(ManifestTarget(key, reference))
+    return Response(status_code=202)
+
+
+# Blobs ----------------------------------------------------------------
+
+
+class _BlobFile(FileResponse):
+    chunk_size = 1 << 20  # when the server cannot send the file itself
+
+
+async def blob_get(request: Request) -> Response:
+    registry = _registry(request)
+    key = registry.key(request.path_params["name"])
+    digest = Digest.parse(request.path_params["digest"])
+    if request.method == "HEAD":
+        size = await registry.blobs.size(key, digest)
+        return Response(headers=_blob_headers(digest, size))
+    content = await registry.blobs.open(key, digest, request.headers.get("range"))
+    if content.range is not None:
+        assert content.chunks is not None
+        headers = _blob_headers(digest, content.range.length)
+        headers["Content-Range"] = f"bytes {content.range.start}-{content.range.end}/{content.size}"
+        return StreamingResponse(content.chunks, status_code=206, headers=headers)
+    headers = _blob_headers(digest, content.size)
+    if content.path is not None:
+        return _BlobFile(content.path, headers=headers, media_type="application/octet-stream")
+    assert content.chunks is not None
+    return StreamingResponse(content.chunks, headers=headers)
+
+
+def _blob_headers(digest: Digest, length: int) -> dict[str, str]:
+    return {
+        "Docker-Content-Digest": str(digest),
+        "Content-Length": str(length),
+        "Content-Type": "application/octet-stream",
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{digest}"',
+    }
+
+
+async def blob_delete(request: Request) -> Response:
+    registry = _registry(request)
+    key = registry.key(request.path_params["name"])
+    digest = Digest.parse(request.path_params["digest"])
+    await registry.deleter.delete(BlobLinkTarget(key, digest))
+    return Response(status_code=202)
+
+
+# Uploads --------------------------------------------------------------
+
+
+def _upload_headers(name: str, upload_id: str, offset: int) -> dict[str, str]:
+    return {
+        "Location": f"/v2/{name}/blobs/uploads/{upload_id}",
+        "Range": f"0-{max(offset - 1, 0)}",
+        "Docker-Upload-UUID": upload_id,
+    }
+
+
+def _created(name: str, digest: Digest) -> Response:
+    headers = {"Location": f"/v2/{name}/blobs/{digest}", "Docker-Content-Digest": str(digest)}
+    return Response(status_code=201, headers=headers)
+
+
+async def upload_start(request: Request) -> Response:
+    registry = _registry(request)
+    name = request.path_params["name"]
+    params = request.query_params
+    key = await registry.key_for_push(name)
+    mount, source = params.get("mount"), params.get("from")
+    if mount and source:
+        digest = Digest.parse(mount)
+        if await registry.blobs.mount(registry.key(source), key, digest):
+            return _created(name, digest)
+    elif "digest" in params:
+        digest = Digest.parse(params["digest"])
+        await registry.uploads.push_whole(key, digest, _body(request))
+        return _created(name, digest)
+    state = await registry.uploads.start(key)
+    return Response(status_code=202, headers=_upload_headers(name, state.upload_id, 0))
+
+
+async def upload_status(request: Request) -> Response:
+    registry = _registry(request)
+    name, upload_id = request.path_params["name"], request.path_params["upload_id"]
+    state = await registry.uploads.status(registry.key(name), upload_id)
+    return Response(status_code=204, headers=_upload_headers(name, upload_id, state.offset))
+
+
+async def upload_patch(request: Request) -> Response:
+    registry = _registry(request)
+    name, upload_id = request.path_params["name"], request.path_params["upload_id"]
+    start, length = _content_range(request.headers.get("content-range"))
+    state = await registry.uploads.append(
+        registry.key(name), upload_id, _body(request), start, length
+    )
+    return Response(status_code=202, headers=_upload_headers(name, upload_id, state.offset))
+
+
+def _content_range(header: str | None) -> tuple[int | None, int | None]:
+    if not header:
+        return None, None
+    text = header.strip().removeprefix("bytes").strip(" =")
+    first, _, last = text.partition("-")
+    last = last.split("/")[0]
+    if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
+        raise BlobUploadInvalid(f"bad Content-Range {header!r}")
+    return int(first), int(last) - int(first) + 1
+
+
+async def upload_complete(request: Request) -> Response:
+    registry = _registry(request)
+    name, upload_id = request.path_params["name"], request.path_params["upload_id"]
+    text = request.query_params.get("digest")
+    if not text:
+        raise DigestInvalid("", "the digest query parameter is required")
+    digest = Digest.parse(text)
+    await registry.uploads.complete(registry.key(name), upload_id, digest, _body(request))
+    return _created(name, digest)
+
+
+async def upload_cancel(request: Request) -> Response:
+    registry = _registry(request)
+    name, upload_id = request.path_params["name"], request.path_params["upload_id"]
+    await registry.uploads.cancel(registry.key(name), upload_id)
+    return Response(status_code=204)
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        yield chunk
+
+
+def oci_routes() -> list[BaseRoute]:
+    n = "/v2/{name:path}"
+    return [
+        Route("/v2/", base, methods=["GET"]),
+        Route("/v2/_catalog", catalog, methods=["GET"]),
+        Route(n + "/tags/list", tags_list, methods=["GET"]),
+        Route(n + "/referrers/{digest}", referrers, methods=["GET"]),
+        Route(n + "/manifests/{reference}", manifest_get, methods=["GET", "HEAD"]),
+        Route(n + "/manifests/{reference}", manifest_put, methods=["PUT"]),
+        Route(n + "/manifests/{reference}", manifest_delete, methods=["DELETE"]),
+        Route(n + "/blobs/uploads/", upload_start, methods=["POST"]),
+        Route(n + "/blobs/uploads", upload_start, methods=["POST"]),
+        Route(n + "/blobs/uploads/{upload_id}", upload_status, methods=["GET"]),
+        Route(n + "/blobs/uploads/{upload_id}", upload_patch, methods=["PATCH"]),
+        Route(n + "/blobs/uploads/{upload_id}", upload_complete, methods=["PUT"]),
+        Route(n + "/blobs/uploads/{upload_id}", upload_cancel, methods=["DELETE"]),
+        Route(n + "/blobs/{digest}", blob_get, methods=["GET", "HEAD"]),
+        Route(n + "/blobs/{digest}", blob_delete, methods=["DELETE"]),
+    ]

@@ -1,0 +1,21 @@
+"""The ``dockyard`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from dockyard.cli.serve import serve
+
+app = typer.Typer(
+    name="dockyard",
+    help="Dockyard: a self-hosted container registry that behaves like Amazon ECR.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(serve)
+
+
+@app.callback()
+def main() -> None:
+    """Dockyard: a self-hosted container registry that behaves like Amazon ECR."""

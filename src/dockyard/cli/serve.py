@@ -1,0 +1,104 @@
+"""``dockyard serve``: the registry server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from dockyard.app import create_app
+from dockyard.cli.options import ConfigFile, DataDir, settings_from
+from dockyard.config import HELP, env_name
+
+
+def _help(field: str, default: object) -> str:
+    return f"{HELP[field]} (env {env_name(field)}; default {default})"
+
+
+def serve(
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    host: Annotated[str | None, typer.Option(help=_help("host", "127.0.0.1"))] = None,
+    port: Annotated[int | None, typer.Option(help=_help("port", 5000))] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help=_help("database_url", "sqlite in the data dir"))
+    ] = None,
+    storage_backend: Annotated[
+        str | None, typer.Option(help=_help("storage_backend", "filesystem"))
+    ] = None,
+    account_id: Annotated[
+        str | None, typer.Option(help=_help("account_id", "000000000000"))
+    ] = None,
+    region: Annotated[str | None, typer.Option(help=_help("region", "us-east-1"))] = None,
+    create_on_push: Annotated[
+        bool | None,
+        typer.Option("--create-on-push/--no-create-on-push", help=_help("create_on_push", True)),
+    ] = None,
+    max_manifest_bytes: Annotated[
+        int | None, typer.Option(help=_help("max_manifest_bytes", "4 MiB"))
+    ] = None,
+    max_blob_bytes: Annotated[
+        int | None, typer.Option(help=_help("max_blob_bytes", "52000 MiB"))
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help=_help("log_level", "info"))] = None,
+    access_log: Annotated[
+        bool | None, typer.Option("--access-log/--no-access-log", help=_help("access_log", False))
+    ] = None,
+) -> None:
+    """Run the registry server (OCI distribution API on /v2)."""
+    settings = settings_from(
+        config,
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        database_url=database_url,
+        storage_backend=storage_backend,
+        account_id=account_id,
+        region=region,
+        create_on_push=create_on_push,
+        max_manifest_bytes=max_manifest_bytes,
+        max_blob_bytes=max_blob_bytes,
+        log_level=log_level,
+        access_log=access_log,
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=settings.access_log,
+            lifespan="on",
+            server_header=False,
+            proxy_headers=False,
+        )
+    )
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after a graceful shutdown, which makes the
+    process die by signal; an operator (and systemd) expect a clean exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)

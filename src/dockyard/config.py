@@ -1,0 +1,129 @@
+"""Settings: defaults, then a TOML config file, then DOCKYARD_* environment
+variables, then command-line options — validated once, in one place."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+MiB = 1 << 20
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("dockyard-data")
+    host: str = "127.0.0.1"
+    port: int = 5000
+    database_url: str = ""
+    storage_backend: str = "filesystem"
+    account_id: str = "000000000000"
+    region: str = "us-east-1"
+    create_on_push: bool = True
+    max_manifest_bytes: int = 4 * MiB
+    max_blob_bytes: int = 52_000 * MiB
+    log_level: str = "info"
+    access_log: bool = False
+
+
+# What each setting means, for --help and the README.
+HELP: dict[str, str] = {
+    "data_dir": "Directory holding the SQLite metadata and the filesystem blob store.",
+    "host": "Address to listen on.",
+    "port": "TCP port to listen on.",
+    "database_url": "SQLAlchemy URL of the metadata database; empty means SQLite in the data dir.",
+    "storage_backend": "Blob store backend: 'filesystem'.",
+    "account_id": "The 12-digit account id that owns the registry's repositories.",
+    "region": "The region this registry serves.",
+    "create_on_push": "Create a repository when something is first pushed to it.",
+    "max_manifest_bytes": "Largest manifest accepted, in bytes.",
+    "max_blob_bytes": "Largest blob accepted, in bytes.",
+    "log_level": "Log level: debug, info, warning, error.",
+    "access_log": "Log every request.",
+}
+
+ENV_PREFIX = "DOCKYARD_"
+CONFIG_ENV = "DOCKYARD_CONFIG"
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    if path is not None:
+        values.update(_read_file(path))
+    for f in fields(Settings):
+        if env_name(f.name) in environ:
+            values[f.name] = environ[env_name(f.name)]
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _validate(values)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}")
+    return dict(document)
+
+
+def _validate(values: dict[str, Any]) -> Settings:
+    converted: dict[str, Any] = {}
+    defaults = Settings()
+    for f in fields(Settings):
+        if f.name not in values:
+            continue
+        default = getattr(defaults, f.name)
+        converted[f.name] = _convert(f.name, values[f.name], type(default))
+    settings = Settings(**converted)
+    if not re.fullmatch(r"\d{12}", settings.account_id):
+        raise ConfigError(f"account_id must be 12 digits, not {settings.account_id!r}")
+    if not re.fullmatch(r"[a-z]{2}(-[a-z0-9]+)+-\d+", settings.region):
+        raise ConfigError(f"region {settings.region!r} does not look like a region (us-east-1)")
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"port must be 1-65535, not {settings.port}")
+    if settings.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("log_level must be debug, info, warning or error")
+    return settings
+
+
+def _convert(name: str, value: Any, kind: type) -> Any:
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if issubclass(kind, Path):
+            return Path(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from None

@@ -1,0 +1,1 @@
+"""Values and pure rules of the registry: standard library only."""

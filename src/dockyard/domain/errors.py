@@ -1,0 +1,188 @@
+"""The registry's one error hierarchy.
+
+Classes carry fields, not wire text; each API adapter maps them to its own
+wire errors in a single table (``api/oci/errors.py``).
+
+DockyardError
+├── NameInvalid            a repository name breaks the grammar or the length limits
+├── NameUnknown            the repository does not exist
+├── ReferenceInvalid       a tag or digest reference is malformed
+├── DigestInvalid          a digest is malformed or does not match the content
+├── BlobUnknown            the repository holds no such blob
+├── BlobUploadUnknown      no such upload session in this repository
+├── BlobUploadInvalid      an upload request is malformed (sizes, ranges)
+├── UploadOutOfOrder       a chunk does not start where the session ends
+├── RangeNotSatisfiable    a read range lies outside the blob
+├── ManifestUnknown        no manifest under that tag or digest
+├── ManifestInvalid        a manifest that is not valid JSON / not a known shape
+├── ManifestBlobUnknown    a manifest names a blob the repository does not hold
+├── ManifestChildUnknown   an index names a manifest the repository does not hold
+├── ManifestTooLarge       a manifest over the size limit
+├── BlobTooLarge           a blob over the size limit
+├── ContentReferenced      a delete that would leave a live manifest pointing at nothing
+├── PaginationInvalid      a page size that is not a non-negative number
+└── Unsupported            a valid request the registry does not serve
+"""
+
+from __future__ import annotations
+
+
+class DockyardError(Exception):
+    """Base of every error the registry raises on purpose."""
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class NameInvalid(DockyardError):
+    def __init__(self, name: str, reason: str) -> None:
+        self.name, self.reason = name, reason
+
+    def describe(self) -> str:
+        return f"invalid repository name {self.name!r}: {self.reason}"
+
+
+class NameUnknown(DockyardError):
+    def __init__(self, name: str, registry_id: str) -> None:
+        self.name, self.registry_id = name, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The repository with name '{self.name}' does not exist in the registry "
+            f"with id '{self.registry_id}'"
+        )
+
+
+class ReferenceInvalid(DockyardError):
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+
+    def describe(self) -> str:
+        return f"invalid tag or digest {self.reference!r}"
+
+
+class DigestInvalid(DockyardError):
+    def __init__(self, digest: str, reason: str) -> None:
+        self.digest, self.reason = digest, reason
+
+    def describe(self) -> str:
+        return f"digest {self.digest!r}: {self.reason}"
+
+
+class BlobUnknown(DockyardError):
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def describe(self) -> str:
+        return f"blob {self.digest} is not known to this repository"
+
+
+class BlobUploadUnknown(DockyardError):
+    def __init__(self, upload_id: str) -> None:
+        self.upload_id = upload_id
+
+    def describe(self) -> str:
+        return f"upload {self.upload_id} is not known to this repository"
+
+
+class BlobUploadInvalid(DockyardError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
+class UploadOutOfOrder(DockyardError):
+    def __init__(self, upload_id: str, expected_offset: int, got_offset: int) -> None:
+        self.upload_id = upload_id
+        self.expected_offset, self.got_offset = expected_offset, got_offset
+
+    def describe(self) -> str:
+        return (
+            f"chunk starts at {self.got_offset} but upload {self.upload_id} "
+            f"holds {self.expected_offset} bytes"
+        )
+
+
+class RangeNotSatisfiable(DockyardError):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def describe(self) -> str:
+        return f"requested range is outside the blob of {self.size} bytes"
+
+
+class ManifestUnknown(DockyardError):
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+
+    def describe(self) -> str:
+        return f"manifest {self.reference!r} is not known to this repository"
+
+
+class ManifestInvalid(DockyardError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return f"manifest invalid: {self.reason}"
+
+
+class ManifestBlobUnknown(DockyardError):
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def describe(self) -> str:
+        return f"manifest references blob {self.digest}, which this repository does not hold"
+
+
+class ManifestTooLarge(DockyardError):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def describe(self) -> str:
+        return f"manifest is larger than the limit of {self.limit} bytes"
+
+
+class BlobTooLarge(DockyardError):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def describe(self) -> str:
+        return f"blob is larger than the limit of {self.limit} bytes"
+
+
+class ContentReferenced(DockyardError):
+    def __init__(self, digest: str, referrer: str) -> None:
+        self.digest, self.referrer = digest, referrer
+
+    def describe(self) -> str:
+        return f"{self.digest} is still referenced by manifest {self.referrer}"
+
+
+class Unsupported(DockyardError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
+class PaginationInvalid(DockyardError):
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def describe(self) -> str:
+        return f"invalid page size {self.value!r}"
+
+
+class ManifestChildUnknown(DockyardError):
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def describe(self) -> str:
+        return f"index references manifest {self.digest}, which this repository does not hold"

@@ -1,0 +1,63 @@
+"""Repository names and tags.
+
+Repository names follow the OCI grammar with ECR's limits (2-256 characters).
+Tags follow OCI's grammar (at most 128 characters); ECR's API accepts up to 300,
+which the ECR adapter will check on its own side.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dockyard.domain.digests import Digest, is_digest
+from dockyard.domain.errors import NameInvalid, ReferenceInvalid
+
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_NAME = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+_TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+NAME_MIN, NAME_MAX = 2, 256
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RepositoryName:
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> RepositoryName:
+        if not NAME_MIN <= len(text) <= NAME_MAX:
+            raise NameInvalid(text, f"must be {NAME_MIN} to {NAME_MAX} characters long")
+        if not _NAME.match(text):
+            raise NameInvalid(
+                text,
+                "must be lowercase letters and digits in components separated by '/', "
+                "with '.', '_', '__' or '-' between them",
+            )
+        return cls(text)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Tag:
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Tag:
+        if not _TAG.match(text):
+            raise ReferenceInvalid(text)
+        return cls(text)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+Reference = Tag | Digest
+
+
+def parse_reference(text: str) -> Reference:
+    """A manifest reference: a digest when it has an algorithm prefix, else a tag."""
+    if is_digest(text):
+        return Digest.parse(text)
+    return Tag.parse(text)

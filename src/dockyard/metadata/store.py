@@ -1,0 +1,467 @@
+"""The metadata repository layer: every query the services need, and nothing else.
+
+Methods are synchronous (SQLAlchemy's blocking API); the services call them in
+worker threads. Each public method is one transaction, so a crash at any point
+leaves either the whole change or none of it: a tag is written in the same
+transaction that checks its manifest's blobs are held.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.domain.digests import Digest
+from dockyard.domain.errors import (
+    BlobUnknown,
+    BlobUploadUnknown,
+    ContentReferenced,
+    ManifestBlobUnknown,
+    ManifestChildUnknown,
+    ManifestUnknown,
+    NameUnknown,
+)
+from dockyard.domain.names import Reference, RepositoryName, Tag
+from dockyard.domain.records import (
+    NewManifest,
+    Page,
+    Referrer,
+    RepositoryKey,
+    Scope,
+    StoredManifest,
+    UploadState,
+)
+from dockyard.metadata import migrate
+from dockyard.metadata.database import create_database_engine, reading, writing
+from dockyard.metadata.tables import (
+    blobs,
+    manifest_references,
+    manifests,
+    repositories,
+    repository_blobs,
+    tags,
+    uploads,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _repository_id(conn: Connection, key: RepositoryKey) -> int | None:
+    return conn.execute(
+        select(repositories.c.id).where(
+            repositories.c.account_id == key.scope.account_id,
+            repositories.c.region == key.scope.region,
+            repositories.c.name == key.name.value,
+        )
+    ).scalar()
+
+
+def _require_repository(conn: Connection, key: RepositoryKey) -> int:
+    repository_id = _repository_id(conn, key)
+    if repository_id is None:
+        raise NameUnknown(key.name.value, key.scope.account_id)
+    return repository_id
+
+
+class MetadataStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # Repositories -------------------------------------------------------
+
+    def ensure_repository(self, key: RepositoryKey) -> int:
+        with reading(self._engine) as conn:
+            found = _repository_id(conn, key)
+        if found is not None:
+            return found
+        try:
+            with writing(self._engine) as conn:
+                found = _repository_id(conn, key)
+                if found is not None:
+                    return found
+                return int(
+                    conn.execute(
+                        insert(repositories)
+                        .values(
+                            account_id=key.scope.account_id,
+                            region=key.scope.region,
+                            name=key.name.value,
+                            created_at=_now(),
+                        )
+                        .returning(repositories.c.id)
+                    ).scalar_one()
+                )
+        except IntegrityError:  # created concurrently by another node
+            with reading(self._engine) as conn:
+                return _require_repository(conn, key)
+
+    def repository_exists(self, key: RepositoryKey) -> bool:
+        with reading(self._engine) as conn:
+            return _repository_id(conn, key) is not None
+
+    def list_repositories(self, scope: Scope, last: str | None, limit: int | None) -> Page:
+        query = (
+            select(repositories.c.name)
+            .where(repositories.c.account_id == scope.account_id)
+            .where(repositories.c.region == scope.region)
+            .order_by(repositories.c.name)
+        )
+        if last:
+            query = query.where(repositories.c.name > last)
+        return self._page(query, limit)
+
+    # Blobs --------------------------------------------------------------
+
+    def blob_size(self, key: RepositoryKey, digest: Digest) -> int:
+        """The size of a blob the repository holds; raises when it holds none."""
+        with reading(self._engine) as conn:
+            size = conn.execute(
+                select(blobs.c.size)
+                .select_from(
+                    repositories.join(
+                        repository_blobs, repository_blobs.c.repository_id == repositories.c.id
+                    ).join(blobs, blobs.c.digest == repository_blobs.c.digest)
+                )
+                .where(
+                    repositories.c.account_id == key.scope.account_id,
+                    repositories.c.region == key.scope.region,
+                    repositories.c.name == key.name.value,
+                    repository_blobs.c.digest == str(digest),
+                )
+            ).scalar()
+            if size is None:
+                _require_repository(conn, key)
+                raise BlobUnknown(str(digest))
+            return int(size)
+
+    def link_blob(self, key: RepositoryKey, digest: Digest, size: int) -> None:
+        with writing(self._engine) as conn:
+            self._link(conn, _require_repository(conn, key), digest, size)
+
+    @staticmethod
+    def _link(conn: Connection, repository_id: int, digest: Digest, size: int) -> None:
+        now = _now()
+        if conn.execute(select(blobs.c.size).where(blobs.c.digest == str(digest))).first() is None:
+            conn.execute(insert(blobs).values(digest=str(digest), size=size, created_at=now))
+        linked = conn.execute(
+            select(repository_blobs.c.digest).where(
+                repository_blobs.c.repository_id == repository_id,
+                repository_blobs.c.digest == str(digest),
+            )
+        ).first()
+        if linked is None:
+            conn.execute(
+                insert(repository_blobs).values(
+                    repository_id=repository_id, digest=str(digest), linked_at=now
+                )
+            )
+
+    def unlink_blob(self, key: RepositoryKey, digest: Digest) -> None:
+        with writing(self._engine) as conn:
+            repository_id = _require_repository(conn, key)
+            referrer = conn.execute(
+                select(manifests.c.digest)
+                .join(manifest_references, manifest_references.c.manifest_id == manifests.c.id)
+                .where(
+                    manifests.c.repository_id == repository_id,
+                    manifest_references.c.digest == str(digest),
+                    manifest_references.c.kind == "blob",
+                )
+                .limit(1)
+            ).scalar()
+            if referrer is not None:
+                raise ContentReferenced(str(digest), referrer)
+            removed = conn.execute(
+                delete(repository_blobs).where(
+                    repository_blobs.c.repository_id == repository_id,
+                    repository_blobs.c.digest == str(digest),
+                )
+            ).rowcount
+            if not removed:
+                raise BlobUnknown(str(digest))
+
+    # Uploads ------------------------------------------------------------
+
+    def create_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
+        now = _now()
+        with writing(self._engine) as conn:
+            conn.execute(
+                insert(uploads).values(
+                    id=upload_id,
+                    repository_id=_require_repository(conn, key),
+                    offset=0,
+                    started_at=now,
+                    updated_at=now,
+                )
+            )
+        return UploadState(upload_id, key.name, 0, now)
+
+    def get_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
+        with reading(self._engine) as conn:
+            row = conn.execute(
+                select(uploads.c.offset, uploads.c.started_at)
+                .join(repositories, repositories.c.id == uploads.c.repository_id)
+                .where(
+                    uploads.c.id == upload_id,
+                    repositories.c.account_id == key.scope.account_id,
+                    repositories.c.region == key.scope.region,
+                    repositories.c.name == key.name.value,
+                )
+            ).first()
+            if row is None:
+                _require_repository(conn, key)
+                raise BlobUploadUnknown(upload_id)
+        return UploadState(upload_id, key.name, int(row.offset), row.started_at)
+
+    def advance_upload(self, upload_id: str, expected: int, offset: int) -> bool:
+        """Move an upload's committed offset, only if nobody else moved it meanwhile."""
+        with writing(self._engine) as conn:
+            moved = conn.execute(
+                update(uploads)
+                .where(uploads.c.id == upload_id, uploads.c.offset == expected)
+                .values(offset=offset, updated_at=_now())
+            ).rowcount
+        return bool(moved)
+
+    def finish_upload(self, key: RepositoryKey, upload_id: str, digest: Digest, size: int) -> None:
+        with writing(self._engine) as conn:
+            repository_id = _require_repository(conn, key)
+            conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+            self._link(conn, repository_id, digest, size)
+
+    def delete_upload(self, upload_id: str) -> bool:
+        with writing(self._engine) as conn:
+            return bool(conn.execute(delete(uploads).where(uploads.c.id == upload_id)).rowcount)
+
+    # Manifests and tags --------------------------------------------------
+
+    def put_manifest(self, key: RepositoryKey, manifest: NewManifest, tag: Tag | None) -> None:
+        """Store a manifest (and point a tag at it) if everything it names is held."""
+        with writing(self._engine) as conn:
+            repository_id = _require_repository(conn, key)
+            self._check_references(conn, repository_id, manifest)
+            manifest_id = conn.execute(
+                select(manifests.c.id).where(
+                    manifests.c.repository_id == repository_id,
+                    manifests.c.digest == str(manifest.digest),
+                )
+            ).scalar()
+            now = _now()
+            if manifest_id is None:
+                manifest_id = conn.execute(
+                    insert(manifests)
+                    .values(
+                        repository_id=repository_id,
+                        digest=str(manifest.digest),
+                        media_type=manifest.media_type,
+                        artifact_type=manifest.artifact_type,
+                        subject_digest=str(manifest.subject) if manifest.subject else None,
+                        annotations=manifest.annotations,
+                        size=len(manifest.payload),
+                        payload=manifest.payload,
+                        pushed_at=now,
+                    )
+                    .returning(manifests.c.id)
+                ).scalar_one()
+                references = {(str(d), "blob") for d in manifest.blobs}
+                references |= {(str(d), "manifest") for d in manifest.children}
+                if references:
+                    conn.execute(
+                        insert(manifest_references),
+                        [
+                            {"manifest_id": manifest_id, "digest": d, "kind": k}
+                            for d, k in references
+                        ],
+                    )
+            if tag is not None:
+                self._set_tag(conn, repository_id, tag, manifest_id, now)
+
+    @staticmethod
+    def _check_references(conn: Connection, repository_id: int, manifest: NewManifest) -> None:
+        wanted = {str(d) for d in manifest.blobs}
+        if wanted:
+            held = set(
+                conn.execute(
+                    select(repository_blobs.c.digest).where(
+                        repository_blobs.c.repository_id == repository_id,
+                        repository_blobs.c.digest.in_(wanted),
+                    )
+                ).scalars()
+            )
+            for digest in manifest.blobs:
+                if str(digest) not in held:
+                    raise ManifestBlobUnknown(str(digest))
+        children = {str(d) for d in manifest.children}
+        if children:
+            held = set(
+                conn.execute(
+                    select(manifests.c.digest).where(
+                        manifests.c.repository_id == repository_id,
+                        manifests.c.digest.in_(children),
+                    )
+                ).scalars()
+            )
+            for digest in manifest.children:
+                if str(digest) not in held:
+                    raise ManifestChildUnknown(str(digest))
+
+    @staticmethod
+    def _set_tag(
+        conn: Connection, repository_id: int, tag: Tag, manifest_id: int, now: datetime
+    ) -> None:
+        moved = conn.execute(
+            update(tags)
+            .where(tags.c.repository_id == repository_id, tags.c.name == tag.value)
+            .values(manifest_id=manifest_id, updated_at=now)
+        ).rowcount
+        if not moved:
+            conn.execute(
+                insert(tags).values(
+                    repository_id=repository_id,
+                    name=tag.value,
+                    manifest_id=manifest_id,
+                    updated_at=now,
+                )
+            )
+
+    def get_manifest(
+        self, key: RepositoryKey, reference: Reference, with_payload: bool = True
+    ) -> StoredManifest:
+        columns: list[Any] = [manifests.c.digest, manifests.c.media_type, manifests.c.size]
+        if with_payload:
+            columns.append(manifests.c.payload)
+        query = select(*columns).join(repositories, repositories.c.id == manifests.c.repository_id)
+        if isinstance(reference, Tag):
+            query = query.join(
+                tags, and_(tags.c.manifest_id == manifests.c.id, tags.c.name == reference.value)
+            )
+        else:
+            query = query.where(manifests.c.digest == str(reference))
+        query = query.where(
+            repositories.c.account_id == key.scope.account_id,
+            repositories.c.region == key.scope.region,
+            repositories.c.name == key.name.value,
+        )
+        with reading(self._engine) as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                _require_repository(conn, key)
+                raise ManifestUnknown(str(reference))
+        return StoredManifest(
+            digest=Digest.parse(row.digest),
+            media_type=row.media_type,
+            size=int(row.size),
+            payload=bytes(row.payload) if with_payload else None,
+        )
+
+    def list_tags(self, key: RepositoryKey, last: str | None, limit: int | None) -> Page:
+        with reading(self._engine) as conn:
+            repository_id = _require_repository(conn, key)
+        query = select(tags.c.name).where(tags.c.repository_id == repository_id)
+        if last:
+            query = query.where(tags.c.name > last)
+        return self._page(query.order_by(tags.c.name), limit)
+
+    def referrers(self, key: RepositoryKey, subject: Digest) -> list[Referrer]:
+        with reading(self._engine) as conn:
+            repository_id = _require_repository(conn, key)
+            rows = conn.execute(
+                select(
+                    manifests.c.digest,
+                    manifests.c.media_type,
+                    manifests.c.size,
+                    manifests.c.artifact_type,
+                    manifests.c.annotations,
+                )
+                .where(
+                    manifests.c.repository_id == repository_id,
+                    manifests.c.subject_digest == str(subject),
+                )
+                .order_by(manifests.c.id)
+            ).all()
+        return [
+            Referrer(
+                digest=Digest.parse(r.digest),
+                media_type=r.media_type,
+                size=int(r.size),
+                artifact_type=r.artifact_type,
+                annotations=dict(r.annotations or {}),
+            )
+            for r in rows
+        ]
+
+    def delete_manifest(self, key: RepositoryKey, digest: Digest) -> None:
+        with writing(self._engine) as conn:
+            repository_id = _require_repository(conn, key)
+            manifest_id = conn.execute(
+                select(manifests.c.id).where(
+                    manifests.c.repository_id == repository_id,
+                    manifests.c.digest == str(digest),
+                )
+            ).scalar()
+            if manifest_id is None:
+                raise ManifestUnknown(str(digest))
+            parent = conn.execute(
+                select(manifests.c.digest)
+                .join(manifest_references, manifest_references.c.manifest_id == manifests.c.id)
+                .where(
+                    manifests.c.repository_id == repository_id,
+                    manifest_references.c.digest == str(digest),
+                    manifest_references.c.kind == "manifest",
+                )
+                .limit(1)
+            ).scalar()
+            if parent is not None:
+                raise ContentReferenced(str(digest), parent)
+            conn.execute(delete(tags).where(tags.c.manifest_id == manifest_id))
+            conn.execute(
+                delete(manifest_references).where(manifest_references.c.manifest_id == manifest_id)
+            )
+            conn.execute(delete(manifests).where(manifests.c.id == manifest_id))
+
+    def delete_tag(self, key: RepositoryKey, tag: Tag) -> None:
+        with writing(self._engine) as conn:
+            repository_id = _require_repository(conn, key)
+            removed = conn.execute(
+                delete(tags).where(tags.c.repository_id == repository_id, tags.c.name == tag.value)
+            ).rowcount
+            if not removed:
+                raise ManifestUnknown(tag.value)
+
+    # Helpers ------------------------------------------------------------
+
+    def _page(self, query: Any, limit: int | None) -> Page:
+        if limit is not None:
+            query = query.limit(limit + 1)
+        with reading(self._engine) as conn:
+            names = list(conn.execute(query).scalars())
+        if limit is not None and len(names) > limit:
+            return Page(names[:limit], more=True)
+        return Page(names, more=False)
+
+    def count_rows(self) -> dict[str, int]:
+        """Row counts per table, for operators and tests."""
+        with reading(self._engine) as conn:
+            return {
+                t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                for t in (repositories, blobs, repository_blobs, manifests, tags, uploads)
+            }
+
+
+def open_metadata_store(database_url: str | None, data_dir: Path) -> MetadataStore:
+    url = database_url or f"sqlite:///{data_dir / 'metadata.db'}"
+    engine = create_database_engine(url)
+    migrate.upgrade(engine)
+    return MetadataStore(engine)
+
+
+__all__ = ["MetadataStore", "RepositoryName", "open_metadata_store"]

@@ -1,0 +1,91 @@
+"""Reading, mounting and unlinking blobs of a repository."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.domain.digests import Digest
+from dockyard.domain.errors import BlobUnknown, NameUnknown, RangeNotSatisfiable
+from dockyard.domain.records import RepositoryKey
+from dockyard.metadata import MetadataStore
+from dockyard.services.threads import blocking
+from dockyard.storage import BlobStore
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True, slots=True)
+class BlobContent:
+    digest: Digest
+    size: int
+    range: ByteRange | None
+    path: Path | None  # set when the whole blob can be sent straight from a file
+    chunks: AsyncIterator[bytes] | None
+
+
+class Blobs:
+    def __init__(self, metadata: MetadataStore, store: BlobStore) -> None:
+        self._metadata = metadata
+        self._store = store
+
+    async def size(self, key: RepositoryKey, digest: Digest) -> int:
+        return await blocking(self._metadata.blob_size, key, digest)
+
+    async def open(
+        self, key: RepositoryKey, digest: Digest, range_header: str | None = None
+    ) -> BlobContent:
+        size = await self.size(key, digest)
+        wanted = parse_range(range_header, size) if range_header else None
+        if wanted is None:
+            path = self._store.local_path(digest)
+            if path is not None:
+                if await self._store.size(digest) is None:
+                    raise BlobUnknown(str(digest))
+                return BlobContent(digest, size, None, path, None)
+            return BlobContent(digest, size, None, None, self._store.read(digest))
+        if await self._store.size(digest) is None:
+            raise BlobUnknown(str(digest))
+        chunks = self._store.read(digest, wanted.start, wanted.length)
+        return BlobContent(digest, size, wanted, None, chunks)
+
+    async def mount(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
+        """Link a blob held by ``source`` into ``target``; False when source holds no such blob."""
+        try:
+            size = await self.size(source, digest)
+        except (BlobUnknown, NameUnknown):
+            return False
+        await blocking(self._metadata.link_blob, target, digest, size)
+        return True
+
+
+def parse_range(header: str, size: int) -> ByteRange:
+    """One ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range, clipped to the blob."""
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        raise RangeNotSatisfiable(size)
+    first, _, last = spec.strip().partition("-")
+    try:
+        if first == "":
+            suffix = int(last)
+            if suffix <= 0:
+                raise RangeNotSatisfiable(size)
+            start, end = max(size - suffix, 0), size - 1
+        else:
+            start = int(first)
+            end = int(last) if last else size - 1
+    except ValueError:
+        raise RangeNotSatisfiable(size) from None
+    end = min(end, size - 1)
+    if start < 0 or start > end:
+        raise RangeNotSatisfiable(size)
+    return ByteRange(start, end)

@@ -1,0 +1,65 @@
+"""Pushing and pulling manifests, tags and referrers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.domain.digests import Digest
+from dockyard.domain.errors import DigestInvalid, ManifestTooLarge
+from dockyard.domain.manifests import parse_manifest
+from dockyard.domain.names import Reference, Tag
+from dockyard.domain.records import NewManifest, Page, Referrer, RepositoryKey, StoredManifest
+from dockyard.metadata import MetadataStore
+from dockyard.services.threads import blocking
+
+
+@dataclass(frozen=True, slots=True)
+class PushedManifest:
+    digest: Digest
+    subject: Digest | None
+
+
+class Manifests:
+    def __init__(self, metadata: MetadataStore, max_manifest_bytes: int) -> None:
+        self._metadata = metadata
+        self.max_manifest_bytes = max_manifest_bytes
+
+    async def put(
+        self, key: RepositoryKey, reference: Reference, payload: bytes, content_type: str | None
+    ) -> PushedManifest:
+        if len(payload) > self.max_manifest_bytes:
+            raise ManifestTooLarge(self.max_manifest_bytes)
+        algorithm = reference.algorithm if isinstance(reference, Digest) else "sha256"
+        digest = Digest.of(payload, algorithm)
+        if isinstance(reference, Digest) and reference != digest:
+            raise DigestInvalid(str(reference), f"manifest has digest {digest}")
+        manifest = parse_manifest(payload, content_type)
+        record = NewManifest(
+            digest=digest,
+            media_type=manifest.media_type,
+            payload=payload,
+            artifact_type=manifest.referrer_artifact_type(),
+            subject=manifest.subject.digest if manifest.subject else None,
+            annotations=manifest.annotations,
+            blobs=tuple(manifest.required_blobs()),
+            children=tuple(manifest.child_manifests()),
+        )
+        tag = reference if isinstance(reference, Tag) else None
+        await blocking(self._metadata.put_manifest, key, record, tag)
+        return PushedManifest(digest, record.subject)
+
+    async def get(
+        self, key: RepositoryKey, reference: Reference, with_payload: bool = True
+    ) -> StoredManifest:
+        return await blocking(self._metadata.get_manifest, key, reference, with_payload)
+
+    async def tags(self, key: RepositoryKey, last: str | None, limit: int | None) -> Page:
+        return await blocking(self._metadata.list_tags, key, last, limit)
+
+    async def referrers(
+        self, key: RepositoryKey, subject: Digest, artifact_type: str | None
+    ) -> list[Referrer]:
+        found = await blocking(self._metadata.referrers, key, subject)
+        if artifact_type is not None:
+            found = [r for r in found if r.artifact_type == artifact_type]
+        return found

@@ -1,0 +1,164 @@
+"""Blob uploads: monolithic, chunked and resumable.
+
+An upload session's committed offset lives in the metadata store, so a session
+survives a restart and can be resumed from there; the bytes live in the blob
+store. The running hash of a session is kept in memory as a shortcut: after a
+restart (or on another node) the upload is re-read and hashed at completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from dockyard.domain.digests import Digest, Hasher, new_hasher
+from dockyard.domain.errors import BlobUploadInvalid, DigestInvalid, UploadOutOfOrder
+from dockyard.domain.records import RepositoryKey, UploadState
+from dockyard.metadata import MetadataStore
+from dockyard.services.threads import blocking
+from dockyard.storage import BlobStore
+
+
+@dataclass(slots=True)
+class _RunningHash:
+    offset: int
+    hasher: Hasher
+
+
+class Uploads:
+    def __init__(self, metadata: MetadataStore, store: BlobStore, max_blob_bytes: int) -> None:
+        self._metadata = metadata
+        self._store = store
+        self._max_blob_bytes = max_blob_bytes
+        self._hashes: dict[str, _RunningHash] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def start(self, key: RepositoryKey) -> UploadState:
+        state = await blocking(self._metadata.create_upload, key, uuid.uuid4().hex)
+        # Most digests are sha256: hash as the chunks arrive, in the hope of it.
+        self._hashes[state.upload_id] = _RunningHash(0, new_hasher("sha256"))
+        return state
+
+    async def status(self, key: RepositoryKey, upload_id: str) -> UploadState:
+        return await blocking(self._metadata.get_upload, key, upload_id)
+
+    async def push_whole(
+        self, key: RepositoryKey, digest: Digest, body: AsyncIterator[bytes]
+    ) -> int:
+        """A monolithic upload: needs no session, since nothing can resume it."""
+        upload_id = uuid.uuid4().hex
+        hasher = new_hasher(digest.algorithm)
+        try:
+            size = await self._store.write_upload(
+                upload_id, 0, body, hasher.update, self._max_blob_bytes
+            )
+            _check_digest(digest, hasher)
+            await self._store.commit_upload(upload_id, digest, size)
+        except BaseException:
+            await self._store.abort_upload(upload_id)
+            raise
+        await blocking(self._metadata.link_blob, key, digest, size)
+        return size
+
+    async def append(
+        self,
+        key: RepositoryKey,
+        upload_id: str,
+        body: AsyncIterator[bytes],
+        start: int | None,
+        length: int | None,
+    ) -> UploadState:
+        async with self._lock(upload_id):
+            state = await self.status(key, upload_id)
+            if start is not None and start != state.offset:
+                raise UploadOutOfOrder(upload_id, state.offset, start)
+            written = await self._write(state, body)
+            if length is not None and written != length:
+                raise BlobUploadInvalid(f"chunk claimed {length} bytes but carried {written}")
+            return await self._advance(state, written)
+
+    async def complete(
+        self, key: RepositoryKey, upload_id: str, digest: Digest, body: AsyncIterator[bytes]
+    ) -> int:
+        async with self._lock(upload_id):
+            state = await self.status(key, upload_id)
+            written = await self._write(state, body)
+            state = await self._advance(state, written)
+            hasher = await self._hash_of(state, digest.algorithm)
+            try:
+                _check_digest(digest, hasher)
+            except DigestInvalid:
+                await self._discard(upload_id)
+                raise
+            await self._store.commit_upload(upload_id, digest, state.offset)
+            await blocking(self._metadata.finish_upload, key, upload_id, digest, state.offset)
+            self._forget(upload_id)
+            return state.offset
+
+    async def cancel(self, key: RepositoryKey, upload_id: str) -> None:
+        async with self._lock(upload_id):
+            await self.status(key, upload_id)
+            await self._discard(upload_id)
+
+    async def _write(self, state: UploadState, body: AsyncIterator[bytes]) -> int:
+        running = self._hashes.get(state.upload_id)
+        if running is None or running.offset != state.offset:
+            # No usable running hash (restart, or another node wrote last):
+            # hash from scratch at completion instead.
+            running = None
+            self._hashes.pop(state.upload_id, None)
+        observe = running.hasher.update if running else _ignore
+        try:
+            written = await self._store.write_upload(
+                state.upload_id, state.offset, body, observe, self._max_blob_bytes
+            )
+        except BaseException:
+            # The hash may have seen bytes that were never committed.
+            self._hashes.pop(state.upload_id, None)
+            raise
+        if running is not None:
+            running.offset += written
+        return written
+
+    async def _advance(self, state: UploadState, written: int) -> UploadState:
+        if not written:
+            return state
+        new_offset = state.offset + written
+        if not await blocking(
+            self._metadata.advance_upload, state.upload_id, state.offset, new_offset
+        ):
+            raise BlobUploadInvalid(f"upload {state.upload_id} was changed concurrently")
+        return UploadState(state.upload_id, state.repository, new_offset, state.started_at)
+
+    async def _hash_of(self, state: UploadState, algorithm: str) -> Hasher:
+        running = self._hashes.get(state.upload_id)
+        if running is not None and running.offset == state.offset and algorithm == "sha256":
+            return running.hasher
+        hasher = new_hasher(algorithm)
+        async for chunk in self._store.read_upload(state.upload_id, state.offset):
+            await asyncio.to_thread(hasher.update, chunk)
+        return hasher
+
+    async def _discard(self, upload_id: str) -> None:
+        await blocking(self._metadata.delete_upload, upload_id)
+        await self._store.abort_upload(upload_id)
+        self._forget(upload_id)
+
+    def _lock(self, upload_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(upload_id, asyncio.Lock())
+
+    def _forget(self, upload_id: str) -> None:
+        self._hashes.pop(upload_id, None)
+        self._locks.pop(upload_id, None)
+
+
+def _ignore(_data: bytes) -> None:
+    return None
+
+
+def _check_digest(expected: Digest, hasher: Hasher) -> None:
+    actual = Digest(expected.algorithm, hasher.hexdigest())
+    if actual != expected:
+        raise DigestInvalid(str(expected), f"content has digest {actual}")

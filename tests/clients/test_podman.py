@@ -1,0 +1,146 @@
+"""End-to-end test with podman: load from an OCI layout, push, remove, pull back.
+
+podman runs as root here with fully isolated state: its own storage (``--root``,
+``--runroot``, ``--tmpdir``, vfs driver), cgroupfs, file events, and private
+containers.conf / registries.conf / storage.conf files pointed to by environment variables.
+No container is ever run; only image transfer is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.images import MANIFEST_ACCEPT, OCI_MANIFEST, make_image, write_oci_layout
+from tests.support.servers import Registry
+from tests.support.tools import Completed, require_tool, run
+
+pytestmark = [pytest.mark.clients, pytest.mark.timeout(180)]
+
+
+class Podman:
+    """Runs podman with private storage and configuration under `state`."""
+
+    def __init__(self, state: Path) -> None:
+        self.binary = require_tool("podman")
+        self.state = state
+        root, runroot, tmpdir = state / "root", state / "run", state / "tmp"
+        for d in (root, runroot, tmpdir):
+            d.mkdir(parents=True)
+        containers_conf = state / "containers.conf"
+        containers_conf.write_text(
+            '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+            f'events_logfile_path = "{state / "events.log"}"\n'
+        )
+        registries_conf = state / "registries.conf"
+        registries_conf.write_text("unqualified-search-registries = []\n")
+        storage_conf = state / "storage.conf"
+        storage_conf.write_text(
+            f'[storage]\ndriver = "vfs"\nrunroot = "{runroot}"\ngraphroot = "{root}"\n'
+        )
+        self.policy = state / "policy.json"
+        self.policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+        self.env = {
+            "CONTAINERS_CONF": str(containers_conf),
+            "CONTAINERS_REGISTRIES_CONF": str(registries_conf),
+            "CONTAINERS_STORAGE_CONF": str(storage_conf),
+            "XDG_RUNTIME_DIR": str(runroot),
+        }
+        self.global_args: list[str | Path] = [
+            "--root",
+            root,
+            "--runroot",
+            runroot,
+            "--tmpdir",
+            tmpdir,
+            "--storage-driver",
+            "vfs",
+            "--cgroup-manager",
+            "cgroupfs",
+            "--events-backend",
+            "file",
+        ]
+
+    def __call__(self, *args: str | Path, check: bool = True) -> Completed:
+        return run([self.binary, *self.global_args, *args], env=self.env, check=check)
+
+
+@pytest.fixture
+def podman() -> Iterator[Podman]:
+    """A podman with isolated state in a fresh temporary directory.
+
+    The directory is short and directly under the system temp dir because podman refuses
+    a ``--runroot`` longer than 50 characters (pytest's tmp_path is longer).
+    """
+    state = Path(tempfile.mkdtemp(prefix="dockyard-podman-"))
+    try:
+        yield Podman(state)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_podman_push_rmi_pull(
+    podman: Podman, registry: Registry, repo_name: str, tmp_path: Path
+) -> None:
+    policy = podman.policy
+    image = make_image("podman-image", layers=3, max_file_size=8192)
+    layout = write_oci_layout(tmp_path / "layout", {"src": image})
+    image_id = image.config.hex  # podman's image ID is the config digest
+    remote = f"{registry.host}/{repo_name}:v1"
+
+    # Load into podman storage from the OCI layout.
+    loaded = podman("pull", "--signature-policy", policy, f"oci:{layout}:src")
+    assert loaded.stdout.split()[-1] == image_id
+
+    # Push to the registry.
+    podman("tag", image_id, remote)
+    digest_file = tmp_path / "digest"
+    podman(
+        "push",
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "--digestfile",
+        digest_file,
+        remote,
+    )
+    pushed_digest = digest_file.read_text().strip()
+    assert pushed_digest.startswith("sha256:")
+
+    r = httpx.get(
+        f"{registry.url}/v2/{repo_name}/manifests/v1",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["Docker-Content-Digest"] == pushed_digest
+    manifest = r.json()
+    assert manifest["mediaType"] == OCI_MANIFEST
+    assert manifest["config"]["digest"] == image.config.digest
+    assert len(manifest["layers"]) == len(image.layers)
+    for layer in manifest["layers"]:
+        b = httpx.get(f"{registry.url}/v2/{repo_name}/blobs/{layer['digest']}", timeout=30)
+        assert b.status_code == 200
+
+    # Remove every local trace of the image, then pull it back from the registry.
+    podman("rmi", "--force", image_id)
+    assert podman("images", "--quiet", "--all").stdout.strip() == ""
+
+    pulled = podman("pull", "--tls-verify=false", "--signature-policy", policy, remote)
+    assert pulled.stdout.split()[-1] == image_id
+    info = json.loads(podman("image", "inspect", remote).stdout)[0]
+    assert info["Id"] == image_id
+    assert info["Digest"] == pushed_digest
+    assert f"{registry.host}/{repo_name}@{pushed_digest}" in info["RepoDigests"]
+    assert info["RootFS"]["Layers"] == [layer.diff_id for layer in image.layers]
+
+    # Pull by digest too (same image, already present: resolves through the registry).
+    by_digest = f"{registry.host}/{repo_name}@{pushed_digest}"
+    pulled = podman("pull", "--tls-verify=false", "--signature-policy", policy, by_digest)
+    assert pulled.stdout.split()[-1] == image_id
