@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from dockyard.domain.errors import (
     DigestInvalid,
     ManifestTooLarge,
     ManifestUnknown,
+    NameInvalid,
     PaginationInvalid,
 )
 from dockyard.domain.names import Tag, parse_reference
@@ -238,8 +240,11 @@ async def upload_start(request: Request) -> Response:
     mount, source = params.get("mount"), params.get("from")
     if mount and source:
         digest = Digest.parse(mount)
-        if await registry.blobs.mount(registry.key(source), key, digest):
-            return _created(name, digest)
+        # A mount that cannot happen (bad or unknown source) falls back to an
+        # ordinary upload session, as the spec asks.
+        with contextlib.suppress(NameInvalid):
+            if await registry.blobs.mount(registry.key(source), key, digest):
+                return _created(name, digest)
     elif "digest" in params:
         digest = Digest.parse(params["digest"])
         await registry.uploads.push_whole(key, digest, _body(request))
