@@ -19,7 +19,7 @@ if [[ "$need_apt" == 1 ]]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update
-    $SUDO apt-get install -y --no-install-recommends skopeo umoci podman docker-registry
+    $SUDO apt-get install -y skopeo umoci podman docker-registry
 fi
 
 python -m pip install --disable-pip-version-check -q -e '.[test]'

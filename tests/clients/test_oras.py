@@ -178,6 +178,30 @@ def test_oras_artifact_with_subject_push_pull(
     assert Path(files[0]).read_bytes() == pushed.sig_bytes
 
 
+def test_oras_chunked_upload(registry: Registry, repo_name: str, tmp_path: Path) -> None:
+    """oras-py's chunked upload: POST, several PATCHes with Content-Range, then PUT."""
+    payload = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(80_000))  # 2.5 MB
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "data.bin").write_bytes(payload)
+    client = oras_client(registry)
+    resp = client.push(
+        target=f"{registry.host}/{repo_name}:chunked",
+        files=[f"{src / 'data.bin'}:application/vnd.dockyard.test.data"],
+        do_chunked=True,
+        chunk_size=1 << 20,
+        disable_path_validation=True,
+        quiet=True,
+    )
+    assert resp.status_code == 201, resp.text
+
+    r = httpx.get(f"{registry.url}/v2/{repo_name}/blobs/{sha256_digest(payload)}", timeout=30)
+    assert r.status_code == 200
+    assert r.content == payload
+    files = client.pull(target=f"{registry.host}/{repo_name}:chunked", outdir=str(tmp_path / "out"))
+    assert [Path(f).read_bytes() for f in files] == [payload]
+
+
 # The referrers API (`GET /v2/<name>/referrers/<digest>`, distribution-spec v1.1) does not
 # exist in CNCF distribution 2.8 (it answers 404), so this runs against Dockyard only.
 @pytest.mark.parametrize("registry", ["dockyard"], indirect=True)

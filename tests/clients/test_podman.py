@@ -17,7 +17,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.images import MANIFEST_ACCEPT, OCI_MANIFEST, make_image, write_oci_layout
+from tests.support.images import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    MANIFEST_ACCEPT,
+    OCI_MANIFEST,
+    get_manifest,
+    make_image,
+    make_multiarch_index,
+    push_image,
+    sha256_digest,
+    write_oci_layout,
+)
 from tests.support.servers import Registry
 from tests.support.tools import Completed, require_tool, run
 
@@ -144,3 +155,75 @@ def test_podman_push_rmi_pull(
     by_digest = f"{registry.host}/{repo_name}@{pushed_digest}"
     pulled = podman("pull", "--tls-verify=false", "--signature-policy", policy, by_digest)
     assert pulled.stdout.split()[-1] == image_id
+
+
+def test_podman_manifest_list_push_v2s2(
+    podman: Podman, registry: Registry, repo_name: str, tmp_path: Path
+) -> None:
+    """`podman manifest` builds a list from two registry images and pushes it as a Docker
+    manifest list (children converted to Docker schema 2); then a platform-specific pull."""
+    policy = podman.policy
+    index = make_multiarch_index("podman-list", platforms=[("linux", "amd64"), ("linux", "arm64")])
+    src_repo = f"{repo_name}/src"
+    with httpx.Client(base_url=registry.url, timeout=30) as http:
+        for img in index.images:
+            assert img.platform is not None
+            push_image(http, src_repo, img, tag=img.platform["architecture"])
+
+    local_list = f"{registry.host}/{repo_name}:list"
+    podman("manifest", "create", local_list)
+    for img in index.images:
+        podman(
+            "manifest",
+            "add",
+            "--tls-verify=false",
+            local_list,
+            f"docker://{registry.host}/{src_repo}@{img.digest}",
+        )
+    digest_file = tmp_path / "digest"
+    podman(
+        "manifest",
+        "push",
+        "--all",
+        "--format",
+        "v2s2",
+        "--tls-verify=false",
+        # (`podman manifest push` has no --signature-policy; it uses the system policy.json)
+        "--digestfile",
+        digest_file,
+        local_list,
+        f"docker://{local_list}",
+    )
+    list_digest = digest_file.read_text().strip()
+
+    with httpx.Client(base_url=registry.url, timeout=30) as http:
+        r = get_manifest(http, repo_name, "list")
+        assert r.headers["Content-Type"].split(";")[0] == DOCKER_MANIFEST_LIST
+        assert r.headers["Docker-Content-Digest"] == list_digest == sha256_digest(r.content)
+        listing = r.json()
+        assert listing["mediaType"] == DOCKER_MANIFEST_LIST
+        platforms = {}
+        for desc in listing["manifests"]:
+            assert desc["mediaType"] == DOCKER_MANIFEST
+            child = get_manifest(http, repo_name, desc["digest"])
+            assert child.headers["Content-Type"].split(";")[0] == DOCKER_MANIFEST
+            assert len(child.content) == desc["size"]
+            platforms[desc["platform"]["architecture"]] = child.json()["config"]["digest"]
+    # Conversion to schema 2 keeps each image's config blob (and so its image ID).
+    assert platforms == {
+        img.platform["architecture"]: img.config.digest for img in index.images if img.platform
+    }
+
+    arm64 = next(
+        img for img in index.images if img.platform and img.platform["architecture"] == "arm64"
+    )
+    pulled = podman(
+        "pull",
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "--platform",
+        "linux/arm64",
+        f"{registry.host}/{repo_name}:list",
+    )
+    assert pulled.stdout.split()[-1] == arm64.config.hex

@@ -24,8 +24,10 @@ from tests.support.images import (
     OCI_MANIFEST,
     Image,
     ImageIndex,
+    image_from_layers,
     layout_blob_digests,
     make_image,
+    make_layer,
     make_multiarch_index,
     resolve_layout_tag,
     sha256_digest,
@@ -36,6 +38,8 @@ from tests.support.tools import sha256_file, skopeo, skopeo_raw_manifest, umoci_
 
 pytestmark = [pytest.mark.clients, pytest.mark.timeout(180)]
 
+OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 IMAGE_TAG = "image"
 MULTI_TAG = "multi"
 
@@ -246,6 +250,60 @@ def test_copy_between_repositories_mounts_blobs(
         b = httpx.get(f"{registry.url}/v2/{dst_repo}/blobs/{blob.digest}", timeout=30)
         assert b.status_code == 200, (blob.digest, b.status_code, b.text[:500])
         assert b.content == blob.data
+
+
+def test_copy_large_layer_roundtrip(registry: Registry, repo_name: str, tmp_path: Path) -> None:
+    """A ~16 MiB incompressible layer: exercises streamed (PATCH) uploads and big downloads."""
+    big = make_layer("skopeo-big", files=2, min_size=8 << 20, max_size=8 << 20, compresslevel=1)
+    small = make_layer("skopeo-big-small")
+    image = image_from_layers([big, small])
+    assert big.size > 16 << 20
+    layout = write_oci_layout(tmp_path / "src", {"big": image})
+    dest = docker_ref(registry, repo_name, "big")
+
+    push(layout, "big", dest)
+
+    assert skopeo_raw_manifest(dest) == image.manifest.data
+    back = tmp_path / "back"
+    skopeo("copy", "--preserve-digests", "--src-tls-verify=false", dest, f"oci:{back}:big")
+    assert resolve_layout_tag(back, "big").digest == image.digest
+    assert_layout_blobs_intact(back, {b.digest for b in image.blobs})
+
+
+def test_copy_recompressed_zstd(registry: Registry, repo_name: str, tmp_path: Path) -> None:
+    """skopeo recompresses the layers with zstd on the way in: new layer media type/digests."""
+    # Content unique to this test: had skopeo's blob-info cache seen these layers in this
+    # registry before (gzip-compressed), it would reuse them instead of recompressing.
+    image = make_image(f"skopeo-zstd-{repo_name}", layers=3)
+    layout = write_oci_layout(tmp_path / "src", {IMAGE_TAG: image})
+    dest = docker_ref(registry, repo_name, "zstd")
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-compress-format",
+        "zstd",
+        f"oci:{layout}:{IMAGE_TAG}",
+        dest,
+    )
+    raw = skopeo_raw_manifest(dest)
+    manifest = json.loads(raw)
+    assert manifest["mediaType"] == OCI_MANIFEST
+    assert [layer["mediaType"] for layer in manifest["layers"]] == [OCI_LAYER_ZSTD] * len(
+        image.layers
+    )
+    r = registry_manifest(registry, repo_name, "zstd")
+    assert r.headers["Docker-Content-Digest"] == sha256_digest(raw)
+    for layer in manifest["layers"]:
+        b = httpx.get(f"{registry.url}/v2/{repo_name}/blobs/{layer['digest']}", timeout=30)
+        assert b.status_code == 200
+        assert b.content[:4] == ZSTD_MAGIC
+        assert sha256_digest(b.content) == layer["digest"]
+
+    back = tmp_path / "back"
+    skopeo("copy", "--preserve-digests", "--src-tls-verify=false", dest, f"oci:{back}:zstd")
+    back_ref = resolve_layout_tag(back, "zstd")
+    assert back_ref.manifest_bytes == raw
+    assert_layout_blobs_intact(back, layout_blob_digests(back, back_ref.digest))
 
 
 def test_list_tags(registry: Registry, repo_name: str, python_layout: Path) -> None:

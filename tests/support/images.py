@@ -133,10 +133,11 @@ def make_layer(
     min_size: int = 64,
     max_size: int = 4096,
     media_type: str = OCI_LAYER_GZIP,
+    compresslevel: int = 6,
 ) -> Blob:
     """A deterministic gzip-compressed tar layer (see `make_tar`) with its diff_id."""
     tar = make_tar(seed, files=files, min_size=min_size, max_size=max_size)
-    data = gzip.compress(tar, compresslevel=6, mtime=0)
+    data = gzip.compress(tar, compresslevel=compresslevel, mtime=0)
     return Blob(media_type=media_type, data=data, diff_id=sha256_digest(tar))
 
 
@@ -330,6 +331,12 @@ def make_image(
         config, blobs, media_type=DOCKER_MANIFEST if docker else OCI_MANIFEST, platform=platform
     )
     return Image(config=config, layers=blobs, manifest=manifest)
+
+
+def image_from_layers(layers: Sequence[Blob], **config_args: Any) -> Image:
+    """An OCI image made of the given layers (config built by `make_config`)."""
+    config = make_config(layers, **config_args)
+    return Image(config=config, layers=tuple(layers), manifest=make_manifest(config, layers))
 
 
 DEFAULT_PLATFORMS: tuple[tuple[str, str], ...] = (("linux", "amd64"), ("linux", "arm64"))
