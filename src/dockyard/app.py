@@ -16,7 +16,7 @@ from dockyard.api.oci import oci_routes
 from dockyard.api.oci.errors import error_response, handle_domain_error, handle_unexpected
 from dockyard.config import Settings
 from dockyard.domain.errors import DockyardError
-from dockyard.metadata import open_metadata_store
+from dockyard.metadata import open_metadata
 from dockyard.services import Registry, RegistrySettings
 from dockyard.storage import open_blob_store
 
@@ -25,7 +25,7 @@ _API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
 
 def open_registry(settings: Settings) -> Registry:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    metadata = open_metadata_store(settings.database_url or None, settings.data_dir)
+    metadata = open_metadata(settings.database_url or None, settings.data_dir)
     store = open_blob_store(settings.storage_backend, settings.data_dir)
     return Registry(
         RegistrySettings(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from dockyard.domain import mediatypes as mt
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import DigestInvalid, ManifestInvalid, NameInvalid, ReferenceInvalid
+from dockyard.domain.immutability import MutabilityRule, TagMutability
 from dockyard.domain.manifests import parse_manifest
 from dockyard.domain.names import RepositoryName, Tag, parse_reference
 
@@ -136,3 +137,34 @@ def test_foreign_layers_with_urls_need_not_be_held() -> None:
 def test_invalid_manifests(payload: bytes, content_type: str | None) -> None:
     with pytest.raises(ManifestInvalid):
         parse_manifest(payload, content_type)
+
+
+@pytest.mark.parametrize(
+    ("mutability", "filters", "tag", "immutable"),
+    [
+        ("MUTABLE", (), "v1", False),
+        ("IMMUTABLE", (), "latest", True),
+        ("IMMUTABLE_WITH_EXCLUSION", ("latest", "dev-*"), "latest", False),
+        ("IMMUTABLE_WITH_EXCLUSION", ("latest", "dev-*"), "dev-42", False),
+        ("IMMUTABLE_WITH_EXCLUSION", ("latest", "dev-*"), "v1.0", True),
+        ("IMMUTABLE_WITH_EXCLUSION", ("latest",), "latest2", True),  # whole-tag match
+        ("MUTABLE_WITH_EXCLUSION", ("release-*",), "release-1", True),
+        ("MUTABLE_WITH_EXCLUSION", ("release-*",), "pre-release-1", False),
+        ("MUTABLE_WITH_EXCLUSION", ("*",), "anything", True),
+        ("MUTABLE_WITH_EXCLUSION", ("v*.*",), "v1.2", True),
+        ("MUTABLE_WITH_EXCLUSION", ("v*.*",), "v12", False),
+    ],
+)
+def test_tag_immutability(
+    mutability: str, filters: tuple[str, ...], tag: str, immutable: bool
+) -> None:
+    rule = MutabilityRule(TagMutability(mutability), filters)
+    assert rule.problems() == []
+    assert rule.is_immutable(tag) is immutable
+
+
+def test_mutability_rules_are_checked() -> None:
+    assert MutabilityRule(TagMutability.IMMUTABLE_WITH_EXCLUSION).problems()
+    assert MutabilityRule(TagMutability.IMMUTABLE, ("x",)).problems()
+    assert MutabilityRule(TagMutability.MUTABLE_WITH_EXCLUSION, ("a",) * 6).problems()
+    assert MutabilityRule(TagMutability.MUTABLE_WITH_EXCLUSION, ("bad/tag",)).problems()

@@ -21,7 +21,16 @@ DockyardError
 ├── BlobTooLarge           a blob over the size limit
 ├── ContentReferenced      a delete that would leave a live manifest pointing at nothing
 ├── PaginationInvalid      a page size that is not a non-negative number
-└── Unsupported            a valid request the registry does not serve
+├── Unsupported            a valid request the registry does not serve
+├── InvalidRequest         well-formed, but against the rules (ECR's InvalidParameter)
+├── RepositoryAlreadyExists
+├── RepositoryNotEmpty     delete without force of a repository that holds images
+├── TagImmutable           an overwrite of an immutable tag
+├── ImageAlreadyExists     PutImage of a manifest and tag that are both unchanged
+├── TooManyTags            more resource tags than allowed
+├── LayerPartTooSmall      a layer part under 5 MiB followed by another part
+├── LayerAlreadyExists     completing a layer upload of a blob already held
+└── EmptyUpload            completing a layer upload that received nothing
 """
 
 from __future__ import annotations
@@ -186,3 +195,90 @@ class ManifestChildUnknown(DockyardError):
 
     def describe(self) -> str:
         return f"index references manifest {self.digest}, which this repository does not hold"
+
+
+class InvalidRequest(DockyardError):
+    """A request that is well-formed but asks for something the rules forbid."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
+class RepositoryAlreadyExists(DockyardError):
+    def __init__(self, name: str, registry_id: str) -> None:
+        self.name, self.registry_id = name, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The repository with name '{self.name}' already exists in the registry "
+            f"with id '{self.registry_id}'"
+        )
+
+
+class RepositoryNotEmpty(DockyardError):
+    def __init__(self, name: str, registry_id: str) -> None:
+        self.name, self.registry_id = name, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The repository with name '{self.name}' in registry with id '{self.registry_id}' "
+            "cannot be deleted because it still contains images"
+        )
+
+
+class TagImmutable(DockyardError):
+    def __init__(self, tag: str, repository: str) -> None:
+        self.tag, self.repository = tag, repository
+
+    def describe(self) -> str:
+        return (
+            f"The image tag '{self.tag}' already exists in the '{self.repository}' repository "
+            "and cannot be overwritten because the tag is immutable."
+        )
+
+
+class ImageAlreadyExists(DockyardError):
+    def __init__(self, digest: str, tag: str | None, repository: str) -> None:
+        self.digest, self.tag, self.repository = digest, tag, repository
+
+    def describe(self) -> str:
+        tag = f" and tag '{self.tag}'" if self.tag else ""
+        return (
+            f"Image with digest '{self.digest}'{tag} already exists "
+            f"in the repository with name '{self.repository}'"
+        )
+
+
+class TooManyTags(DockyardError):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def describe(self) -> str:
+        return f"a resource can have at most {self.limit} tags"
+
+
+class LayerPartTooSmall(DockyardError):
+    def __init__(self, upload_id: str, size: int) -> None:
+        self.upload_id, self.size = upload_id, size
+
+    def describe(self) -> str:
+        return f"layer part of {self.size} bytes is smaller than 5 MiB and was not the last part"
+
+
+class LayerAlreadyExists(DockyardError):
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def describe(self) -> str:
+        return f"The layer '{self.digest}' already exists in the repository"
+
+
+class EmptyUpload(DockyardError):
+    def __init__(self, upload_id: str) -> None:
+        self.upload_id = upload_id
+
+    def describe(self) -> str:
+        return f"The upload '{self.upload_id}' has no parts"

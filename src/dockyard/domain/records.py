@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dockyard.domain.digests import Digest
+from dockyard.domain.immutability import MutabilityRule
 from dockyard.domain.names import RepositoryName
 
 
@@ -41,6 +42,8 @@ class NewManifest:
     annotations: dict[str, str]
     blobs: tuple[Digest, ...]
     children: tuple[Digest, ...]
+    config_media_type: str | None
+    layers_size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +67,40 @@ class UploadState:
 class Page:
     items: list[str]
     more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryConfig:
+    mutability: MutabilityRule = field(default_factory=MutabilityRule)
+    scan_on_push: bool = False
+    encryption_type: str = "AES256"
+    kms_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    key: RepositoryKey
+    created_at: datetime
+    config: RepositoryConfig
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSummary:
+    """One image (a manifest) of a repository, with what ECR reports about it."""
+
+    digest: Digest
+    tags: tuple[str, ...]
+    size: int
+    pushed_at: datetime
+    media_type: str
+    artifact_media_type: str | None
+    last_pulled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PutOutcome:
+    digest: Digest
+    subject: Digest | None
+    new_manifest: bool
+    tag_moved: bool

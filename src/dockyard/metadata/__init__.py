@@ -1,5 +1,50 @@
 """Registry metadata in SQL (SQLite or PostgreSQL) through SQLAlchemy."""
 
-from dockyard.metadata.store import MetadataStore, open_metadata_store
+from __future__ import annotations
 
-__all__ = ["MetadataStore", "open_metadata_store"]
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from dockyard.metadata import migrate
+from dockyard.metadata.content import ContentStore
+from dockyard.metadata.database import create_database_engine
+from dockyard.metadata.identity import IdentityStore
+from dockyard.metadata.images import ImageStore
+from dockyard.metadata.repositories import RepositoryStore
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    content: ContentStore
+    repositories: RepositoryStore
+    images: ImageStore
+    identity: IdentityStore
+    engine: Engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_metadata(database_url: str | None, data_dir: Path) -> Metadata:
+    url = database_url or f"sqlite:///{data_dir / 'metadata.db'}"
+    engine = create_database_engine(url)
+    migrate.upgrade(engine)
+    return Metadata(
+        content=ContentStore(engine),
+        repositories=RepositoryStore(engine),
+        images=ImageStore(engine),
+        identity=IdentityStore(engine),
+        engine=engine,
+    )
+
+
+__all__ = [
+    "ContentStore",
+    "IdentityStore",
+    "ImageStore",
+    "Metadata",
+    "RepositoryStore",
+    "open_metadata",
+]

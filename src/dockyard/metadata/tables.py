@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -35,6 +36,13 @@ repositories = Table(
     Column("region", String(32), nullable=False),
     Column("name", String(256), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("tag_mutability", String(32), nullable=False, server_default="MUTABLE"),
+    Column("mutability_filters", JSON, nullable=False, server_default="[]"),
+    Column("scan_on_push", Boolean, nullable=False, server_default="0"),
+    Column("encryption_type", String(16), nullable=False, server_default="AES256"),
+    Column("kms_key", String(2048)),
+    # Resource tags (ECR's Key/Value pairs), in the order they were added.
+    Column("resource_tags", JSON, nullable=False, server_default="{}"),
     UniqueConstraint("account_id", "region", "name"),
 )
 
@@ -77,6 +85,10 @@ manifests = Table(
     Column("size", Integer, nullable=False),
     Column("payload", LargeBinary, nullable=False),
     Column("pushed_at", DateTime(timezone=True), nullable=False),
+    # ECR's imageSizeInBytes: the layers as stored (an index: its largest image).
+    Column("image_size", BigInteger, nullable=False, server_default="0"),
+    Column("config_media_type", String(255)),
+    Column("last_pulled_at", DateTime(timezone=True)),
     UniqueConstraint("repository_id", "digest"),
     Index(None, "repository_id", "subject_digest"),
 )
@@ -123,6 +135,49 @@ uploads = Table(
         nullable=False,
     ),
     Column("offset", BigInteger, nullable=False),
+    # ECR's layer API refuses a part after one smaller than 5 MiB.
+    Column("last_part_size", BigInteger),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(12), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # "root" or "user"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+# Secret keys are needed to check SigV4 signatures, so they are kept, but only
+# encrypted under a key that lives outside the database.
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column(
+        "principal_id", Integer, ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),  # "Active" or "Inactive"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+account_settings = Table(
+    "account_settings",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("value", String(64), nullable=False),
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import BlobUnknown, NameUnknown, RangeNotSatisfiable
 from dockyard.domain.records import RepositoryKey
-from dockyard.metadata import MetadataStore
+from dockyard.metadata import ContentStore
 from dockyard.services.threads import blocking
 from dockyard.storage import BlobStore
 
@@ -34,7 +34,7 @@ class BlobContent:
 
 
 class Blobs:
-    def __init__(self, metadata: MetadataStore, store: BlobStore) -> None:
+    def __init__(self, metadata: ContentStore, store: BlobStore) -> None:
         self._metadata = metadata
         self._store = store
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from dockyard.domain.digests import Digest
 from dockyard.domain.names import Tag
 from dockyard.domain.records import RepositoryKey
-from dockyard.metadata import MetadataStore
+from dockyard.metadata import ContentStore
 from dockyard.services.threads import blocking
 
 
@@ -39,7 +39,7 @@ DeleteTarget = TagTarget | ManifestTarget | BlobLinkTarget
 
 
 class Deleter:
-    def __init__(self, metadata: MetadataStore) -> None:
+    def __init__(self, metadata: ContentStore) -> None:
         self._metadata = metadata
 
     async def delete(self, target: DeleteTarget) -> None:

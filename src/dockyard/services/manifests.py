@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import DigestInvalid, ManifestTooLarge
 from dockyard.domain.manifests import parse_manifest
 from dockyard.domain.names import Reference, Tag
-from dockyard.domain.records import NewManifest, Page, Referrer, RepositoryKey, StoredManifest
-from dockyard.metadata import MetadataStore
+from dockyard.domain.records import (
+    NewManifest,
+    Page,
+    PutOutcome,
+    Referrer,
+    RepositoryKey,
+    StoredManifest,
+)
+from dockyard.metadata import ContentStore
 from dockyard.services.threads import blocking
 
 
-@dataclass(frozen=True, slots=True)
-class PushedManifest:
-    digest: Digest
-    subject: Digest | None
-
-
 class Manifests:
-    def __init__(self, metadata: MetadataStore, max_manifest_bytes: int) -> None:
+    def __init__(
+        self, metadata: ContentStore, max_manifest_bytes: int, idempotent_repush: bool
+    ) -> None:
         self._metadata = metadata
         self.max_manifest_bytes = max_manifest_bytes
+        self._idempotent_repush = idempotent_repush
 
     async def put(
         self, key: RepositoryKey, reference: Reference, payload: bytes, content_type: str | None
-    ) -> PushedManifest:
+    ) -> PutOutcome:
         if len(payload) > self.max_manifest_bytes:
             raise ManifestTooLarge(self.max_manifest_bytes)
         algorithm = reference.algorithm if isinstance(reference, Digest) else "sha256"
@@ -43,10 +45,13 @@ class Manifests:
             annotations=manifest.annotations,
             blobs=tuple(manifest.required_blobs()),
             children=tuple(manifest.child_manifests()),
+            config_media_type=manifest.config.media_type if manifest.config else None,
+            layers_size=sum(layer.size for layer in manifest.layers),
         )
         tag = reference if isinstance(reference, Tag) else None
-        await blocking(self._metadata.put_manifest, key, record, tag)
-        return PushedManifest(digest, record.subject)
+        return await blocking(
+            self._metadata.put_manifest, key, record, tag, self._idempotent_repush
+        )
 
     async def get(
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
-from dockyard.metadata import MetadataStore
+from dockyard.metadata import Metadata
 from dockyard.services.blobs import Blobs
 from dockyard.services.deletion import Deleter
 from dockyard.services.manifests import Manifests
@@ -26,19 +26,20 @@ class RegistrySettings:
     create_on_push: bool
     max_manifest_bytes: int
     max_blob_bytes: int
+    idempotent_immutable_repush: bool = False
 
 
 class Registry:
-    def __init__(
-        self, settings: RegistrySettings, metadata: MetadataStore, store: BlobStore
-    ) -> None:
+    def __init__(self, settings: RegistrySettings, metadata: Metadata, store: BlobStore) -> None:
         self.settings = settings
         self.scope = Scope(settings.account_id, settings.region)
         self._metadata = metadata
-        self.blobs = Blobs(metadata, store)
-        self.uploads = Uploads(metadata, store, settings.max_blob_bytes)
-        self.manifests = Manifests(metadata, settings.max_manifest_bytes)
-        self.deleter = Deleter(metadata)
+        self.blobs = Blobs(metadata.content, store)
+        self.uploads = Uploads(metadata.content, store, settings.max_blob_bytes)
+        self.manifests = Manifests(
+            metadata.content, settings.max_manifest_bytes, settings.idempotent_immutable_repush
+        )
+        self.deleter = Deleter(metadata.content)
 
     def key(self, name: str) -> RepositoryKey:
         return RepositoryKey(self.scope, RepositoryName.parse(name))
@@ -47,11 +48,11 @@ class Registry:
         """The key of a repository about to be written, created first if the settings allow."""
         key = self.key(name)
         if self.settings.create_on_push:
-            await blocking(self._metadata.ensure_repository, key)
+            await blocking(self._metadata.repositories.ensure, key)
         return key
 
     async def catalog(self, last: str | None, limit: int | None) -> Page:
-        return await blocking(self._metadata.list_repositories, self.scope, last, limit)
+        return await blocking(self._metadata.repositories.names, self.scope, last, limit)
 
     def close(self) -> None:
         self._metadata.close()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from dockyard.domain.digests import Digest, Hasher, new_hasher
 from dockyard.domain.errors import BlobUploadInvalid, DigestInvalid, UploadOutOfOrder
 from dockyard.domain.records import RepositoryKey, UploadState
-from dockyard.metadata import MetadataStore
+from dockyard.metadata import ContentStore
 from dockyard.services.threads import blocking
 from dockyard.storage import BlobStore
 
@@ -28,7 +28,7 @@ class _RunningHash:
 
 
 class Uploads:
-    def __init__(self, metadata: MetadataStore, store: BlobStore, max_blob_bytes: int) -> None:
+    def __init__(self, metadata: ContentStore, store: BlobStore, max_blob_bytes: int) -> None:
         self._metadata = metadata
         self._store = store
         self._max_blob_bytes = max_blob_bytes

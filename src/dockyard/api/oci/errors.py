@@ -31,6 +31,8 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.ContentReferenced: (409, "DENIED"),
     e.PaginationInvalid: (400, "PAGINATION_NUMBER_INVALID"),
     e.Unsupported: (405, "UNSUPPORTED"),
+    e.TagImmutable: (400, "TAG_INVALID"),
+    e.InvalidRequest: (400, "UNSUPPORTED"),
 }
 
 

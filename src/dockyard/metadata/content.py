@@ -1,4 +1,4 @@
-"""The metadata repository layer: every query the services need, and nothing else.
+"""Content metadata: which blobs and manifests each repository holds, and its tags.
 
 Methods are synchronous (SQLAlchemy's blocking API); the services call them in
 worker threads. Each public method is one transaction, so a crash at any point
@@ -8,12 +8,10 @@ transaction that checks its manifest's blobs are held.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import (
@@ -23,20 +21,21 @@ from dockyard.domain.errors import (
     ManifestBlobUnknown,
     ManifestChildUnknown,
     ManifestUnknown,
-    NameUnknown,
+    TagImmutable,
 )
-from dockyard.domain.names import Reference, RepositoryName, Tag
+from dockyard.domain.immutability import MutabilityRule, TagMutability
+from dockyard.domain.names import Reference, Tag
 from dockyard.domain.records import (
     NewManifest,
     Page,
+    PutOutcome,
     Referrer,
     RepositoryKey,
-    Scope,
     StoredManifest,
     UploadState,
 )
-from dockyard.metadata import migrate
-from dockyard.metadata.database import create_database_engine, reading, writing
+from dockyard.metadata.common import now, page, require_repository
+from dockyard.metadata.database import reading, writing
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -48,76 +47,14 @@ from dockyard.metadata.tables import (
 )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+class ContentStore:
+    """Blobs, uploads, manifests, tags and referrers of repositories."""
 
-
-def _repository_id(conn: Connection, key: RepositoryKey) -> int | None:
-    return conn.execute(
-        select(repositories.c.id).where(
-            repositories.c.account_id == key.scope.account_id,
-            repositories.c.region == key.scope.region,
-            repositories.c.name == key.name.value,
-        )
-    ).scalar()
-
-
-def _require_repository(conn: Connection, key: RepositoryKey) -> int:
-    repository_id = _repository_id(conn, key)
-    if repository_id is None:
-        raise NameUnknown(key.name.value, key.scope.account_id)
-    return repository_id
-
-
-class MetadataStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def close(self) -> None:
         self._engine.dispose()
-
-    # Repositories -------------------------------------------------------
-
-    def ensure_repository(self, key: RepositoryKey) -> int:
-        with reading(self._engine) as conn:
-            found = _repository_id(conn, key)
-        if found is not None:
-            return found
-        try:
-            with writing(self._engine) as conn:
-                found = _repository_id(conn, key)
-                if found is not None:
-                    return found
-                return int(
-                    conn.execute(
-                        insert(repositories)
-                        .values(
-                            account_id=key.scope.account_id,
-                            region=key.scope.region,
-                            name=key.name.value,
-                            created_at=_now(),
-                        )
-                        .returning(repositories.c.id)
-                    ).scalar_one()
-                )
-        except IntegrityError:  # created concurrently by another node
-            with reading(self._engine) as conn:
-                return _require_repository(conn, key)
-
-    def repository_exists(self, key: RepositoryKey) -> bool:
-        with reading(self._engine) as conn:
-            return _repository_id(conn, key) is not None
-
-    def list_repositories(self, scope: Scope, last: str | None, limit: int | None) -> Page:
-        query = (
-            select(repositories.c.name)
-            .where(repositories.c.account_id == scope.account_id)
-            .where(repositories.c.region == scope.region)
-            .order_by(repositories.c.name)
-        )
-        if last:
-            query = query.where(repositories.c.name > last)
-        return self._page(query, limit)
 
     # Blobs --------------------------------------------------------------
 
@@ -139,19 +76,19 @@ class MetadataStore:
                 )
             ).scalar()
             if size is None:
-                _require_repository(conn, key)
+                require_repository(conn, key)
                 raise BlobUnknown(str(digest))
             return int(size)
 
     def link_blob(self, key: RepositoryKey, digest: Digest, size: int) -> None:
         with writing(self._engine) as conn:
-            self._link(conn, _require_repository(conn, key), digest, size)
+            self._link(conn, require_repository(conn, key), digest, size)
 
     @staticmethod
     def _link(conn: Connection, repository_id: int, digest: Digest, size: int) -> None:
-        now = _now()
+        stamp = now()
         if conn.execute(select(blobs.c.size).where(blobs.c.digest == str(digest))).first() is None:
-            conn.execute(insert(blobs).values(digest=str(digest), size=size, created_at=now))
+            conn.execute(insert(blobs).values(digest=str(digest), size=size, created_at=stamp))
         linked = conn.execute(
             select(repository_blobs.c.digest).where(
                 repository_blobs.c.repository_id == repository_id,
@@ -161,13 +98,13 @@ class MetadataStore:
         if linked is None:
             conn.execute(
                 insert(repository_blobs).values(
-                    repository_id=repository_id, digest=str(digest), linked_at=now
+                    repository_id=repository_id, digest=str(digest), linked_at=stamp
                 )
             )
 
     def unlink_blob(self, key: RepositoryKey, digest: Digest) -> None:
         with writing(self._engine) as conn:
-            repository_id = _require_repository(conn, key)
+            repository_id = require_repository(conn, key)
             referrer = conn.execute(
                 select(manifests.c.digest)
                 .join(manifest_references, manifest_references.c.manifest_id == manifests.c.id)
@@ -192,18 +129,18 @@ class MetadataStore:
     # Uploads ------------------------------------------------------------
 
     def create_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
-        now = _now()
+        stamp = now()
         with writing(self._engine) as conn:
             conn.execute(
                 insert(uploads).values(
                     id=upload_id,
-                    repository_id=_require_repository(conn, key),
+                    repository_id=require_repository(conn, key),
                     offset=0,
-                    started_at=now,
-                    updated_at=now,
+                    started_at=stamp,
+                    updated_at=stamp,
                 )
             )
-        return UploadState(upload_id, key.name, 0, now)
+        return UploadState(upload_id, key.name, 0, stamp)
 
     def get_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
         with reading(self._engine) as conn:
@@ -218,7 +155,7 @@ class MetadataStore:
                 )
             ).first()
             if row is None:
-                _require_repository(conn, key)
+                require_repository(conn, key)
                 raise BlobUploadUnknown(upload_id)
         return UploadState(upload_id, key.name, int(row.offset), row.started_at)
 
@@ -228,13 +165,13 @@ class MetadataStore:
             moved = conn.execute(
                 update(uploads)
                 .where(uploads.c.id == upload_id, uploads.c.offset == expected)
-                .values(offset=offset, updated_at=_now())
+                .values(offset=offset, updated_at=now())
             ).rowcount
         return bool(moved)
 
     def finish_upload(self, key: RepositoryKey, upload_id: str, digest: Digest, size: int) -> None:
         with writing(self._engine) as conn:
-            repository_id = _require_repository(conn, key)
+            repository_id = require_repository(conn, key)
             conn.execute(delete(uploads).where(uploads.c.id == upload_id))
             self._link(conn, repository_id, digest, size)
 
@@ -244,10 +181,30 @@ class MetadataStore:
 
     # Manifests and tags --------------------------------------------------
 
-    def put_manifest(self, key: RepositoryKey, manifest: NewManifest, tag: Tag | None) -> None:
-        """Store a manifest (and point a tag at it) if everything it names is held."""
+    def put_manifest(
+        self, key: RepositoryKey, manifest: NewManifest, tag: Tag | None, idempotent_repush: bool
+    ) -> PutOutcome:
+        """Store a manifest (and point a tag at it) if everything it names is held.
+
+        One transaction checks references and tag immutability and writes, so of
+        concurrent pushes to an immutable tag exactly one wins.
+        """
         with writing(self._engine) as conn:
-            repository_id = _require_repository(conn, key)
+            repository = conn.execute(
+                select(
+                    repositories.c.id,
+                    repositories.c.tag_mutability,
+                    repositories.c.mutability_filters,
+                ).where(
+                    repositories.c.account_id == key.scope.account_id,
+                    repositories.c.region == key.scope.region,
+                    repositories.c.name == key.name.value,
+                )
+            ).first()
+            if repository is None:
+                require_repository(conn, key)
+            assert repository is not None
+            repository_id = repository.id
             self._check_references(conn, repository_id, manifest)
             manifest_id = conn.execute(
                 select(manifests.c.id).where(
@@ -255,35 +212,72 @@ class MetadataStore:
                     manifests.c.digest == str(manifest.digest),
                 )
             ).scalar()
-            now = _now()
-            if manifest_id is None:
-                manifest_id = conn.execute(
-                    insert(manifests)
-                    .values(
-                        repository_id=repository_id,
-                        digest=str(manifest.digest),
-                        media_type=manifest.media_type,
-                        artifact_type=manifest.artifact_type,
-                        subject_digest=str(manifest.subject) if manifest.subject else None,
-                        annotations=manifest.annotations,
-                        size=len(manifest.payload),
-                        payload=manifest.payload,
-                        pushed_at=now,
-                    )
-                    .returning(manifests.c.id)
-                ).scalar_one()
-                references = {(str(d), "blob") for d in manifest.blobs}
-                references |= {(str(d), "manifest") for d in manifest.children}
-                if references:
-                    conn.execute(
-                        insert(manifest_references),
-                        [
-                            {"manifest_id": manifest_id, "digest": d, "kind": k}
-                            for d, k in references
-                        ],
-                    )
+            stamp = now()
+            current = None
             if tag is not None:
-                self._set_tag(conn, repository_id, tag, manifest_id, now)
+                current = conn.execute(
+                    select(tags.c.manifest_id).where(
+                        tags.c.repository_id == repository_id, tags.c.name == tag.value
+                    )
+                ).scalar()
+                rule = MutabilityRule(
+                    TagMutability(repository.tag_mutability),
+                    tuple(repository.mutability_filters or ()),
+                )
+                repush = idempotent_repush and current == manifest_id
+                if current is not None and rule.is_immutable(tag.value) and not repush:
+                    raise TagImmutable(tag.value, key.name.value)
+            new_manifest = manifest_id is None
+            if manifest_id is None:
+                manifest_id = self._insert_manifest(conn, repository_id, manifest, stamp)
+            tag_moved = False
+            if tag is not None and current != manifest_id:
+                self._set_tag(
+                    conn, repository_id, tag, manifest_id, stamp, exists=current is not None
+                )
+                tag_moved = True
+        return PutOutcome(manifest.digest, manifest.subject, new_manifest, tag_moved)
+
+    @staticmethod
+    def _insert_manifest(
+        conn: Connection, repository_id: int, manifest: NewManifest, stamp: datetime
+    ) -> int:
+        size = manifest.layers_size
+        if manifest.children:
+            largest = conn.execute(
+                select(func.max(manifests.c.image_size)).where(
+                    manifests.c.repository_id == repository_id,
+                    manifests.c.digest.in_([str(d) for d in manifest.children]),
+                )
+            ).scalar()
+            size = int(largest or 0)
+        manifest_id = int(
+            conn.execute(
+                insert(manifests)
+                .values(
+                    repository_id=repository_id,
+                    digest=str(manifest.digest),
+                    media_type=manifest.media_type,
+                    artifact_type=manifest.artifact_type,
+                    subject_digest=str(manifest.subject) if manifest.subject else None,
+                    annotations=manifest.annotations,
+                    size=len(manifest.payload),
+                    payload=manifest.payload,
+                    pushed_at=stamp,
+                    image_size=size,
+                    config_media_type=manifest.config_media_type,
+                )
+                .returning(manifests.c.id)
+            ).scalar_one()
+        )
+        references = {(str(d), "blob") for d in manifest.blobs}
+        references |= {(str(d), "manifest") for d in manifest.children}
+        if references:
+            conn.execute(
+                insert(manifest_references),
+                [{"manifest_id": manifest_id, "digest": d, "kind": k} for d, k in references],
+            )
+        return manifest_id
 
     @staticmethod
     def _check_references(conn: Connection, repository_id: int, manifest: NewManifest) -> None:
@@ -316,20 +310,26 @@ class MetadataStore:
 
     @staticmethod
     def _set_tag(
-        conn: Connection, repository_id: int, tag: Tag, manifest_id: int, now: datetime
+        conn: Connection,
+        repository_id: int,
+        tag: Tag,
+        manifest_id: int,
+        stamp: datetime,
+        exists: bool,
     ) -> None:
-        moved = conn.execute(
-            update(tags)
-            .where(tags.c.repository_id == repository_id, tags.c.name == tag.value)
-            .values(manifest_id=manifest_id, updated_at=now)
-        ).rowcount
-        if not moved:
+        if exists:
+            conn.execute(
+                update(tags)
+                .where(tags.c.repository_id == repository_id, tags.c.name == tag.value)
+                .values(manifest_id=manifest_id, updated_at=stamp)
+            )
+        else:
             conn.execute(
                 insert(tags).values(
                     repository_id=repository_id,
                     name=tag.value,
                     manifest_id=manifest_id,
-                    updated_at=now,
+                    updated_at=stamp,
                 )
             )
 
@@ -354,7 +354,7 @@ class MetadataStore:
         with reading(self._engine) as conn:
             row = conn.execute(query).first()
             if row is None:
-                _require_repository(conn, key)
+                require_repository(conn, key)
                 raise ManifestUnknown(str(reference))
         return StoredManifest(
             digest=Digest.parse(row.digest),
@@ -365,15 +365,15 @@ class MetadataStore:
 
     def list_tags(self, key: RepositoryKey, last: str | None, limit: int | None) -> Page:
         with reading(self._engine) as conn:
-            repository_id = _require_repository(conn, key)
+            repository_id = require_repository(conn, key)
         query = select(tags.c.name).where(tags.c.repository_id == repository_id)
         if last:
             query = query.where(tags.c.name > last)
-        return self._page(query.order_by(tags.c.name), limit)
+        return page(self._engine, query.order_by(tags.c.name), limit)
 
     def referrers(self, key: RepositoryKey, subject: Digest) -> list[Referrer]:
         with reading(self._engine) as conn:
-            repository_id = _require_repository(conn, key)
+            repository_id = require_repository(conn, key)
             rows = conn.execute(
                 select(
                     manifests.c.digest,
@@ -401,7 +401,7 @@ class MetadataStore:
 
     def delete_manifest(self, key: RepositoryKey, digest: Digest) -> None:
         with writing(self._engine) as conn:
-            repository_id = _require_repository(conn, key)
+            repository_id = require_repository(conn, key)
             manifest_id = conn.execute(
                 select(manifests.c.id).where(
                     manifests.c.repository_id == repository_id,
@@ -430,7 +430,7 @@ class MetadataStore:
 
     def delete_tag(self, key: RepositoryKey, tag: Tag) -> None:
         with writing(self._engine) as conn:
-            repository_id = _require_repository(conn, key)
+            repository_id = require_repository(conn, key)
             removed = conn.execute(
                 delete(tags).where(tags.c.repository_id == repository_id, tags.c.name == tag.value)
             ).rowcount
@@ -439,15 +439,6 @@ class MetadataStore:
 
     # Helpers ------------------------------------------------------------
 
-    def _page(self, query: Any, limit: int | None) -> Page:
-        if limit is not None:
-            query = query.limit(limit + 1)
-        with reading(self._engine) as conn:
-            names = list(conn.execute(query).scalars())
-        if limit is not None and len(names) > limit:
-            return Page(names[:limit], more=True)
-        return Page(names, more=False)
-
     def count_rows(self) -> dict[str, int]:
         """Row counts per table, for operators and tests."""
         with reading(self._engine) as conn:
@@ -455,13 +446,3 @@ class MetadataStore:
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
                 for t in (repositories, blobs, repository_blobs, manifests, tags, uploads)
             }
-
-
-def open_metadata_store(database_url: str | None, data_dir: Path) -> MetadataStore:
-    url = database_url or f"sqlite:///{data_dir / 'metadata.db'}"
-    engine = create_database_engine(url)
-    migrate.upgrade(engine)
-    return MetadataStore(engine)
-
-
-__all__ = ["MetadataStore", "RepositoryName", "open_metadata_store"]

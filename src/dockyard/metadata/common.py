@@ -1,0 +1,60 @@
+"""Helpers every metadata module shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, select
+
+from dockyard.domain.errors import NameUnknown
+from dockyard.domain.records import Page, RepositoryKey
+from dockyard.metadata.database import reading
+from dockyard.metadata.tables import repositories
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def repository_row(conn: Connection, key: RepositoryKey) -> Row[Any] | None:
+    return conn.execute(
+        select(repositories).where(
+            repositories.c.account_id == key.scope.account_id,
+            repositories.c.region == key.scope.region,
+            repositories.c.name == key.name.value,
+        )
+    ).first()
+
+
+def repository_id(conn: Connection, key: RepositoryKey) -> int | None:
+    return conn.execute(
+        select(repositories.c.id).where(
+            repositories.c.account_id == key.scope.account_id,
+            repositories.c.region == key.scope.region,
+            repositories.c.name == key.name.value,
+        )
+    ).scalar()
+
+
+def require_repository(conn: Connection, key: RepositoryKey) -> int:
+    found = repository_id(conn, key)
+    if found is None:
+        raise NameUnknown(key.name.value, key.scope.account_id)
+    return found
+
+
+def page(engine: Engine, query: Any, limit: int | None) -> Page:
+    """Run a query of names ordered by name; ``more`` says whether a next page exists."""
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with reading(engine) as conn:
+        names = [str(n) for n in conn.execute(query).scalars()]
+    if limit is not None and len(names) > limit:
+        return Page(names[:limit], more=True)
+    return Page(names, more=False)

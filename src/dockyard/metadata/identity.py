@@ -1,0 +1,183 @@
+"""Accounts, principals, access keys and account settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.domain.errors import InvalidRequest
+from dockyard.domain.identity import AccessKey, KeyStatus, Principal, PrincipalKind
+from dockyard.metadata.common import aware, now
+from dockyard.metadata.database import reading, writing
+from dockyard.metadata.tables import access_keys, account_settings, accounts, principals
+
+
+class IdentityStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def ensure_account(self, account_id: str) -> None:
+        with writing(self._engine) as conn:
+            found = conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first()
+            if found is None:
+                conn.execute(insert(accounts).values(id=account_id, created_at=now()))
+            root = conn.execute(
+                select(principals.c.id).where(
+                    principals.c.account_id == account_id,
+                    principals.c.kind == PrincipalKind.ROOT.value,
+                )
+            ).first()
+            if root is None:
+                conn.execute(
+                    insert(principals).values(
+                        account_id=account_id,
+                        name="root",
+                        kind=PrincipalKind.ROOT.value,
+                        created_at=now(),
+                    )
+                )
+
+    def account_ids(self) -> list[str]:
+        with reading(self._engine) as conn:
+            return [
+                str(a)
+                for a in conn.execute(select(accounts.c.id).order_by(accounts.c.id)).scalars()
+            ]
+
+    def create_user(self, account_id: str, name: str) -> Principal:
+        try:
+            with writing(self._engine) as conn:
+                conn.execute(
+                    insert(principals).values(
+                        account_id=account_id,
+                        name=name,
+                        kind=PrincipalKind.USER.value,
+                        created_at=now(),
+                    )
+                )
+        except IntegrityError:
+            raise InvalidRequest(f"a principal named {name!r} exists in {account_id}") from None
+        return Principal(account_id, name, PrincipalKind.USER)
+
+    def principals(self, account_id: str) -> list[Principal]:
+        with reading(self._engine) as conn:
+            rows = conn.execute(
+                select(principals.c.name, principals.c.kind)
+                .where(principals.c.account_id == account_id)
+                .order_by(principals.c.name)
+            ).all()
+        return [Principal(account_id, r.name, PrincipalKind(r.kind)) for r in rows]
+
+    def delete_user(self, account_id: str, name: str) -> bool:
+        with writing(self._engine) as conn:
+            pid = conn.execute(
+                select(principals.c.id).where(
+                    principals.c.account_id == account_id,
+                    principals.c.name == name,
+                    principals.c.kind == PrincipalKind.USER.value,
+                )
+            ).scalar()
+            if pid is None:
+                return False
+            conn.execute(delete(access_keys).where(access_keys.c.principal_id == pid))
+            conn.execute(delete(principals).where(principals.c.id == pid))
+        return True
+
+    def add_key(self, principal: Principal, access_key_id: str, ciphertext: bytes) -> None:
+        with writing(self._engine) as conn:
+            pid = conn.execute(
+                select(principals.c.id).where(
+                    principals.c.account_id == principal.account_id,
+                    principals.c.name == principal.name,
+                )
+            ).scalar()
+            if pid is None:
+                raise InvalidRequest(f"no principal {principal.name!r} in {principal.account_id}")
+            conn.execute(
+                insert(access_keys).values(
+                    id=access_key_id,
+                    principal_id=pid,
+                    secret_ciphertext=ciphertext,
+                    status=KeyStatus.ACTIVE.value,
+                    created_at=now(),
+                )
+            )
+
+    def key(self, access_key_id: str) -> tuple[AccessKey, bytes] | None:
+        """A key with its encrypted secret, or None when no such key exists."""
+        with reading(self._engine) as conn:
+            row = conn.execute(
+                select(
+                    access_keys.c.secret_ciphertext,
+                    access_keys.c.status,
+                    access_keys.c.created_at,
+                    principals.c.account_id,
+                    principals.c.name,
+                    principals.c.kind,
+                )
+                .join(principals, principals.c.id == access_keys.c.principal_id)
+                .where(access_keys.c.id == access_key_id)
+            ).first()
+        if row is None:
+            return None
+        principal = Principal(row.account_id, row.name, PrincipalKind(row.kind))
+        key = AccessKey(access_key_id, principal, KeyStatus(row.status), aware(row.created_at))
+        return key, bytes(row.secret_ciphertext)
+
+    def keys(self, principal: Principal) -> list[AccessKey]:
+        with reading(self._engine) as conn:
+            rows = conn.execute(
+                select(access_keys.c.id, access_keys.c.status, access_keys.c.created_at)
+                .join(principals, principals.c.id == access_keys.c.principal_id)
+                .where(
+                    principals.c.account_id == principal.account_id,
+                    principals.c.name == principal.name,
+                )
+                .order_by(access_keys.c.created_at)
+            ).all()
+        return [AccessKey(r.id, principal, KeyStatus(r.status), aware(r.created_at)) for r in rows]
+
+    def set_key_status(self, access_key_id: str, status: KeyStatus) -> bool:
+        with writing(self._engine) as conn:
+            changed = conn.execute(
+                update(access_keys)
+                .where(access_keys.c.id == access_key_id)
+                .values(status=status.value)
+            ).rowcount
+        return bool(changed)
+
+    def delete_key(self, access_key_id: str) -> bool:
+        with writing(self._engine) as conn:
+            removed = conn.execute(
+                delete(access_keys).where(access_keys.c.id == access_key_id)
+            ).rowcount
+        return bool(removed)
+
+    def setting(self, account_id: str, region: str, name: str) -> str | None:
+        with reading(self._engine) as conn:
+            value = conn.execute(
+                select(account_settings.c.value).where(
+                    account_settings.c.account_id == account_id,
+                    account_settings.c.region == region,
+                    account_settings.c.name == name,
+                )
+            ).scalar()
+        return None if value is None else str(value)
+
+    def put_setting(self, account_id: str, region: str, name: str, value: str) -> None:
+        with writing(self._engine) as conn:
+            changed = conn.execute(
+                update(account_settings)
+                .where(
+                    account_settings.c.account_id == account_id,
+                    account_settings.c.region == region,
+                    account_settings.c.name == name,
+                )
+                .values(value=value)
+            ).rowcount
+            if not changed:
+                conn.execute(
+                    insert(account_settings).values(
+                        account_id=account_id, region=region, name=name, value=value
+                    )
+                )
