@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,20 +14,33 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.api.oci import oci_routes
+from dockyard.api.oci.auth import BasicAuth
 from dockyard.api.oci.errors import error_response, handle_domain_error, handle_unexpected
-from dockyard.config import Settings
+from dockyard.auth import keys
+from dockyard.config import Settings, public_url
 from dockyard.domain.errors import DockyardError
 from dockyard.metadata import open_metadata
 from dockyard.services import Registry, RegistrySettings
+from dockyard.services.identity import Identity, NewKey
 from dockyard.storage import open_blob_store
 
 _API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
+ROOT_KEY_ENV = ("DOCKYARD_ROOT_ACCESS_KEY_ID", "DOCKYARD_ROOT_SECRET_ACCESS_KEY")
+ROOT_CREDENTIALS_FILE = "root-credentials"
 
 
 def open_registry(settings: Settings) -> Registry:
+    """Everything a command needs to work on a registry's data, server or not."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metadata = open_metadata(settings.database_url or None, settings.data_dir)
     store = open_blob_store(settings.storage_backend, settings.data_dir)
+    box = keys.SecretBox(
+        keys.load_or_create(settings.data_dir, "secrets.key", os.environ.get(keys.SECRETS_KEY_ENV))
+    )
+    token_key = keys.load_or_create(
+        settings.data_dir, "tokens.key", os.environ.get(keys.TOKENS_KEY_ENV)
+    )
+    identity = Identity(metadata.identity, box, token_key, settings.region)
     return Registry(
         RegistrySettings(
             account_id=settings.account_id,
@@ -34,15 +48,36 @@ def open_registry(settings: Settings) -> Registry:
             create_on_push=settings.create_on_push,
             max_manifest_bytes=settings.max_manifest_bytes,
             max_blob_bytes=settings.max_blob_bytes,
+            idempotent_immutable_repush=settings.idempotent_immutable_repush,
         ),
         metadata,
         store,
+        identity,
     )
 
 
-def create_app(settings: Settings) -> ASGIApp:
-    registry = open_registry(settings)
+def bootstrap_root(registry: Registry, settings: Settings) -> NewKey | None:
+    """Give the default account's root a key on first start.
 
+    From the environment when both variables are set; otherwise generated, written
+    to ``<data-dir>/root-credentials`` (mode 0600) and returned to be shown once.
+    """
+    given = [os.environ.get(name) for name in ROOT_KEY_ENV]
+    root_key = NewKey(given[0], given[1]) if given[0] and given[1] else None
+    made = registry.identity.bootstrap(settings.account_id, root_key)
+    if made is not None:
+        path = settings.data_dir / ROOT_CREDENTIALS_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(
+                "[default]\n"
+                f"aws_access_key_id = {made.access_key_id}\n"
+                f"aws_secret_access_key = {made.secret_access_key}\n"
+            )
+    return made
+
+
+def create_app(settings: Settings, registry: Registry) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Metadata calls run in threads and some wait on SQLite's lock: the
@@ -68,7 +103,15 @@ def create_app(settings: Settings) -> ASGIApp:
         },
     )
     app.state.registry = registry
-    return _VersionHeader(app)
+    app.state.public_url = public_url(settings)
+    guarded = BasicAuth(
+        app,
+        registry.identity,
+        public_url(settings),
+        anonymous_pull=settings.allow_anonymous_pull,
+        disabled=settings.insecure_no_auth,
+    )
+    return _VersionHeader(guarded)
 
 
 class _VersionHeader:
@@ -78,7 +121,7 @@ class _VersionHeader:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith("/v2"):
             await self.app(scope, receive, send)
             return
 

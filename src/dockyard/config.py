@@ -20,6 +20,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Every setting; ``HELP`` below says what each means."""
+
     data_dir: Path = Path("dockyard-data")
     host: str = "127.0.0.1"
     port: int = 5000
@@ -27,7 +29,11 @@ class Settings:
     storage_backend: str = "filesystem"
     account_id: str = "000000000000"
     region: str = "us-east-1"
+    public_url: str = ""
     create_on_push: bool = True
+    allow_anonymous_pull: bool = False
+    insecure_no_auth: bool = True
+    idempotent_immutable_repush: bool = False
     max_manifest_bytes: int = 4 * MiB
     max_blob_bytes: int = 52_000 * MiB
     log_level: str = "info"
@@ -43,7 +49,15 @@ HELP: dict[str, str] = {
     "storage_backend": "Blob store backend: 'filesystem'.",
     "account_id": "The 12-digit account id that owns the registry's repositories.",
     "region": "The region this registry serves.",
-    "create_on_push": "Create a repository when something is first pushed to it.",
+    "public_url": "URL clients reach the registry at (repositoryUri, login endpoint); "
+    "empty means http://HOST:PORT.",
+    "create_on_push": "Create a repository when something is first pushed to it "
+    "(ECR refuses such pushes).",
+    "allow_anonymous_pull": "Let requests without credentials pull (GET/HEAD on /v2).",
+    "insecure_no_auth": "Turn authentication off entirely: anyone may push and pull. "
+    "For tests and throwaway registries only.",
+    "idempotent_immutable_repush": "Accept a re-push of the same manifest to an immutable tag "
+    "(ECR refuses it).",
     "max_manifest_bytes": "Largest manifest accepted, in bytes.",
     "max_blob_bytes": "Largest blob accepted, in bytes.",
     "log_level": "Log level: debug, info, warning, error.",
@@ -102,6 +116,8 @@ def _validate(values: dict[str, Any]) -> Settings:
         raise ConfigError(f"region {settings.region!r} does not look like a region (us-east-1)")
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port must be 1-65535, not {settings.port}")
+    if settings.public_url and not re.match(r"^https?://[^/]+/?$", settings.public_url):
+        raise ConfigError(f"public_url must be http(s)://host[:port], not {settings.public_url!r}")
     if settings.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level must be debug, info, warning or error")
     return settings
@@ -127,3 +143,7 @@ def _convert(name: str, value: Any, kind: type) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from None
+
+
+def public_url(settings: Settings) -> str:
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")

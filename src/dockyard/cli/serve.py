@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from dockyard.app import create_app
+from dockyard.app import ROOT_CREDENTIALS_FILE, bootstrap_root, create_app, open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.config import HELP, env_name
 
@@ -36,9 +36,30 @@ def serve(
         str | None, typer.Option(help=_help("account_id", "000000000000"))
     ] = None,
     region: Annotated[str | None, typer.Option(help=_help("region", "us-east-1"))] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help=_help("public_url", "http://HOST:PORT"))
+    ] = None,
     create_on_push: Annotated[
         bool | None,
-        typer.Option("--create-on-push/--no-create-on-push", help=_help("create_on_push", True)),
+        typer.Option("--create-on-push/--no-create-on-push", help=_help("create_on_push", False)),
+    ] = None,
+    allow_anonymous_pull: Annotated[
+        bool | None,
+        typer.Option(
+            "--allow-anonymous-pull/--no-allow-anonymous-pull",
+            help=_help("allow_anonymous_pull", False),
+        ),
+    ] = None,
+    insecure_no_auth: Annotated[
+        bool | None,
+        typer.Option("--insecure-no-auth/--auth", help=_help("insecure_no_auth", False)),
+    ] = None,
+    idempotent_immutable_repush: Annotated[
+        bool | None,
+        typer.Option(
+            "--idempotent-immutable-repush/--no-idempotent-immutable-repush",
+            help=_help("idempotent_immutable_repush", False),
+        ),
     ] = None,
     max_manifest_bytes: Annotated[
         int | None, typer.Option(help=_help("max_manifest_bytes", "4 MiB"))
@@ -61,7 +82,11 @@ def serve(
         storage_backend=storage_backend,
         account_id=account_id,
         region=region,
+        public_url=public_url,
         create_on_push=create_on_push,
+        allow_anonymous_pull=allow_anonymous_pull,
+        insecure_no_auth=insecure_no_auth,
+        idempotent_immutable_repush=idempotent_immutable_repush,
         max_manifest_bytes=max_manifest_bytes,
         max_blob_bytes=max_blob_bytes,
         log_level=log_level,
@@ -70,7 +95,18 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
+    registry = open_registry(settings)
+    made = bootstrap_root(registry, settings)
+    if made is not None:
+        # Shown once, on the terminal only: never through logging.
+        typer.echo(
+            "Created root credentials for account "
+            f"{settings.account_id} (also in {settings.data_dir / ROOT_CREDENTIALS_FILE}, "
+            f"mode 0600):\n  AWS_ACCESS_KEY_ID={made.access_key_id}\n"
+            f"  AWS_SECRET_ACCESS_KEY={made.secret_access_key}",
+            err=True,
+        )
+    app = create_app(settings, registry)
     server = _Server(
         uvicorn.Config(
             app,

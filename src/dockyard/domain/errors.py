@@ -30,7 +30,8 @@ DockyardError
 ├── TooManyTags            more resource tags than allowed
 ├── LayerPartTooSmall      a layer part under 5 MiB followed by another part
 ├── LayerAlreadyExists     completing a layer upload of a blob already held
-└── EmptyUpload            completing a layer upload that received nothing
+├── EmptyUpload            completing a layer upload that received nothing
+└── ImageNotFound          no image under the given digest or tag
 """
 
 from __future__ import annotations
@@ -282,3 +283,14 @@ class EmptyUpload(DockyardError):
 
     def describe(self) -> str:
         return f"The upload '{self.upload_id}' has no parts"
+
+
+class ImageNotFound(DockyardError):
+    def __init__(self, image: str, repository: str, registry_id: str) -> None:
+        self.image, self.repository, self.registry_id = image, repository, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The image with imageId {self.image} does not exist within the repository with "
+            f"name '{self.repository}' in the registry with id '{self.registry_id}'"
+        )

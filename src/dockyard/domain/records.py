@@ -61,6 +61,7 @@ class UploadState:
     repository: RepositoryName
     offset: int
     started_at: datetime
+    last_part_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +105,18 @@ class PutOutcome:
     subject: Digest | None
     new_manifest: bool
     tag_moved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ImageId:
+    """How ECR names an image: by digest, by tag, or both (kept as given, for failures)."""
+
+    digest: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFailure:
+    image_id: ImageId
+    code: str  # ECR's ImageFailureCode
+    reason: str

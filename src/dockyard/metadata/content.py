@@ -34,7 +34,7 @@ from dockyard.domain.records import (
     StoredManifest,
     UploadState,
 )
-from dockyard.metadata.common import now, page, require_repository
+from dockyard.metadata.common import aware, now, page, require_repository
 from dockyard.metadata.database import reading, writing
 from dockyard.metadata.tables import (
     blobs,
@@ -145,7 +145,7 @@ class ContentStore:
     def get_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
         with reading(self._engine) as conn:
             row = conn.execute(
-                select(uploads.c.offset, uploads.c.started_at)
+                select(uploads.c.offset, uploads.c.started_at, uploads.c.last_part_size)
                 .join(repositories, repositories.c.id == uploads.c.repository_id)
                 .where(
                     uploads.c.id == upload_id,
@@ -157,7 +157,9 @@ class ContentStore:
             if row is None:
                 require_repository(conn, key)
                 raise BlobUploadUnknown(upload_id)
-        return UploadState(upload_id, key.name, int(row.offset), row.started_at)
+        return UploadState(
+            upload_id, key.name, int(row.offset), aware(row.started_at), row.last_part_size
+        )
 
     def advance_upload(self, upload_id: str, expected: int, offset: int) -> bool:
         """Move an upload's committed offset, only if nobody else moved it meanwhile."""
@@ -165,7 +167,7 @@ class ContentStore:
             moved = conn.execute(
                 update(uploads)
                 .where(uploads.c.id == upload_id, uploads.c.offset == expected)
-                .values(offset=offset, updated_at=now())
+                .values(offset=offset, last_part_size=offset - expected, updated_at=now())
             ).rowcount
         return bool(moved)
 

@@ -11,9 +11,14 @@ from dataclasses import dataclass
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
 from dockyard.metadata import Metadata
+from dockyard.services.account_settings import AccountSettings
 from dockyard.services.blobs import Blobs
 from dockyard.services.deletion import Deleter
+from dockyard.services.identity import Identity
+from dockyard.services.images import Images
+from dockyard.services.layers import Layers
 from dockyard.services.manifests import Manifests
+from dockyard.services.repositories import Repositories
 from dockyard.services.threads import blocking
 from dockyard.services.uploads import Uploads
 from dockyard.storage import BlobStore
@@ -30,29 +35,51 @@ class RegistrySettings:
 
 
 class Registry:
-    def __init__(self, settings: RegistrySettings, metadata: Metadata, store: BlobStore) -> None:
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        metadata: Metadata,
+        store: BlobStore,
+        identity: Identity,
+    ) -> None:
         self.settings = settings
-        self.scope = Scope(settings.account_id, settings.region)
         self._metadata = metadata
         self.blobs = Blobs(metadata.content, store)
         self.uploads = Uploads(metadata.content, store, settings.max_blob_bytes)
         self.manifests = Manifests(
             metadata.content, settings.max_manifest_bytes, settings.idempotent_immutable_repush
         )
-        self.deleter = Deleter(metadata.content)
+        self.deleter = Deleter(metadata.content, metadata.repositories)
+        self.repositories = Repositories(metadata.repositories)
+        self.images = Images(metadata.images, self.manifests, self.deleter)
+        self.layers = Layers(self.uploads, self.blobs)
+        self.account_settings = AccountSettings(metadata.identity)
+        self.identity = identity
 
-    def key(self, name: str) -> RepositoryKey:
-        return RepositoryKey(self.scope, RepositoryName.parse(name))
+    def scope_of(self, account_id: str | None) -> Scope:
+        """Every object lives in an account of this region; no account means the default."""
+        return Scope(account_id or self.settings.account_id, self.settings.region)
 
-    async def key_for_push(self, name: str) -> RepositoryKey:
+    def key(self, name: str, account_id: str | None = None) -> RepositoryKey:
+        return RepositoryKey(self.scope_of(account_id), RepositoryName.parse(name))
+
+    async def mounting_enabled(self, account_id: str | None = None) -> bool:
+        setting = await self.account_settings.get(self.scope_of(account_id), "BLOB_MOUNTING")
+        return setting == "ENABLED"
+
+    async def key_for_push(self, name: str, account_id: str | None = None) -> RepositoryKey:
         """The key of a repository about to be written, created first if the settings allow."""
-        key = self.key(name)
+        key = self.key(name, account_id)
         if self.settings.create_on_push:
             await blocking(self._metadata.repositories.ensure, key)
         return key
 
-    async def catalog(self, last: str | None, limit: int | None) -> Page:
-        return await blocking(self._metadata.repositories.names, self.scope, last, limit)
+    async def catalog(
+        self, last: str | None, limit: int | None, account_id: str | None = None
+    ) -> Page:
+        return await blocking(
+            self._metadata.repositories.names, self.scope_of(account_id), last, limit
+        )
 
     def close(self) -> None:
         self._metadata.close()

@@ -130,7 +130,7 @@ class Uploads:
             self._metadata.advance_upload, state.upload_id, state.offset, new_offset
         ):
             raise BlobUploadInvalid(f"upload {state.upload_id} was changed concurrently")
-        return UploadState(state.upload_id, state.repository, new_offset, state.started_at)
+        return UploadState(state.upload_id, state.repository, new_offset, state.started_at, written)
 
     async def _hash_of(self, state: UploadState, algorithm: str) -> Hasher:
         running = self._hashes.get(state.upload_id)

@@ -21,6 +21,7 @@ from dockyard.domain.errors import (
     NameInvalid,
     PaginationInvalid,
 )
+from dockyard.domain.identity import Caller
 from dockyard.domain.names import Tag, parse_reference
 from dockyard.services import Registry
 from dockyard.services.deletion import BlobLinkTarget, ManifestTarget, TagTarget
@@ -33,6 +34,12 @@ def _registry(request: Request) -> Registry:
     return registry
 
 
+def _account(request: Request) -> str | None:
+    """The caller's account; None (the default account) for anonymous requests."""
+    caller: Caller | None = request.scope.get("state", {}).get("caller")
+    return caller.principal.account_id if caller else None
+
+
 async def base(request: Request) -> Response:
     return JSONResponse({})
 
@@ -43,7 +50,7 @@ async def base(request: Request) -> Response:
 async def catalog(request: Request) -> Response:
     limit = _page_size(request, default=_CATALOG_DEFAULT)
     last = request.query_params.get("last")
-    page = await _registry(request).catalog(last, limit)
+    page = await _registry(request).catalog(last, limit, _account(request))
     headers = _next_link("/v2/_catalog", page.items, page.more, limit)
     return JSONResponse({"repositories": page.items}, headers=headers)
 
@@ -53,7 +60,7 @@ async def tags_list(request: Request) -> Response:
     registry = _registry(request)
     limit = _page_size(request, default=None)
     page = await registry.manifests.tags(
-        registry.key(name), request.query_params.get("last"), limit
+        registry.key(name, _account(request)), request.query_params.get("last"), limit
     )
     headers = _next_link(f"/v2/{name}/tags/list", page.items, page.more, limit)
     return JSONResponse({"name": name, "tags": page.items}, headers=headers)
@@ -61,7 +68,7 @@ async def tags_list(request: Request) -> Response:
 
 async def referrers(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"])
+    key = registry.key(request.path_params["name"], _account(request))
     subject = Digest.parse(request.path_params["digest"])
     artifact_type = request.query_params.get("artifactType")
     found = await registry.manifests.referrers(key, subject, artifact_type)
@@ -103,7 +110,7 @@ def _next_link(path: str, items: list[str], more: bool, limit: int | None) -> di
 
 async def manifest_get(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"])
+    key = registry.key(request.path_params["name"], _account(request))
     reference = parse_reference(request.path_params["reference"])
     head = request.method == "HEAD"
     manifest = await registry.manifests.get(key, reference, with_payload=not head)
@@ -133,7 +140,7 @@ async def manifest_put(request: Request) -> Response:
     reference = parse_reference(request.path_params["reference"])
     limit = registry.manifests.max_manifest_bytes
     payload = await _read_limited(request, limit)
-    key = await registry.key_for_push(name)
+    key = await registry.key_for_push(name, _account(request))
     pushed = await registry.manifests.put(
         key, reference, payload, request.headers.get("content-type")
     )
@@ -162,7 +169,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 async def manifest_delete(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"])
+    key = registry.key(request.path_params["name"], _account(request))
     reference = parse_reference(request.path_params["reference"])
     if isinstance(reference, Tag):
         await registry.deleter.delete(TagTarget(key, reference))
@@ -180,7 +187,7 @@ class _BlobFile(FileResponse):
 
 async def blob_get(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"])
+    key = registry.key(request.path_params["name"], _account(request))
     digest = Digest.parse(request.path_params["digest"])
     if request.method == "HEAD":
         size = await registry.blobs.size(key, digest)
@@ -210,7 +217,7 @@ def _blob_headers(digest: Digest, length: int) -> dict[str, str]:
 
 async def blob_delete(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"])
+    key = registry.key(request.path_params["name"], _account(request))
     digest = Digest.parse(request.path_params["digest"])
     await registry.deleter.delete(BlobLinkTarget(key, digest))
     return Response(status_code=202)
@@ -236,14 +243,14 @@ async def upload_start(request: Request) -> Response:
     registry = _registry(request)
     name = request.path_params["name"]
     params = request.query_params
-    key = await registry.key_for_push(name)
+    key = await registry.key_for_push(name, _account(request))
     mount, source = params.get("mount"), params.get("from")
-    if mount and source:
+    if mount and source and await registry.mounting_enabled(_account(request)):
         digest = Digest.parse(mount)
         # A mount that cannot happen (bad or unknown source) falls back to an
         # ordinary upload session, as the spec asks.
         with contextlib.suppress(NameInvalid):
-            if await registry.blobs.mount(registry.key(source), key, digest):
+            if await registry.blobs.mount(registry.key(source, _account(request)), key, digest):
                 return _created(name, digest)
     elif "digest" in params:
         digest = Digest.parse(params["digest"])
@@ -256,7 +263,7 @@ async def upload_start(request: Request) -> Response:
 async def upload_status(request: Request) -> Response:
     registry = _registry(request)
     name, upload_id = request.path_params["name"], request.path_params["upload_id"]
-    state = await registry.uploads.status(registry.key(name), upload_id)
+    state = await registry.uploads.status(registry.key(name, _account(request)), upload_id)
     return Response(status_code=204, headers=_upload_headers(name, upload_id, state.offset))
 
 
@@ -265,7 +272,7 @@ async def upload_patch(request: Request) -> Response:
     name, upload_id = request.path_params["name"], request.path_params["upload_id"]
     start, length = _content_range(request.headers.get("content-range"))
     state = await registry.uploads.append(
-        registry.key(name), upload_id, _body(request), start, length
+        registry.key(name, _account(request)), upload_id, _body(request), start, length
     )
     return Response(status_code=202, headers=_upload_headers(name, upload_id, state.offset))
 
@@ -288,14 +295,16 @@ async def upload_complete(request: Request) -> Response:
     if not text:
         raise DigestInvalid("", "the digest query parameter is required")
     digest = Digest.parse(text)
-    await registry.uploads.complete(registry.key(name), upload_id, digest, _body(request))
+    await registry.uploads.complete(
+        registry.key(name, _account(request)), upload_id, digest, _body(request)
+    )
     return _created(name, digest)
 
 
 async def upload_cancel(request: Request) -> Response:
     registry = _registry(request)
     name, upload_id = request.path_params["name"], request.path_params["upload_id"]
-    await registry.uploads.cancel(registry.key(name), upload_id)
+    await registry.uploads.cancel(registry.key(name, _account(request)), upload_id)
     return Response(status_code=204)
 
 

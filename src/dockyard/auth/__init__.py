@@ -1,0 +1,1 @@
+"""Authentication: AWS Signature Version 4, tokens, credentials."""

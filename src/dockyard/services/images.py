@@ -1,0 +1,194 @@
+"""Images as ECR's API sees them: list, describe, get, delete and put by image id."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from dockyard.domain.digests import Digest
+from dockyard.domain.errors import (
+    ContentReferenced,
+    DigestInvalid,
+    ImageAlreadyExists,
+    ImageNotFound,
+    ManifestUnknown,
+    ReferenceInvalid,
+)
+from dockyard.domain.names import Tag
+from dockyard.domain.records import (
+    ImageFailure,
+    ImageId,
+    ImageSummary,
+    RepositoryKey,
+    StoredManifest,
+)
+from dockyard.metadata import ImageStore
+from dockyard.services.deletion import Deleter, ManifestTarget, TagTarget
+from dockyard.services.manifests import Manifests
+from dockyard.services.threads import blocking
+
+
+@dataclass(frozen=True, slots=True)
+class FoundImage:
+    image_id: ImageId  # the digest filled in, the tag as asked
+    manifest: StoredManifest
+
+
+class _Failed(Exception):
+    def __init__(self, code: str, reason: str) -> None:
+        self.code, self.reason = code, reason
+
+
+def _describe_id(image_id: ImageId) -> str:
+    parts = []
+    if image_id.digest:
+        parts.append(f"imageDigest:'{image_id.digest}'")
+    if image_id.tag:
+        parts.append(f"imageTag:'{image_id.tag}'")
+    return "{" + ", ".join(parts) + "}"
+
+
+class Images:
+    def __init__(self, images: ImageStore, manifests: Manifests, deleter: Deleter) -> None:
+        self._images = images
+        self._manifests = manifests
+        self._deleter = deleter
+
+    async def page(
+        self, key: RepositoryKey, tagged: bool | None, after: int | None, limit: int
+    ) -> tuple[list[ImageSummary], int | None]:
+        """A page of images in push order, and the cursor of the next page (None at the end)."""
+        rows, more = await blocking(self._images.list, key, tagged, after, limit)
+        return [summary for _, summary in rows], (rows[-1][0] if more and rows else None)
+
+    async def describe(self, key: RepositoryKey, ids: list[ImageId]) -> list[ImageSummary]:
+        found: dict[Digest, ImageSummary] = {}
+        for image_id in ids:
+            try:
+                digest = await self._resolve(key, image_id)
+            except _Failed:
+                raise ImageNotFound(
+                    _describe_id(image_id), key.name.value, key.scope.account_id
+                ) from None
+            if digest not in found:
+                rows, _ = await blocking(self._images.list, key, None, None, 1, [digest])
+                found[digest] = rows[0][1]
+        return list(found.values())
+
+    async def get(
+        self, key: RepositoryKey, ids: list[ImageId], accepted: list[str] | None
+    ) -> tuple[list[FoundImage], list[ImageFailure]]:
+        images: list[FoundImage] = []
+        failures: list[ImageFailure] = []
+        for image_id in ids:
+            try:
+                digest = await self._resolve(key, image_id)
+                manifest = await self._manifests.get(key, digest)
+            except _Failed as failed:
+                failures.append(ImageFailure(image_id, failed.code, failed.reason))
+                continue
+            if accepted and manifest.media_type not in accepted:
+                failures.append(
+                    ImageFailure(
+                        image_id,
+                        "ImageNotFound",
+                        f"Requested image's media type {manifest.media_type} is not accepted",
+                    )
+                )
+                continue
+            images.append(FoundImage(ImageId(str(digest), image_id.tag), manifest))
+        return images, failures
+
+    async def delete(
+        self, key: RepositoryKey, ids: list[ImageId]
+    ) -> tuple[list[ImageId], list[ImageFailure]]:
+        deleted: list[ImageId] = []
+        failures: list[ImageFailure] = []
+        for image_id in ids:
+            try:
+                digest = await self._resolve(key, image_id)
+                if image_id.tag and not image_id.digest:
+                    await self._deleter.delete(TagTarget(key, Tag(image_id.tag)))
+                    # ECR deletes an image with its last tag.
+                    rows, _ = await blocking(self._images.list, key, None, None, 1, [digest])
+                    if rows and not rows[0][1].tags:
+                        # Still part of an index? Then it stays, untagged.
+                        with contextlib.suppress(ContentReferenced):
+                            await self._deleter.delete(ManifestTarget(key, digest))
+                else:
+                    await self._deleter.delete(ManifestTarget(key, digest))
+            except _Failed as failed:
+                failures.append(ImageFailure(image_id, failed.code, failed.reason))
+                continue
+            except ContentReferenced:
+                failures.append(
+                    ImageFailure(
+                        image_id,
+                        "ImageReferencedByManifestList",
+                        "Requested image is referenced by an image index",
+                    )
+                )
+                continue
+            except ManifestUnknown:
+                failures.append(
+                    ImageFailure(image_id, "ImageNotFound", "Requested image not found")
+                )
+                continue
+            deleted.append(ImageId(str(digest), image_id.tag))
+        return deleted, failures
+
+    async def put(
+        self,
+        key: RepositoryKey,
+        payload: bytes,
+        media_type: str | None,
+        tag: str | None,
+        digest: str | None,
+    ) -> StoredManifest:
+        reference: Tag | Digest
+        if digest is not None:
+            expected = Digest.parse(digest)
+            actual = Digest.of(payload, expected.algorithm)
+            if actual != expected:
+                raise DigestInvalid(digest, f"manifest has digest {actual}")
+        reference = (
+            Tag.parse(tag) if tag else Digest.parse(digest) if digest else Digest.of(payload)
+        )
+        outcome = await self._manifests.put(key, reference, payload, media_type)
+        if not outcome.new_manifest and not outcome.tag_moved:
+            raise ImageAlreadyExists(str(outcome.digest), tag, key.name.value)
+        return await self._manifests.get(key, outcome.digest)
+
+    async def _resolve(self, key: RepositoryKey, image_id: ImageId) -> Digest:
+        """The digest an image id names, or _Failed with ECR's failure code."""
+        if not image_id.digest and not image_id.tag:
+            raise _Failed(
+                "MissingDigestAndTag",
+                "Invalid request parameters: both tag and digest cannot be null",
+            )
+        digest: Digest | None = None
+        if image_id.digest:
+            try:
+                digest = Digest.parse(image_id.digest)
+            except DigestInvalid:
+                raise _Failed("InvalidImageDigest", "Invalid image digest") from None
+        if image_id.tag:
+            try:
+                Tag.parse(image_id.tag)
+            except ReferenceInvalid:
+                raise _Failed("InvalidImageTag", "Invalid image tag") from None
+            tagged = await blocking(self._images.digest_of_tag, key, image_id.tag)
+            if tagged is None:
+                raise _Failed("ImageNotFound", "Requested image not found")
+            if digest is not None and tagged != digest:
+                raise _Failed(
+                    "ImageTagDoesNotMatchDigest",
+                    "Invalid request parameters: image tag does not match digest",
+                )
+            return tagged
+        assert digest is not None
+        try:
+            await self._manifests.get(key, digest, with_payload=False)
+        except ManifestUnknown:
+            raise _Failed("ImageNotFound", "Requested image not found") from None
+        return digest
