@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.api.ecr.endpoint import ecr_endpoint
 from dockyard.api.oci import oci_routes
 from dockyard.api.oci.auth import BasicAuth
 from dockyard.api.oci.errors import error_response, handle_domain_error, handle_unexpected
@@ -93,7 +95,7 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         return error_response(405, "UNSUPPORTED", "method not allowed on this endpoint")
 
     app = Starlette(
-        routes=oci_routes(),
+        routes=[*oci_routes(), Route("/", ecr_endpoint, methods=["POST"])],
         lifespan=lifespan,
         exception_handlers={
             DockyardError: handle_domain_error,

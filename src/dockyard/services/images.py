@@ -13,6 +13,7 @@ from dockyard.domain.errors import (
     ImageNotFound,
     ManifestUnknown,
     ReferenceInvalid,
+    TagImmutable,
 )
 from dockyard.domain.names import Tag
 from dockyard.domain.records import (
@@ -154,7 +155,13 @@ class Images:
         reference = (
             Tag.parse(tag) if tag else Digest.parse(digest) if digest else Digest.of(payload)
         )
-        outcome = await self._manifests.put(key, reference, payload, media_type)
+        try:
+            outcome = await self._manifests.put(key, reference, payload, media_type)
+        except TagImmutable:
+            # Unchanged is ECR's first answer, even on an immutable tag.
+            if tag and await blocking(self._images.digest_of_tag, key, tag) == Digest.of(payload):
+                raise ImageAlreadyExists(str(Digest.of(payload)), tag, key.name.value) from None
+            raise
         if not outcome.new_manifest and not outcome.tag_moved:
             raise ImageAlreadyExists(str(outcome.digest), tag, key.name.value)
         return await self._manifests.get(key, outcome.digest)

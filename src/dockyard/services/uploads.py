@@ -36,7 +36,7 @@ class Uploads:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def start(self, key: RepositoryKey) -> UploadState:
-        state = await blocking(self._metadata.create_upload, key, uuid.uuid4().hex)
+        state = await blocking(self._metadata.create_upload, key, str(uuid.uuid4()))
         # Most digests are sha256: hash as the chunks arrive, in the hope of it.
         self._hashes[state.upload_id] = _RunningHash(0, new_hasher("sha256"))
         return state

@@ -7,7 +7,9 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dockyard.auth.tokens import TokenInvalid
 from dockyard.domain import errors as e
+from dockyard.services.identity import Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.Unsupported: (405, "UNSUPPORTED"),
     e.TagImmutable: (400, "TAG_INVALID"),
     e.InvalidRequest: (400, "UNSUPPORTED"),
+    TokenInvalid: (403, "DENIED"),
+    Unauthenticated: (401, "UNAUTHORIZED"),
 }
 
 

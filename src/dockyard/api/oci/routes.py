@@ -215,6 +215,21 @@ def _blob_headers(digest: Digest, length: int) -> dict[str, str]:
     }
 
 
+async def layer_download(request: Request) -> Response:
+    """A GetDownloadUrlForLayer URL: the signed token is the only credential."""
+    registry = _registry(request)
+    subject = registry.identity.read_download_token(request.path_params["token"])
+    where, _, digest_text = subject.partition("@")
+    account, _, name = where.partition("/")
+    digest = Digest.parse(digest_text)
+    content = await registry.blobs.open(registry.key(name, account), digest)
+    headers = _blob_headers(digest, content.size)
+    if content.path is not None:
+        return _BlobFile(content.path, headers=headers, media_type="application/octet-stream")
+    assert content.chunks is not None
+    return StreamingResponse(content.chunks, headers=headers)
+
+
 async def blob_delete(request: Request) -> Response:
     registry = _registry(request)
     key = registry.key(request.path_params["name"], _account(request))
@@ -331,4 +346,5 @@ def oci_routes() -> list[BaseRoute]:
         Route(n + "/blobs/uploads/{upload_id}", upload_cancel, methods=["DELETE"]),
         Route(n + "/blobs/{digest}", blob_get, methods=["GET", "HEAD"]),
         Route(n + "/blobs/{digest}", blob_delete, methods=["DELETE"]),
+        Route("/_dockyard/layers/{token}", layer_download, methods=["GET"]),
     ]

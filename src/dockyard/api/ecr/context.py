@@ -1,0 +1,81 @@
+"""What every ECR operation handler gets, and the small helpers they share."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from dockyard.domain.errors import DockyardError, InvalidRequest
+from dockyard.domain.identity import Caller
+from dockyard.domain.records import RepositoryKey
+from dockyard.services import Registry
+
+
+class AccessDenied(DockyardError):
+    def __init__(self, principal_arn: str, action: str, resource: str) -> None:
+        self.principal_arn, self.action, self.resource = principal_arn, action, resource
+
+    def describe(self) -> str:
+        return (
+            f"User: {self.principal_arn} is not authorized to perform: ecr:{self.action} "
+            f"on resource: {self.resource}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    registry: Registry
+    caller: Caller
+    operation: str
+    public_url: str
+
+    @property
+    def account_id(self) -> str:
+        return self.caller.principal.account_id
+
+    @property
+    def region(self) -> str:
+        return self.registry.settings.region
+
+    def registry_id(self, body: dict[str, Any]) -> str:
+        """The registryId asked for; only the caller's own registry is reachable for now."""
+        wanted = body.get("registryId") or self.account_id
+        if wanted != self.account_id:
+            raise AccessDenied(
+                self.caller.principal.arn,
+                self.operation,
+                f"arn:aws:ecr:{self.region}:{wanted}:repository/*",
+            )
+        return str(wanted)
+
+    def key(self, body: dict[str, Any]) -> RepositoryKey:
+        return self.registry.key(str(body["repositoryName"]), self.registry_id(body))
+
+    def arn(self, key: RepositoryKey) -> str:
+        return f"arn:aws:ecr:{key.scope.region}:{key.scope.account_id}:repository/{key.name}"
+
+    def uri(self, key: RepositoryKey) -> str:
+        return f"{urlsplit(self.public_url).netloc}/{key.name}"
+
+
+def timestamp(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def encode_token(cursor: str | int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": cursor}).encode()).decode()
+
+
+def decode_token(token: str | None) -> Any:
+    if token is None:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidRequest(
+            "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid token'"
+        ) from None

@@ -1,0 +1,73 @@
+"""Domain errors as ECR's wire errors: one table, plus per-operation refinements."""
+
+from __future__ import annotations
+
+from dockyard.api.ecr.context import AccessDenied
+from dockyard.auth import sigv4
+from dockyard.domain import errors as e
+
+# error class -> ECR __type (the status is 400 unless STATUS says otherwise)
+WIRE: dict[type[e.DockyardError], str] = {
+    e.NameUnknown: "RepositoryNotFoundException",
+    e.NameInvalid: "InvalidParameterException",
+    e.RepositoryAlreadyExists: "RepositoryAlreadyExistsException",
+    e.RepositoryNotEmpty: "RepositoryNotEmptyException",
+    e.TagImmutable: "ImageTagAlreadyExistsException",
+    e.ImageAlreadyExists: "ImageAlreadyExistsException",
+    e.ImageNotFound: "ImageNotFoundException",
+    e.TooManyTags: "TooManyTagsException",
+    e.InvalidRequest: "InvalidParameterException",
+    e.ReferenceInvalid: "InvalidParameterException",
+    e.DigestInvalid: "InvalidParameterException",
+    e.ManifestInvalid: "InvalidParameterException",
+    e.ManifestTooLarge: "InvalidParameterException",
+    e.ManifestBlobUnknown: "LayersNotFoundException",
+    e.ManifestChildUnknown: "ReferencedImagesNotFoundException",
+    e.ManifestUnknown: "ImageNotFoundException",
+    e.BlobUnknown: "LayersNotFoundException",
+    e.BlobTooLarge: "LimitExceededException",
+    e.BlobUploadUnknown: "UploadNotFoundException",
+    e.BlobUploadInvalid: "InvalidLayerPartException",
+    e.UploadOutOfOrder: "InvalidLayerPartException",
+    e.LayerPartTooSmall: "LayerPartTooSmallException",
+    e.LayerAlreadyExists: "LayerAlreadyExistsException",
+    e.EmptyUpload: "EmptyUploadException",
+    e.ContentReferenced: "InvalidParameterException",
+    e.PaginationInvalid: "InvalidParameterException",
+    e.Unsupported: "UnsupportedCommandException",
+    AccessDenied: "AccessDeniedException",
+    sigv4.MissingAuthentication: "MissingAuthenticationTokenException",
+    sigv4.IncompleteSignature: "IncompleteSignatureException",
+    sigv4.UnknownAccessKey: "UnrecognizedClientException",
+    sigv4.InvalidSignature: "InvalidSignatureException",
+}
+
+# The same domain error means something more specific in some operations.
+BY_OPERATION: dict[str, dict[type[e.DockyardError], str]] = {
+    "PutImage": {e.DigestInvalid: "ImageDigestDoesNotMatchException"},
+    "CompleteLayerUpload": {e.DigestInvalid: "InvalidLayerException"},
+}
+
+STATUS: dict[str, int] = {
+    "MissingAuthenticationTokenException": 403,
+    "UnrecognizedClientException": 403,
+    "InvalidSignatureException": 403,
+    "IncompleteSignatureException": 403,
+    "AccessDeniedException": 403,
+    "ServerException": 500,
+}
+
+
+def wire_error(exc: e.DockyardError, operation: str | None) -> tuple[str, int]:
+    """(``__type``, HTTP status) for a domain error raised by ``operation``."""
+    refined = BY_OPERATION.get(operation or "", {})
+    for cls in type(exc).__mro__:
+        if cls in refined:
+            name = refined[cls]
+            break
+        if cls in WIRE:
+            name = WIRE[cls]
+            break
+    else:
+        name = "ServerException"
+    return name, STATUS.get(name, 400)

@@ -1,0 +1,45 @@
+"""Registry-wide operations: login tokens, the registry itself, account settings."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from dockyard.api.ecr.context import Context, timestamp
+from dockyard.api.ecr.operations import operation
+
+
+@operation("GetAuthorizationToken")
+async def get_authorization_token(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    registry_ids = body.get("registryIds") or [ctx.account_id]
+    data = []
+    for registry_id in registry_ids:
+        ctx.registry_id({"registryId": registry_id})
+        password, expires = ctx.registry.identity.login_password(ctx.caller)
+        data.append(
+            {
+                "authorizationToken": base64.b64encode(f"AWS:{password}".encode()).decode(),
+                "expiresAt": timestamp(expires),
+                "proxyEndpoint": ctx.public_url,
+            }
+        )
+    return {"authorizationData": data}
+
+
+@operation("DescribeRegistry")
+async def describe_registry(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    return {"registryId": ctx.account_id, "replicationConfiguration": {"rules": []}}
+
+
+@operation("GetAccountSetting")
+async def get_account_setting(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    scope = ctx.registry.scope_of(ctx.account_id)
+    value = await ctx.registry.account_settings.get(scope, body["name"])
+    return {"name": body["name"], "value": value}
+
+
+@operation("PutAccountSetting")
+async def put_account_setting(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    scope = ctx.registry.scope_of(ctx.account_id)
+    value = await ctx.registry.account_settings.put(scope, body["name"], body["value"])
+    return {"name": body["name"], "value": value}
