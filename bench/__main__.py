@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +17,18 @@ from typing import Any
 
 import psutil
 
-from .data import client_ceilings, random_block
+from .data import random_block, sha256_ceiling
 from .report import ServerRun, ratio, render
-from .servers import SPECS, ServerError, cleanup, start_server, stop_server
+from .servers import (
+    SPECS,
+    DockyardSpec,
+    ResourceSampler,
+    ServerError,
+    cleanup,
+    export_dockyard_rev,
+    start_server,
+    stop_server,
+)
 from .workloads import WORKLOADS, Config, Ctx, describe_error
 
 
@@ -27,10 +37,25 @@ def _loop_factory(use_uvloop: bool) -> tuple[Callable[[], asyncio.AbstractEventL
         try:
             import uvloop
 
-            return uvloop.new_event_loop, f"uvloop {uvloop.__version__}"
+            return uvloop.new_event_loop, f"uvloop {getattr(uvloop, '__version__', '?')}"
         except ImportError:
             pass
     return None, "asyncio (default loop)"
+
+
+def storage_of(path: Path) -> str:
+    """'<path> (<fstype> at <mountpoint>)' for the data dirs' location."""
+    real = str(path.resolve())
+    best: Any = None
+    for part in psutil.disk_partitions(all=True):
+        mp = part.mountpoint
+        if (real == mp or real.startswith(mp.rstrip("/") + "/")) and (
+            best is None or len(mp) > len(best.mountpoint)
+        ):
+            best = part
+    if best is None:
+        return real
+    return f"{real} ({best.fstype} mounted at {best.mountpoint})"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -48,6 +73,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--tmp-dir", type=Path, help="where the servers' data dirs go (default $TMPDIR)")
     p.add_argument("--keep-data", action="store_true", help="leave the data dirs behind")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--dockyard-rev",
+        metavar="REV",
+        help="benchmark Dockyard as committed at this git revision (e.g. HEAD), exported to a "
+        "temp dir, instead of the working tree",
+    )
+    src.add_argument(
+        "--dockyard-src", type=Path, metavar="DIR", help="directory that holds the dockyard package"
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="before each workload wait up to S seconds for other processes to leave the CPU "
+        "(default 30; 0 = don't wait)",
+    )
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
     args = p.parse_args(argv)
     if args.blob_mib is not None and args.blob_mib < 1:
@@ -66,6 +109,22 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def wait_quiet(server_pid: int, limit: float, threshold: float = 0.15) -> tuple[float, float]:
+    """Wait (up to `limit` s) until other processes use < `threshold` of a core over 1 s.
+
+    Returns (seconds waited, last measured share of a core used by others)."""
+    if limit <= 0:
+        return 0.0, 0.0
+    t0 = time.perf_counter()
+    other = 0.0
+    while True:
+        with ResourceSampler(server_pid, interval=1.0) as s:
+            time.sleep(1.0)
+        other = s.other_cpu_seconds
+        if other < threshold or time.perf_counter() - t0 >= limit:
+            return time.perf_counter() - t0, other
+
+
 def run_server(
     key: str,
     cfg: Config,
@@ -73,8 +132,9 @@ def run_server(
     selected: list[str],
     args: argparse.Namespace,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+    dockyard_spec: DockyardSpec | None,
 ) -> ServerRun:
-    spec = SPECS[key]()
+    spec = dockyard_spec if key == "dockyard" and dockyard_spec else SPECS[key]()
     run = ServerRun(key, spec.label, version=spec.version())
     log(f"== {spec.label} {run.version}: starting")
     try:
@@ -107,6 +167,9 @@ def run_server(
                     )
                     log(f"   {w.key}: FAILED: {res.error}")
                     continue
+                waited, other = wait_quiet(srv.proc.pid, args.quiet_wait)
+                if waited >= 1.5:
+                    log(f"   waited {waited:.0f} s for a quiet machine (others: {other:.0%} core)")
                 log(f"   {w.key}: {res.title} ...")
                 t0 = time.perf_counter()
                 try:
@@ -145,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     selected = args.workloads or [w.key for w in WORKLOADS]
     loop_factory, loop_name = _loop_factory(not args.no_uvloop)
 
-    ceilings = client_ceilings()
+    busy_before = psutil.cpu_percent(interval=1.0) / 100 * (psutil.cpu_count() or 1)
+    sha_ceiling = sha256_ceiling()
     block = random_block(0xD0C)
     header = [
         "Dockyard vs docker-registry (CNCF distribution), loopback only, one server at a time.",
@@ -153,19 +217,32 @@ def main(argv: list[str] | None = None) -> int:
         f"GiB RAM, Python {platform.python_version()}, client loop: {loop_name}.",
         "The bench client and the server SHARE THESE CORES: every figure is client+server on "
         "the same box.",
-        f"Client ceilings: sha256 {ceilings['sha256_mib_s']:,.0f} MiB/s, data generation "
-        f"{ceilings['generate_mib_s']:,.0f} MiB/s (one core).",
+        f"One client core hashes sha256 at {sha_ceiling:,.0f} MiB/s: the digest-checked pull "
+        "cannot beat that.",
         "ratio = Dockyard/registry for throughputs, registry/Dockyard for times: >1 means "
         "Dockyard is better.",
     ]
+    if busy_before >= 0.2:
+        header.append(
+            f"WARNING: before the run the machine was already busy ({busy_before:.1f} cores in "
+            "use by other processes): the figures will be disturbed."
+        )
+    tmp_root = args.tmp_dir or Path(tempfile.gettempdir())
+    header.insert(3, f"Server data dirs under {storage_of(tmp_root)}; Dockyard fsyncs blobs.")
     if args.quick:
         header.insert(1, "QUICK RUN: small sizes and counts, figures are indicative only.")
     for line in header:
         log(line)
 
     runs: list[ServerRun] = []
-    for key in keys:
-        runs.append(run_server(key, cfg, block, selected, args, loop_factory))
+    with tempfile.TemporaryDirectory(prefix="bench-src-") as export_dir:
+        dockyard_spec = DockyardSpec(args.dockyard_src)
+        if args.dockyard_rev:
+            src_dir, sha = export_dockyard_rev(args.dockyard_rev, Path(export_dir))
+            dockyard_spec = DockyardSpec(src_dir, sha)
+            log(f"Dockyard exported from git revision {args.dockyard_rev} ({sha})")
+        for key in keys:
+            runs.append(run_server(key, cfg, block, selected, args, loop_factory, dockyard_spec))
 
     order = [(w.key, w.group, w.title(cfg)) for w in WORKLOADS if w.key in selected]
     print()
@@ -183,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
                 "python": platform.python_version(),
                 "platform": platform.platform(),
                 "client_loop": loop_name,
-                "client_ceilings_mib_s": ceilings,
+                "client_sha256_mib_s": sha_ceiling,
+                "cores_busy_before_run": busy_before,
+                "data_dirs_under": storage_of(tmp_root),
                 "note": "client and server share the same cores",
             },
             "servers": {r.key: r.as_json() for r in runs},

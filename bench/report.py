@@ -87,13 +87,20 @@ def render(
     d_run, x_run = by.get("dockyard"), by.get("distribution")
     cols = [r for r in (d_run, x_run) if r is not None]
     notes: list[str] = []
+    failure_note: dict[str, int] = {}  # identical failures (e.g. no start) share one note
 
     def cell(run: ServerRun, res: Result | None) -> str:
         if res is None:
             return "not run"
         if not res.ok:
-            notes.append(f"{run.label}, {res.title}: FAILED: {res.error}")
-            return f"FAILED [{len(notes)}]"
+            if run.start_error is not None:
+                text = f"{run.label} did not start: {run.start_error}"
+            else:
+                text = f"{run.label}, {res.title}: FAILED: {res.error}"
+            if text not in failure_note:
+                notes.append(text)
+                failure_note[text] = len(notes)
+            return f"FAILED [{failure_note[text]}]"
         text = fmt_value(res)
         if res.note:
             notes.append(f"{run.label}, {res.title}: {res.note}")
@@ -104,8 +111,8 @@ def render(
     for r in cols:
         headers.append(r.label)
     if d_run and x_run:
-        headers.append("Dockyard/registry")
-    headers += [f"peak RSS {r.label}" for r in cols]
+        headers.append("ratio")
+    headers += [f"RSS {r.label}" for r in cols]
     rows: list[list[str]] = []
     for key, group, title in order:
         row = [group, title]
@@ -141,28 +148,37 @@ def render(
     out += ["", _table(facts_h, facts, set())]
 
     # CPU during the timed phase.
-    cpu_h = ["workload", *[f"{r.label} server / client CPU" for r in cols]]
+    cpu_h = ["workload", *[f"{r.label}: server / client / other" for r in cols]]
     cpu_rows = []
+    disturbed: list[str] = []
     for key, _group, title in order:
         row = [title]
         for r in cols:
             res = r.results.get(key)
             if res is None or not res.wall_s or res.server_cpu_s is None:
                 row.append("-")
+            elif res.wall_s < 0.1:
+                row.append(f"n/a ({res.wall_s * 1e3:.0f} ms: too short to sample)")
             else:
                 s = 100 * res.server_cpu_s / res.wall_s
                 c = 100 * (res.client_cpu_s or 0.0) / res.wall_s
-                row.append(f"{s:4.0f}% / {c:4.0f}%")
+                o = 100 * (res.other_cpu_s or 0.0) / res.wall_s
+                row.append(f"{s:4.0f}% / {c:4.0f}% / {o:4.0f}%")
+                if o >= 20:
+                    disturbed.append(f"{r.label}: {title} ({o:.0f}%)")
         cpu_rows.append(row)
     out += [
         "",
-        "CPU during each timed phase, % of one core (200% = both cores, shared by server and "
-        "client;",
-        "a client near 100% means the bench client, not the server, limited that figure):",
+        "CPU during each timed phase, % of one core (200% = both cores). server = the registry's",
+        "process tree; client = this bench; other = every other process on the machine. A client",
+        "near 100% means the bench, not the server, limited the figure; a large 'other' means",
+        "something else was competing for the two cores and the figure is disturbed.",
         _table(cpu_h, cpu_rows, set(range(1, len(cpu_h)))),
     ]
+    if disturbed:
+        out.append("WARNING: other processes used >= 20% of a core during: " + "; ".join(disturbed))
     for r in cols:
-        if r.start_error:
+        if r.start_error and not r.results:
             notes.append(f"{r.label} did not start: {r.start_error}")
         for n in r.notes:
             notes.append(f"{r.label}: {n}")

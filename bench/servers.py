@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,20 +55,28 @@ class ServerSpec:
 
 
 class DockyardSpec(ServerSpec):
-    def __init__(self) -> None:
+    """Dockyard as importable here, or from `src_dir` (a directory holding `dockyard/`)."""
+
+    def __init__(self, src_dir: Path | None = None, rev: str | None = None) -> None:
         super().__init__("dockyard", "Dockyard")
+        self.src_dir = src_dir
+        self.rev = rev
 
     def argv(self, port: int, data_dir: Path, work_dir: Path) -> list[str]:
         return [
             sys.executable, "-m", "dockyard", "serve",
             "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
+            # Like the docker-registry it is compared with: no auth, create on push.
+            "--insecure-no-auth", "--create-on-push", "--log-level", "warning",
         ]  # fmt: skip
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        if importlib.util.find_spec("dockyard") is None:
-            src = str(REPO_ROOT / "src")
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+        src: Path | None = self.src_dir
+        if src is None and importlib.util.find_spec("dockyard") is None:
+            src = REPO_ROOT / "src"
+        if src is not None:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
         return env
 
     def version(self) -> str:
@@ -73,11 +84,27 @@ class DockyardSpec(ServerSpec):
             code = "import dockyard; print(getattr(dockyard, '__version__', '?'))"
             out = subprocess.run(
                 [sys.executable, "-c", code], env=self.env(), capture_output=True, text=True,
-                timeout=60,
+                timeout=60, cwd="/",
             )  # fmt: skip
-            return out.stdout.strip() or "?"
+            version = out.stdout.strip() or "?"
         except (OSError, subprocess.SubprocessError):
-            return "?"
+            version = "?"
+        return f"{version} @ {self.rev}" if self.rev else version
+
+
+def export_dockyard_rev(rev: str, dest: Path) -> tuple[Path, str]:
+    """`git archive` the repository's src/ at `rev` into `dest`; returns (src dir, short sha)."""
+    sha = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", f"{rev}^{{commit}}"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", sha, "src"],
+        capture_output=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "src", sha
 
 
 class DistributionSpec(ServerSpec):
@@ -87,7 +114,8 @@ class DistributionSpec(ServerSpec):
     def argv(self, port: int, data_dir: Path, work_dir: Path) -> list[str]:
         config = work_dir / "config.yml"
         # The same settings as Debian's stock /etc/docker/registry/config.yml (including the
-        # in-memory blob descriptor cache), minus auth and with delete enabled.
+        # in-memory blob descriptor cache), minus auth, with delete enabled, and with a drain
+        # timeout so that SIGTERM is a graceful shutdown (exit 0) as it is for Dockyard.
         config.write_text(
             "version: 0.1\n"
             "log:\n  level: error\n  accesslog:\n    disabled: true\n"
@@ -95,7 +123,7 @@ class DistributionSpec(ServerSpec):
             f"  filesystem:\n    rootdirectory: {data_dir}\n"
             "  cache:\n    blobdescriptor: inmemory\n"
             "  delete:\n    enabled: true\n"
-            f"http:\n  addr: 127.0.0.1:{port}\n"
+            f"http:\n  addr: 127.0.0.1:{port}\n  draintimeout: 10s\n"
         )
         return [DISTRIBUTION_BIN, "serve", str(config)]
 
@@ -109,7 +137,7 @@ class DistributionSpec(ServerSpec):
             return "?"
 
 
-SPECS: dict[str, type[ServerSpec]] = {
+SPECS: dict[str, Callable[[], ServerSpec]] = {
     "dockyard": DockyardSpec,
     "distribution": DistributionSpec,
 }
@@ -129,7 +157,8 @@ class ResourceSampler:
 
     RSS is summed over the server process and all its descendants. CPU time is the
     difference of user+system time of the tree between start and stop (descendants that
-    exit in between are not counted).
+    exit in between are not counted). `other_cpu_seconds` is what every other process on the
+    machine used meanwhile: anything well above zero means the figure was disturbed.
     """
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
@@ -140,7 +169,9 @@ class ResourceSampler:
         self.usage = Usage()
         self._cpu0 = 0.0
         self._self_cpu0 = 0.0
+        self._busy0 = 0.0
         self.client_cpu_seconds = 0.0
+        self.other_cpu_seconds = 0.0
 
     def _tree(self) -> list[psutil.Process]:
         try:
@@ -164,6 +195,13 @@ class ResourceSampler:
                 total += t.user + t.system
         return total
 
+    @staticmethod
+    def _busy() -> float:
+        """CPU seconds the whole machine has spent busy (all cores, all processes)."""
+        t = psutil.cpu_times()
+        idle: float = t.idle + getattr(t, "iowait", 0.0) + getattr(t, "steal", 0.0)
+        return float(sum(t)) - idle
+
     def _run(self) -> None:
         while not self._stop.is_set():
             rss = self._sample_rss()
@@ -173,6 +211,7 @@ class ResourceSampler:
 
     def __enter__(self) -> ResourceSampler:
         self._cpu0 = self._cpu()
+        self._busy0 = self._busy()
         t = os.times()
         self._self_cpu0 = t.user + t.system
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
@@ -187,6 +226,8 @@ class ResourceSampler:
         self.usage.cpu_seconds = self._cpu() - self._cpu0
         t = os.times()
         self.client_cpu_seconds = t.user + t.system - self._self_cpu0
+        busy = self._busy() - self._busy0
+        self.other_cpu_seconds = max(0.0, busy - self.usage.cpu_seconds - self.client_cpu_seconds)
 
 
 @dataclass
@@ -239,37 +280,37 @@ def start_server(
             env=spec.env(), cwd=work_dir, start_new_session=True,
         )  # fmt: skip
     srv = RunningServer(spec, port, work_dir, data_dir, log_path, proc)
-    deadline = t0 + ready_timeout
-    last_err = "no answer"
-    with httpx.Client(timeout=2.0) as c:
-        while time.perf_counter() < deadline:
-            if not srv.alive():
-                code = proc.returncode
-                tail = srv.log_tail()
-                cleanup(srv)
-                raise ServerError(
-                    f"{spec.label} exited with code {code} before it was ready "
-                    f"(argv: {' '.join(argv)})\n{tail}"
-                )
-            try:
-                r = c.get(f"{srv.base_url}/v2/")
-                if r.status_code == 200:
-                    break
-                last_err = f"GET /v2/ -> {r.status_code}"
-            except httpx.HTTPError as exc:
-                last_err = repr(exc)
-            time.sleep(0.05)
-        else:
-            tail = srv.log_tail()
-            stop_server(srv)
-            cleanup(srv)
-            raise ServerError(
-                f"{spec.label} not ready after {ready_timeout:.0f}s ({last_err})\n{tail}"
-            )
+    try:
+        _wait_ready(srv, argv, t0 + ready_timeout)
+    except BaseException:
+        stop_server(srv)
+        cleanup(srv)
+        raise
     srv.startup_seconds = time.perf_counter() - t0
     time.sleep(0.3)  # let start-up work settle before taking the idle RSS
     srv.idle_rss = srv.tree_rss()
     return srv
+
+
+def _wait_ready(srv: RunningServer, argv: list[str], deadline: float) -> None:
+    label = srv.spec.label
+    last_err = "no answer"
+    with httpx.Client(timeout=2.0, trust_env=False) as c:
+        while time.perf_counter() < deadline:
+            if not srv.alive():
+                raise ServerError(
+                    f"{label} exited with code {srv.proc.returncode} before it was ready "
+                    f"(argv: {' '.join(argv)})\n{srv.log_tail()}"
+                )
+            try:
+                r = c.get(f"{srv.base_url}/v2/")
+                if r.status_code == 200:
+                    return
+                last_err = f"GET /v2/ -> {r.status_code}"
+            except httpx.HTTPError as exc:
+                last_err = repr(exc)
+            time.sleep(0.05)
+    raise ServerError(f"{label} not ready in time ({last_err})\n{srv.log_tail()}")
 
 
 def stop_server(srv: RunningServer, grace: float = 30.0) -> None:

@@ -11,7 +11,7 @@ import re
 import statistics
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +34,8 @@ class Config:
     tags: int = 5000
     tag_page: int = 100
     tag_walks: int = 5
-    pull_repeats: int = 3
+    push_repeats: int = 3
+    pull_repeats: int = 5
     workload_timeout: float = 900.0
 
     @classmethod
@@ -46,6 +47,7 @@ class Config:
             manifest_c32=2000,
             tags=1000,
             tag_walks=3,
+            push_repeats=1,
             pull_repeats=2,
             workload_timeout=300.0,
         )
@@ -75,6 +77,7 @@ class Result:
     peak_rss: int | None = None
     server_cpu_s: float | None = None
     client_cpu_s: float | None = None
+    other_cpu_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class Result:
             "peak_rss_bytes": self.peak_rss,
             "server_cpu_s": self.server_cpu_s,
             "client_cpu_s": self.client_cpu_s,
+            "other_processes_cpu_s": self.other_cpu_s,
             **self.extra,
         }
 
@@ -117,6 +121,7 @@ class Ctx:
         res.peak_rss = s.usage.peak_rss
         res.server_cpu_s = s.usage.cpu_seconds
         res.client_cpu_s = s.client_cpu_seconds
+        res.other_cpu_s = s.other_cpu_seconds
 
 
 Workload = Callable[[Ctx, Result], Awaitable[None]]
@@ -129,7 +134,7 @@ def _pct(sorted_vals: list[float], q: float) -> float:
     return sorted_vals[idx]
 
 
-async def _gather_workers(n: int, worker: Callable[[int], Awaitable[None]]) -> None:
+async def _gather_workers(n: int, worker: Callable[[int], Coroutine[Any, Any, None]]) -> None:
     """Run n workers; the first failure cancels the rest and is re-raised."""
     async with asyncio.TaskGroup() as tg:
         for i in range(n):
@@ -148,46 +153,55 @@ def _unwrap(exc: BaseException) -> BaseException:
 async def push_monolithic(ctx: Ctx, res: Result) -> None:
     cfg = ctx.cfg
     repo = "bench/large-mono"
-    src = BlobSource(cfg.blob_size, seed=1001, block=ctx.block)
-    digest = src.digest()
+    srcs = [BlobSource(cfg.blob_size, 1000 + i, ctx.block) for i in range(cfg.push_repeats)]
+    for src in srcs:
+        src.digest()  # generating the data once to hash it is not part of the timing
+    times: list[float] = []
     async with ctx.client(1, time_limit=cfg.blob_timeout) as c:
         single = await registry.supports_single_post(c, repo)
         res.extra["single_post"] = single
+        upload = registry.upload_single_post if single else registry.upload_post_put
         with ctx.timed(res):
-            if single:
-                await registry.upload_single_post(
-                    c, repo, digest, src.pieces(), src.size, cfg.blob_timeout
-                )
-            else:
-                await registry.upload_post_put(
-                    c, repo, digest, src.pieces(), src.size, cfg.blob_timeout
-                )
-        await _verify_blob_head(c, repo, digest, src.size)
+            for src in srcs:
+                t0 = time.perf_counter()
+                await upload(c, repo, src.digest(), src.pieces(), src.size, cfg.blob_timeout)
+                times.append(time.perf_counter() - t0)
+        for src in srcs:
+            await _verify_blob_head(c, repo, src.digest(), src.size)
     if not single:
         res.note = (
             "answers POST ?digest= with 202 (no single-request upload): "
             "measured as POST + one PUT ?digest= carrying the whole body"
         )
-    assert res.wall_s is not None
-    res.value = cfg.blob_mib / res.wall_s
-    res.detail = f"{res.wall_s:.2f} s" + ("" if single else " (POST+PUT)")
-    ctx.state.setdefault("pull_blob", (repo, digest, src.size))
+    _median_rate(res, times, cfg.blob_mib, "" if single else " (POST+PUT)")
+    ctx.state.setdefault("pull_blob", (repo, srcs[0].digest(), srcs[0].size))
 
 
 async def push_chunked(ctx: Ctx, res: Result) -> None:
     cfg = ctx.cfg
     repo = "bench/large-chunked"
-    src = BlobSource(cfg.blob_size, seed=2002, block=ctx.block)
-    digest = src.digest()
+    srcs = [BlobSource(cfg.blob_size, 2000 + i, ctx.block) for i in range(cfg.push_repeats)]
+    for src in srcs:
+        src.digest()
+    times: list[float] = []
     async with ctx.client(1, time_limit=cfg.blob_timeout) as c:
         with ctx.timed(res):
-            n = await registry.upload_chunked(c, repo, src, cfg.blob_timeout)
-        await _verify_blob_head(c, repo, digest, src.size)
-    assert res.wall_s is not None
-    res.value = cfg.blob_mib / res.wall_s
-    res.detail = f"{res.wall_s:.2f} s, {n} PATCHes"
+            for src in srcs:
+                t0 = time.perf_counter()
+                n = await registry.upload_chunked(c, repo, src, cfg.blob_timeout)
+                times.append(time.perf_counter() - t0)
+        for src in srcs:
+            await _verify_blob_head(c, repo, src.digest(), src.size)
+    _median_rate(res, times, cfg.blob_mib, "")
     res.extra["patches"] = n
-    ctx.state.setdefault("pull_blob", (repo, digest, src.size))
+    ctx.state.setdefault("pull_blob", (repo, srcs[0].digest(), srcs[0].size))
+
+
+def _median_rate(res: Result, times: list[float], mib: int, suffix: str) -> None:
+    speeds = [mib / t for t in times]
+    res.value = statistics.median(speeds)
+    res.detail = "runs " + ", ".join(f"{s:.0f}" for s in speeds) + suffix
+    res.extra["runs_mib_s"] = speeds
 
 
 async def _verify_blob_head(c: HTTPClient, repo: str, digest: str, size: int) -> None:
@@ -251,10 +265,7 @@ async def pull(ctx: Ctx, res: Result) -> None:
                 t0 = time.perf_counter()
                 await _pull_once(c, repo, digest, size, cfg.blob_timeout)
                 times.append(time.perf_counter() - t0)
-    speeds = [size / MiB / t for t in times]
-    res.value = statistics.median(speeds)
-    res.detail = f"median of {len(speeds)}: " + ", ".join(f"{s:.0f}" for s in speeds)
-    res.extra["runs_mib_s"] = speeds
+    _median_rate(res, times, size // MiB, "")
 
 
 # --- 4: small-image push rate ---------------------------------------------------------------
@@ -288,12 +299,10 @@ async def small_push(ctx: Ctx, res: Result) -> None:
     assert res.wall_s is not None
     res.value = len(images) / res.wall_s
     lat.sort()
-    res.detail = (
-        f"{res.wall_s:.2f} s; per image p50 {_pct(lat, 0.5) * 1e3:.1f} ms"
-        f" / p99 {_pct(lat, 0.99) * 1e3:.1f} ms; {reqs / res.wall_s:.0f} req/s"
-    )
+    res.detail = f"p50/p99 {_pct(lat, 0.5) * 1e3:.0f}/{_pct(lat, 0.99) * 1e3:.0f} ms per image"
     res.extra.update(
         requests=reqs,
+        requests_per_s=reqs / res.wall_s,
         image_p50_ms=_pct(lat, 0.5) * 1e3,
         image_p99_ms=_pct(lat, 0.99) * 1e3,
         flow="per blob HEAD(404) + POST + PUT ?digest=; then PUT manifest by tag",
@@ -367,7 +376,7 @@ async def _manifest_rate(ctx: Ctx, res: Result, method: str, conc: int, count: i
     lat.sort()
     p50, p99 = _pct(lat, 0.5) * 1e3, _pct(lat, 0.99) * 1e3
     res.value = count / res.wall_s
-    res.detail = f"p50 {p50:.2f} ms / p99 {p99:.2f} ms"
+    res.detail = f"p50/p99 {p50:.2f}/{p99:.2f} ms"
     res.extra.update(p50_ms=p50, p99_ms=p99, requests=count, new_connections=reconnects)
     if reconnects > conc:
         res.detail += f"; {reconnects} reconnects"
@@ -386,7 +395,17 @@ def _manifest_workload(method: str, conc: int) -> Workload:
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 
 
-async def tags_walk(ctx: Ctx, res: Result) -> None:
+@dataclass
+class _Walk:
+    pages: int = 0
+    largest_page: int = 0
+    unsorted: bool = False
+
+
+async def _tags_setup(ctx: Ctx) -> tuple[str, set[str]]:
+    """Push 3 images and point cfg.tags tags at them (untimed; shared by both tag workloads)."""
+    if "tags_repo" in ctx.state:
+        return ctx.state["tags_repo"]  # type: ignore[no-any-return]
     cfg = ctx.cfg
     repo = "bench/tags"
     rng = random.Random(6006)
@@ -408,74 +427,92 @@ async def tags_walk(ctx: Ctx, res: Result) -> None:
                 await registry.put_manifest(c, repo, tags[i], img.manifest, img.manifest_digest)
 
         await _gather_workers(16, tagger)
-    expected = {*tags, *(f"base-{k}" for k in range(3))}
-    max_pages = len(expected) // cfg.tag_page + 10
+    ctx.state["tags_repo"] = (repo, {*tags, *(f"base-{k}" for k in range(3))})
+    return ctx.state["tags_repo"]  # type: ignore[no-any-return]
+
+
+async def _walk(c: HTTPClient, repo: str, first: str, expected: set[str], max_pages: int) -> _Walk:
+    """Follow Link rel=next from `first` to the end; every expected tag exactly once."""
+    w = _Walk()
+    seen: Counter[str] = Counter()
+    target: str | None = first
+    prev_last: str | None = None
+    while target is not None:
+        w.pages += 1
+        if w.pages > max_pages:
+            raise registry.RegistryError(
+                f"tag walk: more than {max_pages} pages; last target {target}"
+            )
+        r = registry.expect(await c.request("GET", target), f"GET {target}", 200)
+        body = json.loads(r.body)
+        page = body.get("tags") or []
+        if body.get("name") != repo:
+            raise registry.RegistryError(f"GET {target}: name {body.get('name')!r} != {repo!r}")
+        w.largest_page = max(w.largest_page, len(page))
+        if page != sorted(page) or (prev_last is not None and page and page[0] <= prev_last):
+            w.unsorted = True
+        if page:
+            prev_last = page[-1]
+        seen.update(page)
+        link = r.header("link")
+        m = _LINK_NEXT.search(link) if link else None
+        target = target_of(m.group(1)) if m else None
+    dupes = [t for t, n in seen.items() if n > 1]
+    missing = expected - seen.keys()
+    extra = seen.keys() - expected
+    if dupes or missing or extra:
+        raise registry.RegistryError(
+            f"tag walk over {w.pages} pages: {len(missing)} missing "
+            f"(e.g. {sorted(missing)[:5]}), {len(dupes)} seen more than once "
+            f"(e.g. {sorted(dupes)[:5]}), {len(extra)} unexpected (e.g. {sorted(extra)[:5]})"
+        )
+    return w
+
+
+async def _tags_workload(ctx: Ctx, res: Result, page_size: int | None) -> None:
+    cfg = ctx.cfg
+    repo, expected = await _tags_setup(ctx)
+    first = f"/v2/{repo}/tags/list" + (f"?n={page_size}" if page_size else "")
+    max_pages = len(expected) // (page_size or 1000) + 10
     walks: list[float] = []
-    pages_seen: list[int] = []
-    biggest_page = 0
-    unsorted = False
+    info = _Walk()
     async with ctx.client(1) as c:
         with ctx.timed(res):
             for _ in range(cfg.tag_walks):
                 t0 = time.perf_counter()
-                seen: Counter[str] = Counter()
-                target: str | None = f"/v2/{repo}/tags/list?n={cfg.tag_page}"
-                pages = 0
-                prev_last: str | None = None
-                while target is not None:
-                    pages += 1
-                    if pages > max_pages:
-                        raise registry.RegistryError(
-                            f"tag walk: more than {max_pages} pages; last target {target}"
-                        )
-                    r = registry.expect(await c.request("GET", target), f"GET {target}", 200)
-                    body = json.loads(r.body)
-                    page = body.get("tags") or []
-                    if body.get("name") != repo:
-                        raise registry.RegistryError(f"tag page name {body.get('name')!r}")
-                    biggest_page = max(biggest_page, len(page))
-                    if page != sorted(page) or (
-                        prev_last is not None and page and page[0] <= prev_last
-                    ):
-                        unsorted = True
-                    if page:
-                        prev_last = page[-1]
-                    seen.update(page)
-                    link = r.header("link")
-                    m = _LINK_NEXT.search(link) if link else None
-                    target = target_of(m.group(1)) if m else None
+                info = await _walk(c, repo, first, expected, max_pages)
                 walks.append(time.perf_counter() - t0)
-                pages_seen.append(pages)
-                dupes = [t for t, n in seen.items() if n > 1]
-                missing = expected - seen.keys()
-                extra = seen.keys() - expected
-                if dupes or missing or extra:
-                    raise registry.RegistryError(
-                        f"tag walk over {pages} pages: {len(missing)} missing "
-                        f"(e.g. {sorted(missing)[:5]}), {len(dupes)} seen more than once "
-                        f"(e.g. {sorted(dupes)[:5]}), {len(extra)} unexpected "
-                        f"(e.g. {sorted(extra)[:5]})"
-                    )
     res.value = statistics.median(walks) * 1e3
-    pages = pages_seen[0]
-    res.detail = f"{pages} pages, median of {len(walks)}"
+    res.detail = f"{info.pages} page{'s' if info.pages != 1 else ''}/walk"
     res.extra.update(
         walks_ms=[w * 1e3 for w in walks],
-        pages=pages,
-        largest_page=biggest_page,
-        lexically_sorted=not unsorted,
+        pages=info.pages,
+        largest_page=info.largest_page,
+        lexically_sorted=not info.unsorted,
         tags_total=len(expected),
     )
     caveats = []
-    if biggest_page > cfg.tag_page:
+    if page_size and info.largest_page > page_size:
         caveats.append(
-            f"ignores n={cfg.tag_page}: returned {biggest_page} tags in one page "
-            f"({pages} request(s) per walk)"
+            f"ignores n={page_size}: returned {info.largest_page} tags in one page "
+            f"({info.pages} request(s) per walk), so this is not like-for-like"
         )
-    if unsorted:
+    if page_size is None and info.pages > 1:
+        caveats.append(
+            f"paginates even without n: {info.pages} pages of at most {info.largest_page}"
+        )
+    if info.unsorted:
         caveats.append("tags not in lexical order")
     if caveats:
         res.note = "; ".join(caveats)
+
+
+async def tags_walk(ctx: Ctx, res: Result) -> None:
+    await _tags_workload(ctx, res, ctx.cfg.tag_page)
+
+
+async def tags_all(ctx: Ctx, res: Result) -> None:
+    await _tags_workload(ctx, res, None)
 
 
 # --- registry of workloads ------------------------------------------------------------------
@@ -507,15 +544,18 @@ def _manifest_spec(method: str, conc: int) -> WorkloadSpec:
 
 WORKLOADS: list[WorkloadSpec] = [
     WorkloadSpec(
-        "push_monolithic", "1", lambda c: f"blob push {c.blob_mib} MiB, monolithic",
+        "push_monolithic", "1",
+        lambda c: f"blob push {c.blob_mib} MiB monolithic (median of {c.push_repeats})",
         "MiB/s", True, push_monolithic,
     ),
     WorkloadSpec(
-        "push_chunked", "2", lambda c: f"blob push {c.blob_mib} MiB, 8 MiB PATCHes",
+        "push_chunked", "2",
+        lambda c: f"blob push {c.blob_mib} MiB, 8 MiB PATCHes (median of {c.push_repeats})",
         "MiB/s", True, push_chunked,
     ),
     WorkloadSpec(
-        "pull", "3", lambda c: f"blob pull {c.blob_mib} MiB, sha256-checked",
+        "pull", "3",
+        lambda c: f"blob pull {c.blob_mib} MiB sha256-checked (median of {c.pull_repeats})",
         "MiB/s", True, pull,
     ),
     WorkloadSpec(
@@ -528,8 +568,14 @@ WORKLOADS: list[WorkloadSpec] = [
     _manifest_spec("GET", 32),
     _manifest_spec("HEAD", 32),
     WorkloadSpec(
-        "tags_walk", "6", lambda c: f"tag walk, {c.tags} tags, n={c.tag_page}",
+        "tags_walk", "6",
+        lambda c: f"tag walk {c.tags} tags n={c.tag_page} (median of {c.tag_walks})",
         "ms/walk", False, tags_walk,
+    ),
+    WorkloadSpec(
+        "tags_all", "6",
+        lambda c: f"tag list {c.tags} tags, no n (median of {c.tag_walks})",
+        "ms/walk", False, tags_all,
     ),
 ]  # fmt: skip
 

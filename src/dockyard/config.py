@@ -30,9 +30,9 @@ class Settings:
     account_id: str = "000000000000"
     region: str = "us-east-1"
     public_url: str = ""
-    create_on_push: bool = True
+    create_on_push: bool = False
     allow_anonymous_pull: bool = False
-    insecure_no_auth: bool = True
+    insecure_no_auth: bool = False
     idempotent_immutable_repush: bool = False
     max_manifest_bytes: int = 4 * MiB
     max_blob_bytes: int = 52_000 * MiB

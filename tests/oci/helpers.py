@@ -18,8 +18,8 @@ from tests.support.images import (
     MANIFEST_ACCEPT,
     OCI_MANIFEST,
     add_query,
-    sha256_digest,
 )
+from tests.support.images import sha256_digest as sha256_digest  # re-exported
 
 # The error codes defined by the OCI distribution-spec v1.1 ("Error Codes" table).
 ERROR_CODES = frozenset(
@@ -49,7 +49,7 @@ def dockyard_only(reason: str) -> pytest.MarkDecorator:
     checks a Dockyard/ECR-specific limit). The distribution variant is reported as skipped
     with that reason, so the list of deviations shows up in ``pytest -ra``.
     """
-    return pytest.mark.dockyard_only(reason=reason)
+    return pytest.mark.skip_reference(reason=reason)
 
 
 def random_bytes(n: int, seed: object) -> bytes:
@@ -163,4 +163,3 @@ def head_manifest(
 
 def json_bytes(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-

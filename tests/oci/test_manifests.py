@@ -380,8 +380,9 @@ def test_delete_manifest_by_tag(http: httpx.Client, repo_name: str) -> None:
     assert_error(http.delete(manifest_url(repo_name, "v1")), 404, "MANIFEST_UNKNOWN")
 
 
-def test_delete_tag_is_accepted_or_disabled(registry: Registry, http: httpx.Client,
-                                            repo_name: str) -> None:
+def test_delete_tag_is_accepted_or_disabled(
+    registry: Registry, http: httpx.Client, repo_name: str
+) -> None:
     # Tag deletion MAY be disabled: then 400 or 405, and the tag must still resolve.
     img = make_image(f"del/{repo_name}", layers=1)
     push_image(http, repo_name, img, tag="v1")

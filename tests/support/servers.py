@@ -194,8 +194,17 @@ class ServerProcess:
                 self.stop()
 
 
+ROOT_ACCESS_KEY_ID = "AKIADOCKYARDTESTROOT"
+ROOT_SECRET_ACCESS_KEY = "dockyard-test-root-secret-0123456789abcd"
+
+
 class DockyardProcess(ServerProcess):
-    """`python -m dockyard serve` on 127.0.0.1."""
+    """`python -m dockyard serve` on 127.0.0.1, with known root credentials.
+
+    ``open_access`` (the default) runs it like the distribution fixture: no
+    authentication and repositories created on first push, so the same protocol
+    tests run against both. ``open_access=False`` is Dockyard's secure default.
+    """
 
     name = "dockyard"
 
@@ -206,10 +215,16 @@ class DockyardProcess(ServerProcess):
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
         log_dir: Path | None = None,
+        open_access: bool = True,
     ) -> None:
-        super().__init__(port=port, env=env, log_dir=log_dir)
+        credentials = {
+            "DOCKYARD_ROOT_ACCESS_KEY_ID": ROOT_ACCESS_KEY_ID,
+            "DOCKYARD_ROOT_SECRET_ACCESS_KEY": ROOT_SECRET_ACCESS_KEY,
+        }
+        super().__init__(port=port, env={**(env or {}), **credentials}, log_dir=log_dir)
         self.data_dir = Path(data_dir)
-        self.extra_args = list(extra_args or [])
+        opening = ["--insecure-no-auth", "--create-on-push"] if open_access else []
+        self.extra_args = [*opening, *(extra_args or [])]
 
     def command(self) -> list[str]:
         return [

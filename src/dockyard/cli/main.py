@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dockyard.cli.iam import iam
 from dockyard.cli.serve import serve
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.command()(serve)
+app.add_typer(iam, name="iam")
 
 
 @app.callback()

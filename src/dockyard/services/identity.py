@@ -21,7 +21,7 @@ from dockyard.metadata import IdentityStore
 from dockyard.services.threads import blocking
 
 TOKEN_LIFETIME = 12 * 3600
-_CACHE_SECONDS = 5.0
+_CACHE_SECONDS = 1.0
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -79,6 +79,10 @@ class Identity:
         key = new_key()
         self._store.add_key(principal, key.access_key_id, self._box.seal(key.secret_access_key))
         return key
+
+    def delete_user(self, account_id: str, name: str) -> bool:
+        self._cache.clear()
+        return self._store.delete_user(account_id, name)
 
     def set_key_status(self, access_key_id: str, status: KeyStatus) -> bool:
         self._cache.pop(access_key_id, None)

@@ -90,6 +90,7 @@ __all__ = [
     "decode_body",
     "find_violations",
     "load_model",
+    "model_path",
     "serialize_output",
     "translate_pattern",
     "validate_input",
@@ -518,9 +519,7 @@ def validate_input(
 def serialize_output(operation: Operation | str, value: Mapping[str, Any]) -> dict[str, Any]:
     """``value`` as the JSON response body: no ``None`` members, timestamps as epoch seconds."""
     _resolve(operation)
-    wire = _to_wire(value)
-    assert isinstance(wire, dict)
-    return wire
+    return {str(k): _to_wire(v) for k, v in value.items() if v is not None}
 
 
 def check_output(operation: Operation | str, value: Mapping[str, Any]) -> list[str]:
@@ -530,9 +529,9 @@ def check_output(operation: Operation | str, value: Mapping[str, Any]) -> list[s
     fine). An empty list means the response matches the model.
     """
     op = _resolve(operation)
-    checker = _Checker(output=True)
     if op.output_shape is None:
         return [f"{k}: the operation has no output" for k, v in value.items() if v is not None]
+    checker = _Checker(output=True)
     checker.check(op.output_shape, value, "")
     return [f"{v.path or '<body>'}: {v.detail}" for v in checker.found]
 

@@ -27,7 +27,7 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.ManifestUnknown: (404, "MANIFEST_UNKNOWN"),
     e.ManifestInvalid: (400, "MANIFEST_INVALID"),
     e.ManifestBlobUnknown: (400, "MANIFEST_BLOB_UNKNOWN"),
-    e.ManifestChildUnknown: (400, "MANIFEST_UNKNOWN"),
+    e.ManifestChildUnknown: (400, "MANIFEST_BLOB_UNKNOWN"),  # the spec says so for children too
     e.ManifestTooLarge: (413, "SIZE_INVALID"),
     e.BlobTooLarge: (413, "SIZE_INVALID"),
     e.ContentReferenced: (409, "DENIED"),

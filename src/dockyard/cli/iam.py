@@ -1,0 +1,122 @@
+"""``dockyard iam``: users and access keys, on a registry's data (server running or not)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dockyard.app import open_registry
+from dockyard.cli.options import ConfigFile, DataDir, settings_from
+from dockyard.domain.errors import DockyardError
+from dockyard.domain.identity import KeyStatus, Principal, PrincipalKind
+from dockyard.services import Registry
+
+iam = typer.Typer(help="Manage users and access keys.", no_args_is_help=True)
+
+Account = Annotated[
+    str | None, typer.Option("--account-id", help="Account (default: the registry's default).")
+]
+User = Annotated[str | None, typer.Option("--user", help="User name; omit for the account's root.")]
+
+
+def _open(data_dir: DataDir, config: ConfigFile) -> tuple[Registry, str]:
+    settings = settings_from(config, data_dir=data_dir)
+    return open_registry(settings), settings.account_id
+
+
+def _principal(account_id: str, user: str | None) -> Principal:
+    if user is None:
+        return Principal(account_id, "root", PrincipalKind.ROOT)
+    return Principal(account_id, user, PrincipalKind.USER)
+
+
+def _fail(exc: DockyardError) -> typer.Exit:
+    typer.echo(f"dockyard iam: {exc.describe()}", err=True)
+    return typer.Exit(1)
+
+
+@iam.command("create-user")
+def create_user(
+    name: str, account_id: Account = None, data_dir: DataDir = None, config: ConfigFile = None
+) -> None:
+    """Create a user in an account."""
+    registry, default = _open(data_dir, config)
+    try:
+        principal = registry.identity.create_user(account_id or default, name)
+    except DockyardError as exc:
+        raise _fail(exc) from None
+    typer.echo(principal.arn)
+
+
+@iam.command("delete-user")
+def delete_user(
+    name: str, account_id: Account = None, data_dir: DataDir = None, config: ConfigFile = None
+) -> None:
+    """Delete a user and its access keys."""
+    registry, default = _open(data_dir, config)
+    if not registry.identity.delete_user(account_id or default, name):
+        typer.echo(f"dockyard iam: no user {name!r}", err=True)
+        raise typer.Exit(1)
+
+
+@iam.command("list-users")
+def list_users(
+    account_id: Account = None, data_dir: DataDir = None, config: ConfigFile = None
+) -> None:
+    """List an account's principals and their keys."""
+    registry, default = _open(data_dir, config)
+    table = Table("principal", "access key", "status", "created")
+    for principal in registry.identity.principals(account_id or default):
+        keys = registry.identity.keys(principal)
+        if not keys:
+            table.add_row(principal.arn, "-", "-", "-")
+        for key in keys:
+            table.add_row(
+                principal.arn, key.access_key_id, key.status.value, key.created_at.isoformat()
+            )
+    Console().print(table)
+
+
+@iam.command("create-access-key")
+def create_access_key(
+    user: User = None,
+    account_id: Account = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create an access key; the secret is shown this once."""
+    registry, default = _open(data_dir, config)
+    try:
+        key = registry.identity.create_key(_principal(account_id or default, user))
+    except DockyardError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"AWS_ACCESS_KEY_ID={key.access_key_id}")
+    typer.echo(f"AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
+
+
+@iam.command("update-access-key")
+def update_access_key(
+    access_key_id: str,
+    status: Annotated[KeyStatus, typer.Option(help="Active or Inactive.")],
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Enable or disable an access key (and every registry password issued with it)."""
+    registry, _ = _open(data_dir, config)
+    if not registry.identity.set_key_status(access_key_id, status):
+        typer.echo(f"dockyard iam: no access key {access_key_id!r}", err=True)
+        raise typer.Exit(1)
+
+
+@iam.command("delete-access-key")
+def delete_access_key(
+    access_key_id: str, data_dir: DataDir = None, config: ConfigFile = None
+) -> None:
+    """Delete an access key (and every registry password issued with it)."""
+    registry, _ = _open(data_dir, config)
+    if not registry.identity.delete_key(access_key_id):
+        typer.echo(f"dockyard iam: no access key {access_key_id!r}", err=True)
+        raise typer.Exit(1)
