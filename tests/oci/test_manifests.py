@@ -198,6 +198,57 @@ def test_invalid_manifest_json(http: httpx.Client, repo_name: str, body: bytes) 
     assert_error(get_manifest(http, repo_name, "bad"), 404, "MANIFEST_UNKNOWN")
 
 
+def _structurally_invalid(img: Image, case: str) -> bytes:
+    doc = json.loads(img.manifest.data)
+    if case == "layers-not-a-list":
+        doc["layers"] = "nope"
+    elif case == "body-mediatype-differs":
+        doc["mediaType"] = DOCKER_MANIFEST  # sent with Content-Type: OCI manifest
+    elif case == "json-string":
+        doc = "a manifest"
+    elif case == "no-config":
+        del doc["config"]
+    elif case == "schema-version-1":
+        doc["schemaVersion"] = 1
+    elif case == "schema-version-3":
+        doc["schemaVersion"] = 3
+    elif case == "malformed-layer-digest":
+        doc["layers"][0]["digest"] = "sha256:xyz"
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("case", ["layers-not-a-list", "body-mediatype-differs", "json-string"])
+def test_structurally_invalid_manifest(http: httpx.Client, repo_name: str, case: str) -> None:
+    img = make_image(f"inv/{repo_name}", layers=1)
+    _push_blobs(http, repo_name, img)
+    r = put_manifest(http, repo_name, "bad", _structurally_invalid(img, case))
+    assert_error(r, 400, "MANIFEST_INVALID")
+    assert_error(get_manifest(http, repo_name, "bad"), 404, "MANIFEST_UNKNOWN")
+
+
+@dockyard_only("distribution 2.8 answers 500, or DIGEST_INVALID + MANIFEST_BLOB_UNKNOWN, here")
+@pytest.mark.parametrize(
+    "case", ["no-config", "schema-version-1", "schema-version-3", "malformed-layer-digest"]
+)
+def test_structurally_invalid_manifest_strict(
+    http: httpx.Client, repo_name: str, case: str
+) -> None:
+    img = make_image(f"inv/{repo_name}", layers=1)
+    _push_blobs(http, repo_name, img)
+    r = put_manifest(http, repo_name, "bad", _structurally_invalid(img, case))
+    assert_error(r, 400, "MANIFEST_INVALID")
+    assert_error(get_manifest(http, repo_name, "bad"), 404, "MANIFEST_UNKNOWN")
+
+
+def test_content_type_parameters_are_ignored(http: httpx.Client, repo_name: str) -> None:
+    # "The registry SHOULD ignore parameters on the Content-Type header."
+    img = make_image(f"ct/{repo_name}", layers=1)
+    _push_blobs(http, repo_name, img)
+    r = put_manifest(http, repo_name, "v1", img.manifest.data, OCI_MANIFEST + "; charset=utf-8")
+    _assert_put_created(http, r, repo_name, img.manifest.data, OCI_MANIFEST)
+    _assert_served(http, repo_name, "v1", img.manifest.data, OCI_MANIFEST)
+
+
 def test_manifest_over_4_mib_is_refused(http: httpx.Client, repo_name: str) -> None:
     # v1.1: a registry SHOULD limit manifest size, SHOULD answer 413 over the limit, and
     # SHOULD accept at least 4 MB. distribution 2.8 answers 400 MANIFEST_INVALID ("http:

@@ -31,7 +31,8 @@ DockyardError
 ├── LayerPartTooSmall      a layer part under 5 MiB followed by another part
 ├── LayerAlreadyExists     completing a layer upload of a blob already held
 ├── EmptyUpload            completing a layer upload that received nothing
-└── ImageNotFound          no image under the given digest or tag
+├── ImageNotFound          no image under the given digest or tag
+└── ResourceTagInvalid     a resource tag key or value over its limits
 """
 
 from __future__ import annotations
@@ -294,3 +295,11 @@ class ImageNotFound(DockyardError):
             f"The image with imageId {self.image} does not exist within the repository with "
             f"name '{self.repository}' in the registry with id '{self.registry_id}'"
         )
+
+
+class ResourceTagInvalid(DockyardError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dockyard.domain.errors import InvalidRequest, TooManyTags
+from dockyard.domain.errors import InvalidRequest, ResourceTagInvalid, TooManyTags
 from dockyard.domain.immutability import MutabilityRule
 from dockyard.domain.records import Repository, RepositoryConfig, RepositoryKey, Scope
 from dockyard.metadata import RepositoryStore
 from dockyard.services.threads import blocking
 
 MAX_RESOURCE_TAGS = 50
+MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
 ENCRYPTION_TYPES = ("AES256", "KMS", "KMS_DSSE")
 
 
@@ -22,6 +23,19 @@ def check_config(config: RepositoryConfig) -> None:
         raise InvalidRequest("; ".join(problems))
 
 
+def check_tags(tags: dict[str, str]) -> None:
+    if len(tags) > MAX_RESOURCE_TAGS:
+        raise TooManyTags(MAX_RESOURCE_TAGS)
+    for key, value in tags.items():
+        # botocore's model leaves these limits out; ECR documents them.
+        if not 1 <= len(key) <= MAX_TAG_KEY:
+            raise ResourceTagInvalid(
+                f"tag keys must be 1 to {MAX_TAG_KEY} characters: {key[:40]!r}"
+            )
+        if len(value) > MAX_TAG_VALUE:
+            raise ResourceTagInvalid(f"tag values must be at most {MAX_TAG_VALUE} characters")
+
+
 class Repositories:
     def __init__(self, store: RepositoryStore) -> None:
         self._store = store
@@ -30,8 +44,7 @@ class Repositories:
         self, key: RepositoryKey, config: RepositoryConfig, resource_tags: dict[str, str]
     ) -> Repository:
         check_config(config)
-        if len(resource_tags) > MAX_RESOURCE_TAGS:
-            raise TooManyTags(MAX_RESOURCE_TAGS)
+        check_tags(resource_tags)
         return await blocking(self._store.create, key, config, resource_tags)
 
     async def get(self, key: RepositoryKey) -> Repository:
@@ -54,8 +67,7 @@ class Repositories:
     async def tag(self, key: RepositoryKey, added: dict[str, str]) -> None:
         current = await self.get(key)
         merged = {**current.tags, **added}
-        if len(merged) > MAX_RESOURCE_TAGS:
-            raise TooManyTags(MAX_RESOURCE_TAGS)
+        check_tags(merged)
         await blocking(self._store.set_tags, key, merged)
 
     async def untag(self, key: RepositoryKey, keys: list[str]) -> None:

@@ -16,6 +16,7 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.ImageAlreadyExists: "ImageAlreadyExistsException",
     e.ImageNotFound: "ImageNotFoundException",
     e.TooManyTags: "TooManyTagsException",
+    e.ResourceTagInvalid: "InvalidTagParameterException",
     e.InvalidRequest: "InvalidParameterException",
     e.ReferenceInvalid: "InvalidParameterException",
     e.DigestInvalid: "InvalidParameterException",
