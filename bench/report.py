@@ -163,7 +163,8 @@ def render(
                 s = 100 * res.server_cpu_s / res.wall_s
                 c = 100 * (res.client_cpu_s or 0.0) / res.wall_s
                 o = 100 * (res.other_cpu_s or 0.0) / res.wall_s
-                row.append(f"{s:4.0f}% / {c:4.0f}% / {o:4.0f}%")
+                tries = f" ({res.attempts} tries)" if res.attempts > 1 else ""
+                row.append(f"{s:4.0f}% / {c:4.0f}% / {o:4.0f}%{tries}")
                 if o >= 20:
                     disturbed.append(f"{r.label}: {title} ({o:.0f}%)")
         cpu_rows.append(row)
@@ -172,7 +173,8 @@ def render(
         "CPU during each timed phase, % of one core (200% = both cores). server = the registry's",
         "process tree; client = this bench; other = every other process on the machine. A client",
         "near 100% means the bench, not the server, limited the figure; a large 'other' means",
-        "something else was competing for the two cores and the figure is disturbed.",
+        "something else was competing for the two cores and the figure is disturbed; such a",
+        "workload is rerun (--retries) and the least disturbed run is kept ('N tries').",
         _table(cpu_h, cpu_rows, set(range(1, len(cpu_h)))),
     ]
     if disturbed:

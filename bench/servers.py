@@ -62,13 +62,36 @@ class DockyardSpec(ServerSpec):
         self.src_dir = src_dir
         self.rev = rev
 
+    # Like the docker-registry it is compared with: no auth, create on push, quiet logs.
+    # Each flag is passed only if this Dockyard's `serve --help` knows it (older revisions
+    # predate them and had these behaviours by default).
+    WANTED_FLAGS: tuple[tuple[str, ...], ...] = (
+        ("--insecure-no-auth",),
+        ("--create-on-push",),
+        ("--log-level", "warning"),
+    )
+
     def argv(self, port: int, data_dir: Path, work_dir: Path) -> list[str]:
-        return [
+        argv = [
             sys.executable, "-m", "dockyard", "serve",
             "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
-            # Like the docker-registry it is compared with: no auth, create on push.
-            "--insecure-no-auth", "--create-on-push", "--log-level", "warning",
         ]  # fmt: skip
+        help_text = self._serve_help()
+        for flag in self.WANTED_FLAGS:
+            if flag[0] in help_text:
+                argv.extend(flag)
+        return argv
+
+    def _serve_help(self) -> str:
+        env = self.env() | {"COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}
+        try:
+            out = subprocess.run(
+                [sys.executable, "-m", "dockyard", "serve", "--help"],
+                env=env, capture_output=True, text=True, timeout=60, cwd="/",
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout + out.stderr
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -306,6 +329,11 @@ def _wait_ready(srv: RunningServer, argv: list[str], deadline: float) -> None:
                 r = c.get(f"{srv.base_url}/v2/")
                 if r.status_code == 200:
                     return
+                if r.status_code == 401:
+                    raise ServerError(
+                        f"{label} answers GET /v2/ with 401: authentication is on, and the "
+                        f"bench needs a registry without it (argv: {' '.join(argv)})"
+                    )
                 last_err = f"GET /v2/ -> {r.status_code}"
             except httpx.HTTPError as exc:
                 last_err = repr(exc)

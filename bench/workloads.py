@@ -78,6 +78,7 @@ class Result:
     server_cpu_s: float | None = None
     client_cpu_s: float | None = None
     other_cpu_s: float | None = None
+    attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -95,6 +96,7 @@ class Result:
             "server_cpu_s": self.server_cpu_s,
             "client_cpu_s": self.client_cpu_s,
             "other_processes_cpu_s": self.other_cpu_s,
+            "attempts": self.attempts,
             **self.extra,
         }
 
@@ -105,6 +107,7 @@ class Ctx:
     cfg: Config
     block: bytes
     state: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 0  # > 0 when a disturbed workload is rerun: fresh blobs, fresh repos
 
     def client(self, pool: int, time_limit: float = 120.0) -> HTTPClient:
         return HTTPClient("127.0.0.1", self.server.port, pool, time_limit)
@@ -153,7 +156,8 @@ def _unwrap(exc: BaseException) -> BaseException:
 async def push_monolithic(ctx: Ctx, res: Result) -> None:
     cfg = ctx.cfg
     repo = "bench/large-mono"
-    srcs = [BlobSource(cfg.blob_size, 1000 + i, ctx.block) for i in range(cfg.push_repeats)]
+    seed = 1000 + 100 * ctx.attempt
+    srcs = [BlobSource(cfg.blob_size, seed + i, ctx.block) for i in range(cfg.push_repeats)]
     for src in srcs:
         src.digest()  # generating the data once to hash it is not part of the timing
     times: list[float] = []
@@ -180,7 +184,8 @@ async def push_monolithic(ctx: Ctx, res: Result) -> None:
 async def push_chunked(ctx: Ctx, res: Result) -> None:
     cfg = ctx.cfg
     repo = "bench/large-chunked"
-    srcs = [BlobSource(cfg.blob_size, 2000 + i, ctx.block) for i in range(cfg.push_repeats)]
+    seed = 2000 + 100 * ctx.attempt
+    srcs = [BlobSource(cfg.blob_size, seed + i, ctx.block) for i in range(cfg.push_repeats)]
     for src in srcs:
         src.digest()
     times: list[float] = []
@@ -278,7 +283,8 @@ async def small_push(ctx: Ctx, res: Result) -> None:
     images: list[tuple[str, str, Image]] = []
     for i in range(cfg.small_images):
         tag = f"img-{i}"
-        images.append((f"bench/small-{i % conc}", tag, make_image(tag, 3, rng, 1024, 10240)))
+        repo = f"bench/small-{ctx.attempt}-{i % conc}"
+        images.append((repo, tag, make_image(tag, 3, rng, 1024, 10240)))
     next_i = 0
     lat: list[float] = []
 
@@ -526,6 +532,12 @@ class WorkloadSpec:
     unit: str
     higher_is_better: bool
     run: Workload
+
+    def disturbed(self, res: Result) -> float:
+        """Share of a core that other processes used during the timed phase."""
+        if not res.wall_s or res.other_cpu_s is None:
+            return 0.0
+        return res.other_cpu_s / res.wall_s
 
     def new_result(self, cfg: Config) -> Result:
         return Result(self.key, self.title(cfg), self.unit, self.higher_is_better)

@@ -85,7 +85,11 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         # Metadata calls run in threads and some wait on SQLite's lock: the
         # default pool (cores + 4) would queue fast reads behind them.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(64))
+        pulls = asyncio.create_task(registry.pulls.run())
         yield
+        pulls.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pulls
         registry.close()
 
     async def not_found(_request: Request, _exc: Exception) -> Response:

@@ -15,7 +15,8 @@ from dockyard.domain.errors import NameInvalid, ReferenceInvalid
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _NAME = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+_TAG_CHARS = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]*$")
+OCI_TAG_MAX, ECR_TAG_MAX = 128, 300
 NAME_MIN, NAME_MAX = 2, 256
 
 
@@ -44,8 +45,9 @@ class Tag:
     value: str
 
     @classmethod
-    def parse(cls, text: str) -> Tag:
-        if not _TAG.match(text):
+    def parse(cls, text: str, max_length: int = OCI_TAG_MAX) -> Tag:
+        """OCI's grammar; the ECR API passes ``ECR_TAG_MAX`` for its longer limit."""
+        if len(text) > max_length or not _TAG_CHARS.match(text):
             raise ReferenceInvalid(text)
         return cls(text)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, tuple_, update
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.records import ImageSummary, RepositoryKey
-from dockyard.metadata.common import aware, require_repository
-from dockyard.metadata.database import reading
+from dockyard.metadata.common import aware, repository_id, require_repository
+from dockyard.metadata.database import reading, writing
 from dockyard.metadata.tables import manifests, tags
 
 
@@ -17,7 +18,7 @@ class ImageStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def list(
+    def summaries(
         self,
         key: RepositoryKey,
         tagged: bool | None,
@@ -65,6 +66,28 @@ class ImageStore:
             for r in rows
         ], more
 
+    def list_ids(
+        self, key: RepositoryKey, tagged: bool | None, after: tuple[int, str] | None, limit: int
+    ) -> tuple[list[tuple[int, Digest, str | None]], bool]:
+        """Image ids as ECR lists them, one per tag (an untagged image once), in push order."""
+        with reading(self._engine) as conn:
+            rid = require_repository(conn, key)
+            name = func.coalesce(tags.c.name, "")
+            query = (
+                select(manifests.c.id, manifests.c.digest, tags.c.name)
+                .select_from(manifests.outerjoin(tags, tags.c.manifest_id == manifests.c.id))
+                .where(manifests.c.repository_id == rid)
+            )
+            if tagged is True:
+                query = query.where(tags.c.name.is_not(None))
+            elif tagged is False:
+                query = query.where(tags.c.name.is_(None))
+            if after is not None:
+                query = query.where(tuple_(manifests.c.id, name) > tuple_(after[0], after[1]))
+            rows = conn.execute(query.order_by(manifests.c.id, name).limit(limit + 1)).all()
+        found = [(int(r.id), Digest.parse(r.digest), r.name) for r in rows[:limit]]
+        return found, len(rows) > limit
+
     def digest_of_tag(self, key: RepositoryKey, tag: str) -> Digest | None:
         with reading(self._engine) as conn:
             rid = require_repository(conn, key)
@@ -74,3 +97,16 @@ class ImageStore:
                 .where(tags.c.repository_id == rid, tags.c.name == tag)
             ).scalar()
         return Digest.parse(found) if found else None
+
+    def record_pulls(self, pulls: Mapping[tuple[RepositoryKey, Digest], datetime]) -> None:
+        """Write batched pull times; images deleted meanwhile are simply skipped."""
+        with writing(self._engine) as conn:
+            for (key, digest), when in pulls.items():
+                rid = repository_id(conn, key)
+                if rid is None:
+                    continue
+                conn.execute(
+                    update(manifests)
+                    .where(manifests.c.repository_id == rid, manifests.c.digest == str(digest))
+                    .values(last_pulled_at=when)
+                )

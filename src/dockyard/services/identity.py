@@ -102,6 +102,9 @@ class Identity:
 
     async def authenticate(self, request: sigv4.ReceivedRequest, service: str) -> Caller:
         signed = sigv4.parse_authorization(request)
+        if signed.security_token is not None:
+            # Dockyard issues no session credentials, so no session token can be valid.
+            raise sigv4.UnknownAccessKey(signed.access_key_id)
         key, secret = await self._active_key(signed.access_key_id)
         sigv4.verify(
             signed, request, secret, datetime.now(UTC), region=self.region, service=service

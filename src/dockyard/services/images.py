@@ -15,7 +15,7 @@ from dockyard.domain.errors import (
     ReferenceInvalid,
     TagImmutable,
 )
-from dockyard.domain.names import Tag
+from dockyard.domain.names import ECR_TAG_MAX, Tag
 from dockyard.domain.records import (
     ImageFailure,
     ImageId,
@@ -26,6 +26,7 @@ from dockyard.domain.records import (
 from dockyard.metadata import ImageStore
 from dockyard.services.deletion import Deleter, ManifestTarget, TagTarget
 from dockyard.services.manifests import Manifests
+from dockyard.services.pulls import Pulls
 from dockyard.services.threads import blocking
 
 
@@ -50,19 +51,33 @@ def _describe_id(image_id: ImageId) -> str:
 
 
 class Images:
-    def __init__(self, images: ImageStore, manifests: Manifests, deleter: Deleter) -> None:
+    def __init__(
+        self, images: ImageStore, manifests: Manifests, deleter: Deleter, pulls: Pulls
+    ) -> None:
         self._images = images
         self._manifests = manifests
         self._deleter = deleter
+        self._pulls = pulls
 
     async def page(
         self, key: RepositoryKey, tagged: bool | None, after: int | None, limit: int
     ) -> tuple[list[ImageSummary], int | None]:
         """A page of images in push order, and the cursor of the next page (None at the end)."""
-        rows, more = await blocking(self._images.list, key, tagged, after, limit)
+        await self._pulls.flush()
+        rows, more = await blocking(self._images.summaries, key, tagged, after, limit)
         return [summary for _, summary in rows], (rows[-1][0] if more and rows else None)
 
+    async def ids_page(
+        self, key: RepositoryKey, tagged: bool | None, after: tuple[int, str] | None, limit: int
+    ) -> tuple[list[ImageId], tuple[int, str] | None]:
+        """A page of image ids (one per tag), and the cursor of the next page."""
+        rows, more = await blocking(self._images.list_ids, key, tagged, after, limit)
+        ids = [ImageId(str(digest), tag) for _, digest, tag in rows]
+        cursor = (rows[-1][0], rows[-1][2] or "") if more and rows else None
+        return ids, cursor
+
     async def describe(self, key: RepositoryKey, ids: list[ImageId]) -> list[ImageSummary]:
+        await self._pulls.flush()
         found: dict[Digest, ImageSummary] = {}
         for image_id in ids:
             try:
@@ -72,7 +87,7 @@ class Images:
                     _describe_id(image_id), key.name.value, key.scope.account_id
                 ) from None
             if digest not in found:
-                rows, _ = await blocking(self._images.list, key, None, None, 1, [digest])
+                rows, _ = await blocking(self._images.summaries, key, None, None, 1, [digest])
                 found[digest] = rows[0][1]
         return list(found.values())
 
@@ -98,6 +113,7 @@ class Images:
                 )
                 continue
             images.append(FoundImage(ImageId(str(digest), image_id.tag), manifest))
+            self._pulls.note(key, digest)
         return images, failures
 
     async def delete(
@@ -111,7 +127,7 @@ class Images:
                 if image_id.tag and not image_id.digest:
                     await self._deleter.delete(TagTarget(key, Tag(image_id.tag)))
                     # ECR deletes an image with its last tag.
-                    rows, _ = await blocking(self._images.list, key, None, None, 1, [digest])
+                    rows, _ = await blocking(self._images.summaries, key, None, None, 1, [digest])
                     if rows and not rows[0][1].tags:
                         # Still part of an index? Then it stays, untagged.
                         with contextlib.suppress(ContentReferenced):
@@ -153,7 +169,11 @@ class Images:
             if actual != expected:
                 raise DigestInvalid(digest, f"manifest has digest {actual}")
         reference = (
-            Tag.parse(tag) if tag else Digest.parse(digest) if digest else Digest.of(payload)
+            Tag.parse(tag, ECR_TAG_MAX)
+            if tag
+            else Digest.parse(digest)
+            if digest
+            else Digest.of(payload)
         )
         try:
             outcome = await self._manifests.put(key, reference, payload, media_type)
@@ -181,7 +201,7 @@ class Images:
                 raise _Failed("InvalidImageDigest", "Invalid image digest") from None
         if image_id.tag:
             try:
-                Tag.parse(image_id.tag)
+                Tag.parse(image_id.tag, ECR_TAG_MAX)
             except ReferenceInvalid:
                 raise _Failed("InvalidImageTag", "Invalid image tag") from None
             tagged = await blocking(self._images.digest_of_tag, key, image_id.tag)

@@ -15,14 +15,20 @@ from dockyard.domain.records import (
     StoredManifest,
 )
 from dockyard.metadata import ContentStore
+from dockyard.services.pulls import Pulls
 from dockyard.services.threads import blocking
 
 
 class Manifests:
     def __init__(
-        self, metadata: ContentStore, max_manifest_bytes: int, idempotent_repush: bool
+        self,
+        metadata: ContentStore,
+        pulls: Pulls,
+        max_manifest_bytes: int,
+        idempotent_repush: bool,
     ) -> None:
         self._metadata = metadata
+        self._pulls = pulls
         self.max_manifest_bytes = max_manifest_bytes
         self._idempotent_repush = idempotent_repush
 
@@ -57,6 +63,12 @@ class Manifests:
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True
     ) -> StoredManifest:
         return await blocking(self._metadata.get_manifest, key, reference, with_payload)
+
+    async def pull(self, key: RepositoryKey, reference: Reference) -> StoredManifest:
+        """A manifest fetched to be pulled: noted for ``lastRecordedPullTime``."""
+        manifest = await self.get(key, reference)
+        self._pulls.note(key, manifest.digest)
+        return manifest
 
     async def tags(self, key: RepositoryKey, last: str | None, limit: int | None) -> Page:
         return await blocking(self._metadata.list_tags, key, last, limit)

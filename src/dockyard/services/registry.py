@@ -18,6 +18,7 @@ from dockyard.services.identity import Identity
 from dockyard.services.images import Images
 from dockyard.services.layers import Layers
 from dockyard.services.manifests import Manifests
+from dockyard.services.pulls import Pulls
 from dockyard.services.repositories import Repositories
 from dockyard.services.threads import blocking
 from dockyard.services.uploads import Uploads
@@ -46,12 +47,16 @@ class Registry:
         self._metadata = metadata
         self.blobs = Blobs(metadata.content, store)
         self.uploads = Uploads(metadata.content, store, settings.max_blob_bytes)
+        self.pulls = Pulls(metadata.images)
         self.manifests = Manifests(
-            metadata.content, settings.max_manifest_bytes, settings.idempotent_immutable_repush
+            metadata.content,
+            self.pulls,
+            settings.max_manifest_bytes,
+            settings.idempotent_immutable_repush,
         )
         self.deleter = Deleter(metadata.content, metadata.repositories)
         self.repositories = Repositories(metadata.repositories)
-        self.images = Images(metadata.images, self.manifests, self.deleter)
+        self.images = Images(metadata.images, self.manifests, self.deleter, self.pulls)
         self.layers = Layers(self.uploads, self.blobs)
         self.account_settings = AccountSettings(metadata.identity)
         self.identity = identity

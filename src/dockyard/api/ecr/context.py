@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from dockyard.domain.errors import DockyardError, InvalidRequest
 from dockyard.domain.identity import Caller
 from dockyard.domain.records import RepositoryKey
 from dockyard.services import Registry
+
+T = TypeVar("T")
 
 
 class AccessDenied(DockyardError):
@@ -66,16 +69,22 @@ def timestamp(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def encode_token(cursor: str | int) -> str:
+def encode_token(cursor: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": cursor}).encode()).decode()
 
 
-def decode_token(token: str | None) -> Any:
+def decode_token(token: str | None, convert: Callable[[Any], T]) -> T | None:
+    """The cursor in a nextToken we made (``convert`` checks its shape); None at the start."""
     if token is None:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+        return convert(json.loads(base64.urlsafe_b64decode(token.encode()))["after"])
     except (ValueError, KeyError, TypeError):
         raise InvalidRequest(
             "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid token'"
         ) from None
+
+
+def tag_cursor(value: Any) -> tuple[int, str]:
+    manifest_id, tag = value
+    return int(manifest_id), str(tag)

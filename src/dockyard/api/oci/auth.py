@@ -40,7 +40,7 @@ class BasicAuth:
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         scope.setdefault("state", {})["caller"] = None
         if header is None:
-            if self.anonymous_pull and scope["method"] in _READS:
+            if self.anonymous_pull and _is_pull(scope):
                 await self.app(scope, receive, send)
             else:
                 await self._refuse(send, "authentication required")
@@ -69,6 +69,11 @@ class BasicAuth:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_pull(scope: Scope) -> bool:
+    # An upload's status is part of a push, even though it is a GET.
+    return scope["method"] in _READS and "/blobs/uploads" not in scope["path"]
 
 
 def _basic_password(header: bytes) -> str:

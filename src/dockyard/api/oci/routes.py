@@ -113,7 +113,10 @@ async def manifest_get(request: Request) -> Response:
     key = registry.key(request.path_params["name"], _account(request))
     reference = parse_reference(request.path_params["reference"])
     head = request.method == "HEAD"
-    manifest = await registry.manifests.get(key, reference, with_payload=not head)
+    if head:
+        manifest = await registry.manifests.get(key, reference, with_payload=False)
+    else:
+        manifest = await registry.manifests.pull(key, reference)
     if not _accepts(request.headers.getlist("accept"), manifest.media_type):
         raise ManifestUnknown(f"{reference} (stored as {manifest.media_type}, not accepted)")
     headers = {

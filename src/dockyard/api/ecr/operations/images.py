@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.api.ecr.context import Context, decode_token, encode_token, timestamp
+from dockyard.api.ecr.context import Context, decode_token, encode_token, tag_cursor, timestamp
 from dockyard.api.ecr.operations import operation
+from dockyard.domain.errors import InvalidRequest
 from dockyard.domain.records import ImageFailure, ImageId, ImageSummary, RepositoryKey
 
 DEFAULT_PAGE = 100
@@ -37,6 +38,11 @@ def _tagged(body: dict[str, Any]) -> bool | None:
     return {"TAGGED": True, "UNTAGGED": False}.get(status)
 
 
+def _only_inactive(body: dict[str, Any]) -> bool:
+    """A filter for ARCHIVED or ACTIVATING images: none exist until archiving does."""
+    return (body.get("filter") or {}).get("imageStatus", "ACTIVE") in ("ARCHIVED", "ACTIVATING")
+
+
 def _detail(key: RepositoryKey, image: ImageSummary) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "registryId": key.scope.account_id,
@@ -56,34 +62,34 @@ def _detail(key: RepositoryKey, image: ImageSummary) -> dict[str, Any]:
     return detail
 
 
-async def _page(
-    ctx: Context, key: RepositoryKey, body: dict[str, Any]
-) -> tuple[list[ImageSummary], str | None]:
-    limit = int(body.get("maxResults") or DEFAULT_PAGE)
-    after = decode_token(body.get("nextToken"))
-    images, cursor = await ctx.registry.images.page(key, _tagged(body), after, limit)
-    return images, (encode_token(cursor) if cursor is not None else None)
-
-
 @operation("ListImages")
 async def list_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    images, token = await _page(ctx, ctx.key(body), body)
-    ids: list[dict[str, str]] = []
-    for image in images:
-        if image.tags:
-            ids += [{"imageDigest": str(image.digest), "imageTag": t} for t in image.tags]
-        else:
-            ids.append({"imageDigest": str(image.digest)})
-    return {"imageIds": ids, "nextToken": token}
+    key = ctx.key(body)
+    if _only_inactive(body):
+        await ctx.registry.repositories.get(key)  # still RepositoryNotFound when missing
+        return {"imageIds": []}
+    limit = int(body.get("maxResults") or DEFAULT_PAGE)
+    cursor = decode_token(body.get("nextToken"), tag_cursor)
+    ids, following = await ctx.registry.images.ids_page(key, _tagged(body), cursor, limit)
+    token = encode_token(list(following)) if following is not None else None
+    return {"imageIds": [_id_shape(i) for i in ids], "nextToken": token}
 
 
 @operation("DescribeImages")
 async def describe_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     key = ctx.key(body)
     if body.get("imageIds"):
+        if body.get("nextToken") or body.get("maxResults"):
+            raise InvalidRequest("maxResults and nextToken cannot be used with imageIds")
         images = await ctx.registry.images.describe(key, _ids(body))
         return {"imageDetails": [_detail(key, i) for i in images]}
-    images, token = await _page(ctx, key, body)
+    if _only_inactive(body):
+        await ctx.registry.repositories.get(key)
+        return {"imageDetails": []}
+    limit = int(body.get("maxResults") or DEFAULT_PAGE)
+    after = decode_token(body.get("nextToken"), int)
+    images, cursor = await ctx.registry.images.page(key, _tagged(body), after, limit)
+    token = encode_token(cursor) if cursor is not None else None
     return {"imageDetails": [_detail(key, i) for i in images], "nextToken": token}
 
 

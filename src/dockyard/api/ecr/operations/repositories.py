@@ -82,7 +82,7 @@ async def describe_repositories(ctx: Context, body: dict[str, Any]) -> dict[str,
         ]
         return {"repositories": [repository_shape(ctx, r) for r in found]}
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
-    after = decode_token(body.get("nextToken"))
+    after = decode_token(body.get("nextToken"), str)
     scope = ctx.registry.scope_of(registry_id)
     page = await ctx.registry.repositories.listing(scope, after, limit + 1)
     result: dict[str, Any] = {"repositories": [repository_shape(ctx, r) for r in page[:limit]]}

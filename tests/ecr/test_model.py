@@ -1,0 +1,437 @@
+"""Every implemented operation, called with every member its input shape defines.
+
+Request bodies are generated from botocore's ECR model (``dockyard.api.ecr.shapes``): every
+member of the input shape, recursively, with values that satisfy the model's enums, lengths,
+ranges and patterns. Where a value must refer to something real (a repository, an upload, a
+digest, a page token) or must make semantic sense (exclusion filters go with a
+``*_WITH_EXCLUSION`` mutability), an override supplies it. The request goes through boto3,
+so botocore's own validation and serialization apply as for any client.
+
+The server must accept each request (no SerializationException or InvalidParameterException
+for a member the model defines) and answer with a body that matches the output shape
+(``check_output(op, body) == []``).
+
+Two operations forbid some members together (ECR: ``nextToken``/``maxResults`` "cannot be
+used" with ``repositoryNames`` / ``imageIds``). They are sent as two requests that together
+hold every member; each is checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore import xform_name
+from botocore.exceptions import ClientError
+
+from dockyard.api.ecr.operations import HANDLERS
+from dockyard.api.ecr.shapes import Shape, check_output, compile_pattern, load_model
+from tests.ecr.helpers import ACCOUNT, make_client, push_layer_api, upload_layer
+from tests.support.images import OCI_MANIFEST, make_image, sha256_digest
+
+MODEL = load_model()
+
+# The operations the brief lists; HANDLERS must be exactly these (a new handler needs a case).
+IMPLEMENTED = {
+    "CreateRepository",
+    "DescribeRepositories",
+    "DeleteRepository",
+    "PutImageTagMutability",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "ListImages",
+    "DescribeImages",
+    "BatchGetImage",
+    "BatchDeleteImage",
+    "PutImage",
+    "InitiateLayerUpload",
+    "UploadLayerPart",
+    "CompleteLayerUpload",
+    "BatchCheckLayerAvailability",
+    "GetDownloadUrlForLayer",
+    "GetAuthorizationToken",
+    "DescribeRegistry",
+    "GetAccountSetting",
+    "PutAccountSetting",
+}
+
+# Sample values for the model's string patterns (checked against the pattern below).
+PATTERN_SAMPLES = {
+    "RepositoryName": "model/sample",
+    "RegistryId": ACCOUNT,
+    "UploadId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+    "LayerDigest": "sha256:" + "0" * 64,
+    "ImageTagMutabilityExclusionFilterValue": "dev-*",
+}
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def generate(shape: Shape, overrides: dict[str, Any], path: str = "") -> Any:
+    """A value of ``shape`` holding every member; ``overrides`` by member path win."""
+    if path in overrides:
+        return overrides[path]
+    kind = shape.type
+    if kind == "structure":
+        prefix = f"{path}." if path else ""
+        return {
+            name: generate(member, overrides, prefix + name)
+            for name, member in shape.members.items()
+        }
+    if kind == "list":
+        assert shape.member is not None
+        count = max(1, int(shape.min or 0))
+        return [generate(shape.member, overrides, f"{path}[]") for _ in range(count)]
+    if kind == "map":
+        assert shape.key is not None and shape.value is not None
+        return {generate(shape.key, overrides, f"{path}{{}}"): generate(shape.value, overrides)}
+    if kind == "string":
+        if shape.enum:
+            return shape.enum[0]
+        if shape.pattern is not None:
+            if shape.name not in PATTERN_SAMPLES:
+                raise AssertionError(f"no sample for pattern of {shape.name} at {path}")
+            return PATTERN_SAMPLES[shape.name]
+        return "x" * max(1, int(shape.min or 0))
+    if kind in ("integer", "long"):
+        return int(shape.min) if shape.min is not None else 1
+    if kind in ("float", "double"):
+        return float(shape.min) if shape.min is not None else 1.0
+    if kind == "boolean":
+        return True
+    if kind == "blob":
+        return b"x" * max(1, int(shape.min or 0))
+    if kind == "timestamp":
+        return datetime.now(UTC)
+    raise AssertionError(f"cannot generate a {kind} ({shape.name}) at {path}")
+
+
+def model_problems(shape: Shape, value: Any, path: str = "") -> list[str]:
+    """Where ``value`` breaks the model (independent of the server's validator)."""
+    problems: list[str] = []
+    kind = shape.type
+
+    def length(n: int) -> None:
+        if shape.min is not None and n < shape.min:
+            problems.append(f"{path}: length {n} < {shape.min}")
+        if shape.max is not None and n > shape.max:
+            problems.append(f"{path}: length {n} > {shape.max}")
+
+    if kind == "structure":
+        for name in shape.required:
+            if name not in value:
+                problems.append(f"{path}.{name}: required")
+        for name, item in value.items():
+            problems += model_problems(shape.members[name], item, f"{path}.{name}".lstrip("."))
+    elif kind == "list":
+        length(len(value))
+        assert shape.member is not None
+        for item in value:
+            problems += model_problems(shape.member, item, f"{path}[]")
+    elif kind == "string":
+        length(len(value))
+        if shape.enum and value not in shape.enum:
+            problems.append(f"{path}: {value!r} not in {shape.enum}")
+        if shape.pattern and not compile_pattern(shape.pattern).fullmatch(value):
+            problems.append(f"{path}: {value!r} !~ {shape.pattern}")
+    elif kind in ("integer", "long"):
+        if shape.min is not None and value < shape.min:
+            problems.append(f"{path}: {value} < {shape.min}")
+        if shape.max is not None and value > shape.max:
+            problems.append(f"{path}: {value} > {shape.max}")
+    elif kind == "blob":
+        length(len(value))
+    return problems
+
+
+def missing_members(shape: Shape, values: list[Any], path: str = "") -> list[str]:
+    """Member paths of ``shape`` that none of ``values`` holds (recursively)."""
+    missing: list[str] = []
+    if shape.type == "structure":
+        for name, member in shape.members.items():
+            where = f"{path}.{name}".lstrip(".")
+            present = [v[name] for v in values if isinstance(v, dict) and name in v]
+            if not present:
+                missing.append(where)
+            else:
+                missing += missing_members(member, present, where)
+    elif shape.type == "list":
+        assert shape.member is not None
+        items = [item for v in values for item in v]
+        if not items:
+            missing.append(f"{path}[]")
+        else:
+            missing += missing_members(shape.member, items, f"{path}[]")
+    return missing
+
+
+# --------------------------------------------------------------------------- the calls
+
+
+@dataclass
+class Raw:
+    """Keeps the raw JSON body of the last response a client received."""
+
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, http_response: Any, **_: Any) -> None:
+        content = http_response.content
+        self.body = json.loads(content) if content else {}
+
+
+@dataclass
+class World:
+    ecr: Any
+    raw: Raw
+    repo: str
+    tagged: Any  # an Image under tag "v1"
+    layer: str  # a layer digest held by ``repo``
+
+    def fresh_repo(self) -> str:
+        name = f"{self.repo}-{uuid.uuid4().hex[:6]}"
+        self.ecr.create_repository(repositoryName=name)
+        return name
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{name}"
+
+
+@pytest.fixture(scope="module")
+def world(endpoint: str) -> Iterator[World]:
+    ecr = make_client(endpoint)
+    raw = Raw()
+    ecr.meta.events.register("after-call.ecr", raw)
+    repo = f"model/{uuid.uuid4().hex[:10]}"
+    ecr.create_repository(repositoryName=repo)
+    images = [make_image(f"model/{repo}/{i}", layers=1) for i in range(3)]
+    push_layer_api(ecr, repo, images[0], tag="v1")
+    push_layer_api(ecr, repo, images[1], tag="v2")
+    push_layer_api(ecr, repo, images[2])
+    yield World(ecr, raw, repo, images[0], images[0].layers[0].digest)
+
+
+Cases = list[dict[str, Any]]
+
+
+def _pages(w: World) -> dict[str, str]:
+    return {
+        "repos": w.ecr.describe_repositories(maxResults=1)["nextToken"],
+        "images": w.ecr.list_images(repositoryName=w.repo, maxResults=1)["nextToken"],
+        "details": w.ecr.describe_images(repositoryName=w.repo, maxResults=1)["nextToken"],
+    }
+
+
+def case_create_repository(w: World) -> Cases:
+    return [
+        {
+            "repositoryName": f"{w.repo}-created",
+            "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+            "encryptionConfiguration.encryptionType": "KMS",
+            "encryptionConfiguration.kmsKey": "alias/model-test",
+            "tags[].Key": "k",
+            "tags[].Value": "v",
+        }
+    ]
+
+
+def case_describe_repositories(w: World) -> Cases:
+    with_names = {"repositoryNames": [w.repo], "nextToken": None, "maxResults": None}
+    paged = {"repositoryNames": None, "nextToken": _pages(w)["repos"], "maxResults": 1}
+    return [with_names, paged]
+
+
+def case_delete_repository(w: World) -> Cases:
+    return [{"repositoryName": w.fresh_repo()}]
+
+
+def case_put_image_tag_mutability(w: World) -> Cases:
+    return [{"repositoryName": w.fresh_repo(), "imageTagMutability": "MUTABLE_WITH_EXCLUSION"}]
+
+
+def case_tag_resource(w: World) -> Cases:
+    return [{"resourceArn": w.arn(w.repo), "tags[].Key": "k", "tags[].Value": "v"}]
+
+
+def case_untag_resource(w: World) -> Cases:
+    return [{"resourceArn": w.arn(w.repo), "tagKeys[]": "k"}]
+
+
+def case_list_tags_for_resource(w: World) -> Cases:
+    return [{"resourceArn": w.arn(w.repo)}]
+
+
+def case_list_images(w: World) -> Cases:
+    return [
+        {
+            "repositoryName": w.repo,
+            "nextToken": _pages(w)["images"],
+            "maxResults": 1,
+            "filter.tagStatus": "ANY",
+            "filter.imageStatus": "ACTIVE",
+        }
+    ]
+
+
+def case_describe_images(w: World) -> Cases:
+    by_id = {
+        "repositoryName": w.repo,
+        "imageIds": [{"imageDigest": w.tagged.digest, "imageTag": "v1"}],
+        "nextToken": None,
+        "maxResults": None,
+        "filter.tagStatus": "ANY",
+        "filter.imageStatus": "ACTIVE",
+    }
+    paged = {
+        "repositoryName": w.repo,
+        "imageIds": None,
+        "nextToken": _pages(w)["details"],
+        "maxResults": 1,
+        "filter.tagStatus": "ANY",
+        "filter.imageStatus": "ACTIVE",
+    }
+    return [by_id, paged]
+
+
+def case_batch_get_image(w: World) -> Cases:
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageIds[].imageDigest": w.tagged.digest,
+            "imageIds[].imageTag": "v1",
+            "acceptedMediaTypes[]": OCI_MANIFEST,
+        }
+    ]
+
+
+def case_batch_delete_image(w: World) -> Cases:
+    img = make_image(f"model-del/{w.repo}", layers=1)
+    push_layer_api(w.ecr, w.repo, img, tag="doomed")
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageIds[].imageDigest": img.digest,
+            "imageIds[].imageTag": "doomed",
+        }
+    ]
+
+
+def case_put_image(w: World) -> Cases:
+    img = make_image(f"model-put/{w.repo}", layers=1)
+    for blob in img.blobs:
+        upload_layer(w.ecr, w.repo, blob.data)
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageManifest": img.manifest.data.decode(),
+            "imageManifestMediaType": OCI_MANIFEST,
+            "imageTag": "put",
+            "imageDigest": img.digest,
+        }
+    ]
+
+
+def case_initiate_layer_upload(w: World) -> Cases:
+    return [{"repositoryName": w.repo}]
+
+
+def case_upload_layer_part(w: World) -> Cases:
+    upload_id = w.ecr.initiate_layer_upload(repositoryName=w.repo)["uploadId"]
+    return [
+        {
+            "repositoryName": w.repo,
+            "uploadId": upload_id,
+            "partFirstByte": 0,
+            "partLastByte": 2,
+            "layerPartBlob": b"abc",
+        }
+    ]
+
+
+def case_complete_layer_upload(w: World) -> Cases:
+    data = f"model-complete {w.repo}".encode()
+    upload_id = w.ecr.initiate_layer_upload(repositoryName=w.repo)["uploadId"]
+    w.ecr.upload_layer_part(
+        repositoryName=w.repo,
+        uploadId=upload_id,
+        partFirstByte=0,
+        partLastByte=len(data) - 1,
+        layerPartBlob=data,
+    )
+    return [
+        {"repositoryName": w.repo, "uploadId": upload_id, "layerDigests[]": sha256_digest(data)}
+    ]
+
+
+def case_batch_check_layer_availability(w: World) -> Cases:
+    return [{"repositoryName": w.repo, "layerDigests[]": w.layer}]
+
+
+def case_get_download_url_for_layer(w: World) -> Cases:
+    return [{"repositoryName": w.repo, "layerDigest": w.layer}]
+
+
+def case_get_authorization_token(w: World) -> Cases:
+    return [{}]
+
+
+def case_describe_registry(w: World) -> Cases:
+    return [{}]
+
+
+def case_get_account_setting(w: World) -> Cases:
+    return [{"name": "BLOB_MOUNTING"}]
+
+
+def case_put_account_setting(w: World) -> Cases:
+    current = w.ecr.get_account_setting(name="BLOB_MOUNTING")["value"]
+    return [{"name": "BLOB_MOUNTING", "value": current}]
+
+
+CASES: dict[str, Callable[[World], Cases]] = {
+    name: globals()[f"case_{xform_name(name)}"] for name in sorted(IMPLEMENTED)
+}
+
+
+def test_the_cases_cover_the_handlers() -> None:
+    assert set(HANDLERS) == IMPLEMENTED
+
+
+@pytest.mark.parametrize("operation", sorted(IMPLEMENTED))
+def test_every_member_is_accepted(world: World, operation: str) -> None:
+    op = MODEL.operation(operation)
+    assert op is not None and op.input_shape is not None
+    sent: list[dict[str, Any]] = []
+    for overrides in CASES[operation](world):
+        params = generate(op.input_shape, overrides)
+        params = {k: v for k, v in params.items() if v is not None}
+        assert model_problems(op.input_shape, params) == [], "the generator broke the model"
+        sent.append(params)
+        try:
+            response = getattr(world.ecr, xform_name(operation))(**params)
+        except ClientError as exc:
+            error = exc.response["Error"]
+            pytest.fail(
+                f"{operation} with every member answered {error['Code']}: {error['Message']}\n"
+                f"request: {_show(params)}"
+            )
+        assert response["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-requestid")
+        problems = check_output(operation, world.raw.body)
+        assert problems == [], f"{operation} response breaks the model: {problems}"
+    assert missing_members(op.input_shape, sent) == [], "not every member was sent"
+
+
+def _show(params: dict[str, Any]) -> str:
+    def default(value: Any) -> str:
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode()
+        return str(value)
+
+    return json.dumps(params, default=default)[:2000]
