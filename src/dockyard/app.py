@@ -25,6 +25,7 @@ from dockyard.metadata import open_metadata
 from dockyard.services import Registry, RegistrySettings
 from dockyard.services.identity import Identity, NewKey
 from dockyard.storage import open_blob_store
+from dockyard.workers import periodic_jobs, register_jobs
 
 _API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
 ROOT_KEY_ENV = ("DOCKYARD_ROOT_ACCESS_KEY_ID", "DOCKYARD_ROOT_SECRET_ACCESS_KEY")
@@ -43,7 +44,7 @@ def open_registry(settings: Settings) -> Registry:
         settings.data_dir, "tokens.key", os.environ.get(keys.TOKENS_KEY_ENV)
     )
     identity = Identity(metadata.identity, box, token_key, settings.region)
-    return Registry(
+    registry = Registry(
         RegistrySettings(
             account_id=settings.account_id,
             region=settings.region,
@@ -56,6 +57,8 @@ def open_registry(settings: Settings) -> Registry:
         store,
         identity,
     )
+    register_jobs(registry, settings)
+    return registry
 
 
 def bootstrap_root(registry: Registry, settings: Settings) -> NewKey | None:
@@ -85,11 +88,16 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         # Metadata calls run in threads and some wait on SQLite's lock: the
         # default pool (cores + 4) would queue fast reads behind them.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(64))
-        pulls = asyncio.create_task(registry.pulls.run())
+        background = [
+            asyncio.create_task(registry.pulls.run()),
+            asyncio.create_task(registry.jobs.serve(periodic_jobs(settings))),
+        ]
         yield
-        pulls.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pulls
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         registry.close()
 
     async def not_found(_request: Request, _exc: Exception) -> Response:

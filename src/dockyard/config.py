@@ -8,6 +8,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,10 @@ class Settings:
     max_blob_bytes: int = 52_000 * MiB
     log_level: str = "info"
     access_log: bool = False
+    gc_grace_period: timedelta = timedelta(hours=1)
+    gc_interval: timedelta = timedelta(hours=1)
+    upload_expiry: timedelta = timedelta(hours=24)
+    lifecycle_interval: timedelta = timedelta(hours=1)
 
 
 # What each setting means, for --help and the README.
@@ -62,6 +67,11 @@ HELP: dict[str, str] = {
     "max_blob_bytes": "Largest blob accepted, in bytes.",
     "log_level": "Log level: debug, info, warning, error.",
     "access_log": "Log every request.",
+    "gc_grace_period": "How long unreferenced content is kept before garbage collection frees it "
+    "(covers pushes whose manifest has not arrived yet); e.g. 30m, 1h, 2d.",
+    "gc_interval": "How often the server collects garbage; 0 turns it off.",
+    "upload_expiry": "How long an idle upload session is kept.",
+    "lifecycle_interval": "How often the server applies lifecycle policies; 0 turns it off.",
 }
 
 ENV_PREFIX = "DOCKYARD_"
@@ -138,6 +148,8 @@ def _convert(name: str, value: Any, kind: type) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
+        if kind is timedelta:
+            return value if isinstance(value, timedelta) else parse_duration(str(value))
         if issubclass(kind, Path):
             return Path(value)
         return str(value)
@@ -147,3 +159,14 @@ def _convert(name: str, value: Any, kind: type) -> Any:
 
 def public_url(settings: Settings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90``, ``90s``, ``15m``, ``1h``, ``7d``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if match is None:
+        raise ValueError(text)
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.serve import serve
 
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.command()(serve)
+app.command()(gc)
 app.add_typer(iam, name="iam")
 
 

@@ -32,7 +32,8 @@ DockyardError
 ├── LayerAlreadyExists     completing a layer upload of a blob already held
 ├── EmptyUpload            completing a layer upload that received nothing
 ├── ImageNotFound          no image under the given digest or tag
-└── ResourceTagInvalid     a resource tag key or value over its limits
+├── ResourceTagInvalid     a resource tag key or value over its limits
+└── LifecyclePolicyInvalid a lifecycle policy text that breaks ECR's rules (InvalidParameter)
 """
 
 from __future__ import annotations
@@ -298,6 +299,16 @@ class ImageNotFound(DockyardError):
 
 
 class ResourceTagInvalid(DockyardError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
+class LifecyclePolicyInvalid(DockyardError):
+    """A lifecycle policy text that ECR would refuse; ``reason`` names the problem."""
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
 

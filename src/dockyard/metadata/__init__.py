@@ -10,8 +10,10 @@ from sqlalchemy import Engine
 from dockyard.metadata import migrate
 from dockyard.metadata.content import ContentStore
 from dockyard.metadata.database import create_database_engine
+from dockyard.metadata.garbage import GarbageStore
 from dockyard.metadata.identity import IdentityStore
 from dockyard.metadata.images import ImageStore
+from dockyard.metadata.jobs import JobRecord, JobStore
 from dockyard.metadata.repositories import RepositoryStore
 
 
@@ -21,6 +23,8 @@ class Metadata:
     repositories: RepositoryStore
     images: ImageStore
     identity: IdentityStore
+    garbage: GarbageStore
+    jobs: JobStore
     engine: Engine
 
     def close(self) -> None:
@@ -36,14 +40,19 @@ def open_metadata(database_url: str | None, data_dir: Path) -> Metadata:
         repositories=RepositoryStore(engine),
         images=ImageStore(engine),
         identity=IdentityStore(engine),
+        garbage=GarbageStore(engine),
+        jobs=JobStore(engine),
         engine=engine,
     )
 
 
 __all__ = [
     "ContentStore",
+    "GarbageStore",
     "IdentityStore",
     "ImageStore",
+    "JobRecord",
+    "JobStore",
     "Metadata",
     "RepositoryStore",
     "open_metadata",

@@ -89,6 +89,13 @@ class ContentStore:
         stamp = now()
         if conn.execute(select(blobs.c.size).where(blobs.c.digest == str(digest))).first() is None:
             conn.execute(insert(blobs).values(digest=str(digest), size=size, created_at=stamp))
+        else:
+            # Referenced again: whatever GC marked is no longer garbage.
+            conn.execute(
+                update(blobs)
+                .where(blobs.c.digest == str(digest), blobs.c.doomed_at.is_not(None))
+                .values(doomed_at=None)
+            )
         linked = conn.execute(
             select(repository_blobs.c.digest).where(
                 repository_blobs.c.repository_id == repository_id,
@@ -101,6 +108,25 @@ class ContentStore:
                     repository_id=repository_id, digest=str(digest), linked_at=stamp
                 )
             )
+
+    def mount_blob(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
+        """Link a blob ``source`` holds into ``target`` in one transaction; False if none."""
+        with writing(self._engine) as conn:
+            size = conn.execute(
+                select(blobs.c.size)
+                .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
+                .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+                .where(
+                    repositories.c.account_id == source.scope.account_id,
+                    repositories.c.region == source.scope.region,
+                    repositories.c.name == source.name.value,
+                    blobs.c.digest == str(digest),
+                )
+            ).scalar()
+            if size is None:
+                return False
+            self._link(conn, require_repository(conn, target), digest, int(size))
+        return True
 
     def unlink_blob(self, key: RepositoryKey, digest: Digest) -> None:
         with writing(self._engine) as conn:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -52,6 +53,8 @@ blobs = Table(
     Column("digest", String(200), primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set by GC when nothing references the blob; any new reference clears it.
+    Column("doomed_at", DateTime(timezone=True)),
 )
 
 repository_blobs = Table(
@@ -89,6 +92,9 @@ manifests = Table(
     Column("image_size", BigInteger, nullable=False, server_default="0"),
     Column("config_media_type", String(255)),
     Column("last_pulled_at", DateTime(timezone=True)),
+    Column("image_status", String(16), nullable=False, server_default="ACTIVE"),
+    Column("archived_at", DateTime(timezone=True)),
+    Column("activated_at", DateTime(timezone=True)),
     UniqueConstraint("repository_id", "digest"),
     Index(None, "repository_id", "subject_digest"),
 )
@@ -180,4 +186,82 @@ account_settings = Table(
     Column("region", String(32), primary_key=True),
     Column("name", String(64), primary_key=True),
     Column("value", String(64), nullable=False),
+)
+
+# One queue for all background work (GC, lifecycle, later scans and replication).
+# A node claims a job by taking a lease; a lease that runs out makes it claimable again.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("key", String(512)),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("run_after", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("result", JSON),
+    Column("error", Text),
+    Index(None, "state", "run_after"),
+    Index(None, "kind", "key"),
+)
+
+lifecycle_policies = Table(
+    "lifecycle_policies",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("text", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_evaluated_at", DateTime(timezone=True)),
+)
+
+lifecycle_previews = Table(
+    "lifecycle_previews",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("status", String(16), nullable=False),
+    Column("policy_text", Text, nullable=False),
+    Column("results", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# What lifecycle did, kept after the repository is gone: the operator's record.
+lifecycle_actions = Table(
+    "lifecycle_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("repository", String(256), nullable=False),
+    Column("rule_priority", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("digest", String(200), nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index(None, "account_id", "region", "repository"),
+)
+
+pull_time_exclusions = Table(
+    "pull_time_exclusions",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("principal_arn", String(2048), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

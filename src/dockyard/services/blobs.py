@@ -61,11 +61,9 @@ class Blobs:
     async def mount(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
         """Link a blob held by ``source`` into ``target``; False when source holds no such blob."""
         try:
-            size = await self.size(source, digest)
-        except (BlobUnknown, NameUnknown):
+            return await blocking(self._metadata.mount_blob, source, target, digest)
+        except NameUnknown:
             return False
-        await blocking(self._metadata.link_blob, target, digest, size)
-        return True
 
 
 def parse_range(header: str, size: int) -> ByteRange:

@@ -14,8 +14,10 @@ from dockyard.metadata import Metadata
 from dockyard.services.account_settings import AccountSettings
 from dockyard.services.blobs import Blobs
 from dockyard.services.deletion import Deleter
+from dockyard.services.gc import GarbageCollector
 from dockyard.services.identity import Identity
 from dockyard.services.images import Images
+from dockyard.services.jobs import Jobs
 from dockyard.services.layers import Layers
 from dockyard.services.manifests import Manifests
 from dockyard.services.pulls import Pulls
@@ -60,6 +62,8 @@ class Registry:
         self.layers = Layers(self.uploads, self.blobs)
         self.account_settings = AccountSettings(metadata.identity)
         self.identity = identity
+        self.gc = GarbageCollector(metadata.garbage, store)
+        self.jobs = Jobs(metadata.jobs)
 
     def scope_of(self, account_id: str | None) -> Scope:
         """Every object lives in an account of this region; no account means the default."""

@@ -56,10 +56,10 @@ class Uploads:
             )
             _check_digest(digest, hasher)
             await self._store.commit_upload(upload_id, digest, size)
-        except BaseException:
+            await blocking(self._metadata.link_blob, key, digest, size)
+            await self._survive_gc(upload_id, digest, size)
+        finally:
             await self._store.abort_upload(upload_id)
-            raise
-        await blocking(self._metadata.link_blob, key, digest, size)
         return size
 
     async def append(
@@ -94,8 +94,20 @@ class Uploads:
                 raise
             await self._store.commit_upload(upload_id, digest, state.offset)
             await blocking(self._metadata.finish_upload, key, upload_id, digest, state.offset)
+            await self._survive_gc(upload_id, digest, state.offset)
+            await self._store.abort_upload(upload_id)
             self._forget(upload_id)
             return state.offset
+
+    async def _survive_gc(self, upload_id: str, digest: Digest, size: int) -> None:
+        """Commit again if GC swept the blob between our commit and our reference.
+
+        GC deletes a blob's bytes in the same transaction that deletes its row, so
+        once our reference is written either GC saw it (and kept the blob) or GC
+        finished before it, and the check below sees the bytes gone.
+        """
+        if await self._store.size(digest) is None:
+            await self._store.commit_upload(upload_id, digest, size)
 
     async def cancel(self, key: RepositoryKey, upload_id: str) -> None:
         async with self._lock(upload_id):

@@ -53,7 +53,17 @@ class BlobStore(Protocol):
         """Stream the first ``length`` bytes of an upload (to re-hash it after a restart)."""
 
     async def commit_upload(self, upload_id: str, digest: Digest, size: int) -> None:
-        """Make the first ``size`` bytes of an upload visible as blob ``digest``, atomically."""
+        """Make the first ``size`` bytes of an upload visible as blob ``digest``, atomically.
+
+        The upload keeps its bytes until ``abort_upload``, so a caller can commit again
+        if garbage collection removed the blob before the caller's reference landed.
+        """
 
     async def abort_upload(self, upload_id: str) -> None:
         """Discard an upload's bytes; aborting an unknown upload is not an error."""
+
+    def blobs(self) -> AsyncIterator[tuple[Digest, int, float]]:
+        """Every stored blob: (digest, size, modified time as epoch seconds)."""
+
+    def uploads(self) -> AsyncIterator[tuple[str, float]]:
+        """Every upload holding bytes: (upload id, last modified as epoch seconds)."""

@@ -115,12 +115,35 @@ class FilesystemBlobStore:
             handle.truncate(size)
             os.fsync(handle.fileno())
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+        # A second name for the same bytes, swapped in atomically; the upload keeps its own.
+        staging = target.with_name(f".{target.name}.{os.getpid()}.{id(source)}")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staging)
+        os.link(source, staging)
+        os.replace(staging, target)
         _fsync_dir(target.parent)
 
     async def abort_upload(self, upload_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             await asyncio.to_thread(os.unlink, self._upload_path(upload_id))
+
+    async def blobs(self) -> AsyncIterator[tuple[Digest, int, float]]:
+        for path in await asyncio.to_thread(_walk_blobs, self._blobs):
+            try:
+                stat = await asyncio.to_thread(os.stat, path)
+            except FileNotFoundError:
+                continue
+            yield Digest(path.parent.parent.name, path.name), stat.st_size, stat.st_mtime
+
+    async def uploads(self) -> AsyncIterator[tuple[str, float]]:
+        for entry in await asyncio.to_thread(lambda: list(os.scandir(self._uploads))):
+            with contextlib.suppress(FileNotFoundError):
+                yield entry.name, entry.stat().st_mtime
+
+
+def _walk_blobs(root: Path) -> list[Path]:
+    # Skip staging names (".<hex>...") a crash may have left; they are not blobs.
+    return [p for p in root.glob("*/??/*") if not p.name.startswith(".")]
 
 
 def _open_at(path: Path, offset: int) -> BinaryIO:
