@@ -7,6 +7,8 @@ never deadlock upgrading a read lock.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,10 +46,24 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+_WRITERS: dict[int, threading.Lock] = {}
+
+
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    with engine.connect().execution_options(write=True) as connection, connection.begin():
+    # SQLite takes one writer at a time; threads that collide there back off by
+    # sleeping (up to 100 ms a try), which makes long tails. Queue them here instead.
+    lock = _WRITERS.setdefault(id(engine), threading.Lock()) if _is_sqlite(engine) else None
+    with contextlib.ExitStack() as stack:
+        if lock is not None:
+            stack.enter_context(lock)
+        connection = stack.enter_context(engine.connect().execution_options(write=True))
+        stack.enter_context(connection.begin())
         yield connection
+
+
+def _is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
 
 
 @contextmanager
