@@ -6,6 +6,7 @@ import typer
 
 from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
+from dockyard.cli.lifecycle import lifecycle
 from dockyard.cli.serve import serve
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command()(serve)
 app.command()(gc)
 app.add_typer(iam, name="iam")
+app.add_typer(lifecycle, name="lifecycle")
 
 
 @app.callback()

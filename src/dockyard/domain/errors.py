@@ -33,7 +33,9 @@ DockyardError
 ├── EmptyUpload            completing a layer upload that received nothing
 ├── ImageNotFound          no image under the given digest or tag
 ├── ResourceTagInvalid     a resource tag key or value over its limits
-└── LifecyclePolicyInvalid a lifecycle policy text that breaks ECR's rules (InvalidParameter)
+├── LifecyclePolicyInvalid a lifecycle policy text that breaks ECR's rules (InvalidParameter)
+├── LifecyclePolicyNotFound / LifecyclePreviewNotFound
+└── ExclusionExists / ExclusionNotFound   pull-time update exclusions
 """
 
 from __future__ import annotations
@@ -314,3 +316,41 @@ class LifecyclePolicyInvalid(DockyardError):
 
     def describe(self) -> str:
         return self.reason
+
+
+class LifecyclePolicyNotFound(DockyardError):
+    def __init__(self, repository: str, registry_id: str) -> None:
+        self.repository, self.registry_id = repository, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"Lifecycle policy does not exist for the repository with name '{self.repository}' "
+            f"in the registry with id '{self.registry_id}'"
+        )
+
+
+class LifecyclePreviewNotFound(DockyardError):
+    def __init__(self, repository: str, registry_id: str) -> None:
+        self.repository, self.registry_id = repository, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"There is no lifecycle policy preview for the repository with name "
+            f"'{self.repository}' in the registry with id '{self.registry_id}'"
+        )
+
+
+class ExclusionExists(DockyardError):
+    def __init__(self, principal_arn: str) -> None:
+        self.principal_arn = principal_arn
+
+    def describe(self) -> str:
+        return f"A pull time update exclusion already exists for {self.principal_arn}"
+
+
+class ExclusionNotFound(DockyardError):
+    def __init__(self, principal_arn: str) -> None:
+        self.principal_arn = principal_arn
+
+    def describe(self) -> str:
+        return f"No pull time update exclusion exists for {self.principal_arn}"

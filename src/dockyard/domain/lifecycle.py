@@ -152,8 +152,8 @@ class Selection:
         searches = self._searches()
         if len(searches) == 1:
             (search,) = searches
-            return lambda joined: search(joined) is not None
-        return lambda joined: all(search(joined) is not None for search in searches)
+            return lambda joined: bool(joined) and search(joined) is not None
+        return lambda joined: bool(joined) and all(s(joined) is not None for s in searches)
 
     def matches_tags(self, tags: Sequence[str]) -> bool:
         """Whether an image with these tags fits the tag selection (storage class aside)."""
@@ -580,10 +580,11 @@ def _select(run: _Run, selection: Selection, bucket: list[int]) -> list[int]:
         return [i for i in bucket if not images[i].tags]
     joined = run.joined
     searches = selection._searches()
+    # An untagged image joins to "", which a lone "*" would otherwise match.
     if len(searches) == 1:
         (search,) = searches
-        return [i for i in bucket if search(joined[i]) is not None]
-    return [i for i in bucket if all(s(joined[i]) is not None for s in searches)]
+        return [i for i in bucket if joined[i] and search(joined[i]) is not None]
+    return [i for i in bucket if joined[i] and all(s(joined[i]) is not None for s in searches)]
 
 
 def evaluate(policy: Policy, images: Sequence[LifecycleImage], now: datetime) -> list[Decision]:
@@ -631,7 +632,10 @@ def _settle(run: _Run) -> None:
             referrers.setdefault(image.subject, []).append(i)
     if not children and not referrers:
         return
-    queue = deque(i for i, state in enumerate(run.state) if state != _NONE)
+    linked = children.keys() | referrers.keys()
+    queue = deque(
+        i for i, state in enumerate(run.state) if state != _NONE and run.digests[i] in linked
+    )
     while queue:
         j = queue.popleft()
         digest = run.digests[j]

@@ -97,6 +97,9 @@ class ImageSummary:
     media_type: str
     artifact_media_type: str | None
     last_pulled_at: datetime | None
+    status: str = "ACTIVE"  # ACTIVE, ARCHIVED or ACTIVATING
+    archived_at: datetime | None = None
+    activated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dockyard.metadata.garbage import GarbageStore
 from dockyard.metadata.identity import IdentityStore
 from dockyard.metadata.images import ImageStore
 from dockyard.metadata.jobs import JobRecord, JobStore
+from dockyard.metadata.lifecycle import ImageFacts, LifecycleStore, StoredPolicy, StoredPreview
 from dockyard.metadata.repositories import RepositoryStore
 
 
@@ -25,6 +26,7 @@ class Metadata:
     identity: IdentityStore
     garbage: GarbageStore
     jobs: JobStore
+    lifecycle: LifecycleStore
     engine: Engine
 
     def close(self) -> None:
@@ -42,6 +44,7 @@ def open_metadata(database_url: str | None, data_dir: Path) -> Metadata:
         identity=IdentityStore(engine),
         garbage=GarbageStore(engine),
         jobs=JobStore(engine),
+        lifecycle=LifecycleStore(engine),
         engine=engine,
     )
 
@@ -50,10 +53,14 @@ __all__ = [
     "ContentStore",
     "GarbageStore",
     "IdentityStore",
+    "ImageFacts",
     "ImageStore",
     "JobRecord",
     "JobStore",
+    "LifecycleStore",
     "Metadata",
     "RepositoryStore",
+    "StoredPolicy",
+    "StoredPreview",
     "open_metadata",
 ]

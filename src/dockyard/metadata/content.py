@@ -258,6 +258,13 @@ class ContentStore:
             new_manifest = manifest_id is None
             if manifest_id is None:
                 manifest_id = self._insert_manifest(conn, repository_id, manifest, stamp)
+            else:
+                # Pushing an archived image again restores it.
+                conn.execute(
+                    update(manifests)
+                    .where(manifests.c.id == manifest_id, manifests.c.image_status != "ACTIVE")
+                    .values(image_status="ACTIVE", activated_at=stamp)
+                )
             tag_moved = False
             if tag is not None and current != manifest_id:
                 self._set_tag(
@@ -378,6 +385,7 @@ class ContentStore:
             repositories.c.account_id == key.scope.account_id,
             repositories.c.region == key.scope.region,
             repositories.c.name == key.name.value,
+            manifests.c.image_status == "ACTIVE",  # archived images cannot be pulled
         )
         with reading(self._engine) as conn:
             row = conn.execute(query).first()

@@ -25,11 +25,14 @@ class ImageStore:
         after_id: int | None,
         limit: int,
         digests: Sequence[Digest] | None = None,
+        status: str | None = "ACTIVE",
     ) -> tuple[list[tuple[int, ImageSummary]], bool]:
-        """Images in push order, paged by manifest id; ``tagged`` None means any."""
+        """Images in push order, paged by manifest id; None (tagged, status) means any."""
         with reading(self._engine) as conn:
             rid = require_repository(conn, key)
             query = select(manifests).where(manifests.c.repository_id == rid)
+            if status is not None:
+                query = query.where(manifests.c.image_status == status)
             has_tag = select(tags.c.name).where(tags.c.manifest_id == manifests.c.id).exists()
             if tagged is True:
                 query = query.where(has_tag)
@@ -61,13 +64,21 @@ class ImageStore:
                     media_type=r.media_type,
                     artifact_media_type=r.config_media_type,
                     last_pulled_at=aware(r.last_pulled_at) if r.last_pulled_at else None,
+                    status=r.image_status,
+                    archived_at=aware(r.archived_at) if r.archived_at else None,
+                    activated_at=aware(r.activated_at) if r.activated_at else None,
                 ),
             )
             for r in rows
         ], more
 
     def list_ids(
-        self, key: RepositoryKey, tagged: bool | None, after: tuple[int, str] | None, limit: int
+        self,
+        key: RepositoryKey,
+        tagged: bool | None,
+        after: tuple[int, str] | None,
+        limit: int,
+        status: str | None = "ACTIVE",
     ) -> tuple[list[tuple[int, Digest, str | None]], bool]:
         """Image ids as ECR lists them, one per tag (an untagged image once), in push order."""
         with reading(self._engine) as conn:
@@ -78,6 +89,8 @@ class ImageStore:
                 .select_from(manifests.outerjoin(tags, tags.c.manifest_id == manifests.c.id))
                 .where(manifests.c.repository_id == rid)
             )
+            if status is not None:
+                query = query.where(manifests.c.image_status == status)
             if tagged is True:
                 query = query.where(tags.c.name.is_not(None))
             elif tagged is False:

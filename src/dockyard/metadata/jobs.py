@@ -90,7 +90,8 @@ class JobStore:
                 .order_by(jobs.c.finished_at.desc())
                 .limit(1)
             ).scalar()
-            run_after = max(now, aware(last) + every) if last else now
+            # Never run yet: one interval from now, so a start-up is not also a GC pass.
+            run_after = max(now, aware(last) + every) if last else now + every
             conn.execute(
                 insert(jobs).values(
                     kind=kind,

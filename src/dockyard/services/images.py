@@ -60,18 +60,28 @@ class Images:
         self._pulls = pulls
 
     async def page(
-        self, key: RepositoryKey, tagged: bool | None, after: int | None, limit: int
+        self,
+        key: RepositoryKey,
+        tagged: bool | None,
+        after: int | None,
+        limit: int,
+        status: str | None = "ACTIVE",
     ) -> tuple[list[ImageSummary], int | None]:
         """A page of images in push order, and the cursor of the next page (None at the end)."""
         await self._pulls.flush()
-        rows, more = await blocking(self._images.summaries, key, tagged, after, limit)
+        rows, more = await blocking(self._images.summaries, key, tagged, after, limit, None, status)
         return [summary for _, summary in rows], (rows[-1][0] if more and rows else None)
 
     async def ids_page(
-        self, key: RepositoryKey, tagged: bool | None, after: tuple[int, str] | None, limit: int
+        self,
+        key: RepositoryKey,
+        tagged: bool | None,
+        after: tuple[int, str] | None,
+        limit: int,
+        status: str | None = "ACTIVE",
     ) -> tuple[list[ImageId], tuple[int, str] | None]:
         """A page of image ids (one per tag), and the cursor of the next page."""
-        rows, more = await blocking(self._images.list_ids, key, tagged, after, limit)
+        rows, more = await blocking(self._images.list_ids, key, tagged, after, limit, status)
         ids = [ImageId(str(digest), tag) for _, digest, tag in rows]
         cursor = (rows[-1][0], rows[-1][2] or "") if more and rows else None
         return ids, cursor
@@ -87,12 +97,22 @@ class Images:
                     _describe_id(image_id), key.name.value, key.scope.account_id
                 ) from None
             if digest not in found:
-                rows, _ = await blocking(self._images.summaries, key, None, None, 1, [digest])
-                found[digest] = rows[0][1]
+                found[digest] = await self.summary(key, digest)
         return list(found.values())
 
+    async def summary(self, key: RepositoryKey, digest: Digest) -> ImageSummary:
+        """One image, whatever its storage class."""
+        rows, _ = await blocking(self._images.summaries, key, None, None, 1, [digest], None)
+        if not rows:
+            raise ImageNotFound(str(digest), key.name.value, key.scope.account_id)
+        return rows[0][1]
+
     async def get(
-        self, key: RepositoryKey, ids: list[ImageId], accepted: list[str] | None
+        self,
+        key: RepositoryKey,
+        ids: list[ImageId],
+        accepted: list[str] | None,
+        principal_arn: str | None = None,
     ) -> tuple[list[FoundImage], list[ImageFailure]]:
         images: list[FoundImage] = []
         failures: list[ImageFailure] = []
@@ -102,6 +122,11 @@ class Images:
                 manifest = await self._manifests.get(key, digest)
             except _Failed as failed:
                 failures.append(ImageFailure(image_id, failed.code, failed.reason))
+                continue
+            except ManifestUnknown:  # archived: listed, but not pullable
+                failures.append(
+                    ImageFailure(image_id, "ImageNotFound", "Requested image is archived")
+                )
                 continue
             if accepted and manifest.media_type not in accepted:
                 failures.append(
@@ -113,7 +138,7 @@ class Images:
                 )
                 continue
             images.append(FoundImage(ImageId(str(digest), image_id.tag), manifest))
-            self._pulls.note(key, digest)
+            self._pulls.note(key, digest, principal_arn)
         return images, failures
 
     async def delete(
@@ -186,6 +211,15 @@ class Images:
             raise ImageAlreadyExists(str(outcome.digest), tag, key.name.value)
         return await self._manifests.get(key, outcome.digest)
 
+    async def resolve(self, key: RepositoryKey, image_id: ImageId) -> Digest:
+        """The digest of one image id, or ImageNotFound."""
+        try:
+            return await self._resolve(key, image_id)
+        except _Failed:
+            raise ImageNotFound(
+                _describe_id(image_id), key.name.value, key.scope.account_id
+            ) from None
+
     async def _resolve(self, key: RepositoryKey, image_id: ImageId) -> Digest:
         """The digest an image id names, or _Failed with ECR's failure code."""
         if not image_id.digest and not image_id.tag:
@@ -214,8 +248,7 @@ class Images:
                 )
             return tagged
         assert digest is not None
-        try:
-            await self._manifests.get(key, digest, with_payload=False)
-        except ManifestUnknown:
-            raise _Failed("ImageNotFound", "Requested image not found") from None
+        rows, _ = await blocking(self._images.summaries, key, None, None, 1, [digest], None)
+        if not rows:
+            raise _Failed("ImageNotFound", "Requested image not found")
         return digest

@@ -64,10 +64,12 @@ class Manifests:
     ) -> StoredManifest:
         return await blocking(self._metadata.get_manifest, key, reference, with_payload)
 
-    async def pull(self, key: RepositoryKey, reference: Reference) -> StoredManifest:
+    async def pull(
+        self, key: RepositoryKey, reference: Reference, principal_arn: str | None
+    ) -> StoredManifest:
         """A manifest fetched to be pulled: noted for ``lastRecordedPullTime``."""
         manifest = await self.get(key, reference)
-        self._pulls.note(key, manifest.digest)
+        self._pulls.note(key, manifest.digest, principal_arn)
         return manifest
 
     async def tags(self, key: RepositoryKey, last: str | None, limit: int | None) -> Page:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.records import RepositoryKey
-from dockyard.metadata import ImageStore
+from dockyard.metadata import ImageStore, LifecycleStore
 from dockyard.services.threads import blocking
 
 log = logging.getLogger(__name__)
@@ -21,18 +21,26 @@ FLUSH_SECONDS = 5.0
 
 
 class Pulls:
-    def __init__(self, images: ImageStore) -> None:
+    def __init__(self, images: ImageStore, lifecycle: LifecycleStore) -> None:
         self._images = images
-        self._pending: dict[tuple[RepositoryKey, Digest], datetime] = {}
+        self._lifecycle = lifecycle
+        self._pending: dict[tuple[RepositoryKey, Digest, str | None], datetime] = {}
 
-    def note(self, key: RepositoryKey, digest: Digest) -> None:
-        self._pending[(key, digest)] = datetime.now(UTC)
+    def note(self, key: RepositoryKey, digest: Digest, principal_arn: str | None) -> None:
+        self._pending[(key, digest, principal_arn)] = datetime.now(UTC)
 
     async def flush(self) -> None:
         if not self._pending:
             return
         batch, self._pending = self._pending, {}
-        await blocking(self._images.record_pulls, batch)
+        excluded = await blocking(self._lifecycle.all_excluded)
+        latest: dict[tuple[RepositoryKey, Digest], datetime] = {}
+        for (key, digest, arn), when in batch.items():
+            if (key.scope.account_id, key.scope.region, arn) in excluded:
+                continue  # RegisterPullTimeUpdateExclusion: this principal's pulls don't count
+            latest[(key, digest)] = max(when, latest.get((key, digest), when))
+        if latest:
+            await blocking(self._images.record_pulls, latest)
 
     async def run(self) -> None:
         """Flush periodically until cancelled, then once more."""

@@ -19,6 +19,7 @@ from dockyard.services.identity import Identity
 from dockyard.services.images import Images
 from dockyard.services.jobs import Jobs
 from dockyard.services.layers import Layers
+from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
 from dockyard.services.pulls import Pulls
 from dockyard.services.repositories import Repositories
@@ -49,7 +50,7 @@ class Registry:
         self._metadata = metadata
         self.blobs = Blobs(metadata.content, store)
         self.uploads = Uploads(metadata.content, store, settings.max_blob_bytes)
-        self.pulls = Pulls(metadata.images)
+        self.pulls = Pulls(metadata.images, metadata.lifecycle)
         self.manifests = Manifests(
             metadata.content,
             self.pulls,
@@ -64,6 +65,7 @@ class Registry:
         self.identity = identity
         self.gc = GarbageCollector(metadata.garbage, store)
         self.jobs = Jobs(metadata.jobs)
+        self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)
 
     def scope_of(self, account_id: str | None) -> Scope:
         """Every object lives in an account of this region; no account means the default."""

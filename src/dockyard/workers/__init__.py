@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from dockyard.config import Settings
+from dockyard.domain.digests import Digest
 from dockyard.services import Registry
 from dockyard.services.jobs import Periodic
+from dockyard.services.lifecycle import ACTIVATE
 
 GC = "gc"
+LIFECYCLE = "lifecycle"
 
 
 def register_jobs(registry: Registry, settings: Settings) -> None:
@@ -22,11 +25,27 @@ def register_jobs(registry: Registry, settings: Settings) -> None:
         )
         return asdict(report)
 
+    async def apply_lifecycle(payload: dict[str, Any]) -> dict[str, Any]:
+        if "repository" in payload:
+            key = registry.key(payload["repository"], payload.get("account_id"))
+            applied = await registry.lifecycle.run(key, bool(payload.get("dry_run")))
+            return {"applied": [asdict(a) for a in applied]}
+        return await registry.lifecycle.run_all()
+
+    async def activate_image(payload: dict[str, Any]) -> dict[str, Any]:
+        key = registry.key(payload["repository"], payload["account_id"])
+        await registry.lifecycle.finish_activation(key, Digest.parse(payload["digest"]))
+        return {}
+
     registry.jobs.register(GC, collect_garbage)
+    registry.jobs.register(LIFECYCLE, apply_lifecycle)
+    registry.jobs.register(ACTIVATE, activate_image)
 
 
 def periodic_jobs(settings: Settings) -> list[Periodic]:
     schedule = []
     if settings.gc_interval > timedelta(0):
         schedule.append(Periodic(GC, settings.gc_interval))
+    if settings.lifecycle_interval > timedelta(0):
+        schedule.append(Periodic(LIFECYCLE, settings.lifecycle_interval))
     return schedule

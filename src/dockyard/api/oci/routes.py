@@ -116,7 +116,10 @@ async def manifest_get(request: Request) -> Response:
     if head:
         manifest = await registry.manifests.get(key, reference, with_payload=False)
     else:
-        manifest = await registry.manifests.pull(key, reference)
+        caller: Caller | None = request.scope.get("state", {}).get("caller")
+        manifest = await registry.manifests.pull(
+            key, reference, caller.principal.arn if caller else None
+        )
     if not _accepts(request.headers.getlist("accept"), manifest.media_type):
         raise ManifestUnknown(f"{reference} (stored as {manifest.media_type}, not accepted)")
     headers = {

@@ -21,7 +21,13 @@ def operation(name: str) -> Callable[[Handler], Handler]:
 
 def _load() -> None:
     # Imported for their registrations.
-    from dockyard.api.ecr.operations import images, layers, registry, repositories  # noqa: F401
+    from dockyard.api.ecr.operations import (  # noqa: F401
+        images,
+        layers,
+        lifecycle,
+        registry,
+        repositories,
+    )
 
 
 _load()

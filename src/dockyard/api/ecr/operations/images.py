@@ -38,9 +38,10 @@ def _tagged(body: dict[str, Any]) -> bool | None:
     return {"TAGGED": True, "UNTAGGED": False}.get(status)
 
 
-def _only_inactive(body: dict[str, Any]) -> bool:
-    """A filter for ARCHIVED or ACTIVATING images: none exist until archiving does."""
-    return (body.get("filter") or {}).get("imageStatus", "ACTIVE") in ("ARCHIVED", "ACTIVATING")
+def _status(body: dict[str, Any]) -> str | None:
+    """The imageStatus filter: ACTIVE unless asked otherwise; ANY means no filter."""
+    status = (body.get("filter") or {}).get("imageStatus", "ACTIVE")
+    return None if status == "ANY" else str(status)
 
 
 def _detail(key: RepositoryKey, image: ImageSummary) -> dict[str, Any]:
@@ -51,8 +52,12 @@ def _detail(key: RepositoryKey, image: ImageSummary) -> dict[str, Any]:
         "imageSizeInBytes": image.size,
         "imagePushedAt": timestamp(image.pushed_at),
         "imageManifestMediaType": image.media_type,
-        "imageStatus": "ACTIVE",
+        "imageStatus": image.status,
     }
+    if image.archived_at:
+        detail["lastArchivedAt"] = timestamp(image.archived_at)
+    if image.activated_at:
+        detail["lastActivatedAt"] = timestamp(image.activated_at)
     if image.tags:
         detail["imageTags"] = list(image.tags)
     if image.artifact_media_type:
@@ -65,12 +70,11 @@ def _detail(key: RepositoryKey, image: ImageSummary) -> dict[str, Any]:
 @operation("ListImages")
 async def list_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     key = ctx.key(body)
-    if _only_inactive(body):
-        await ctx.registry.repositories.get(key)  # still RepositoryNotFound when missing
-        return {"imageIds": []}
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
     cursor = decode_token(body.get("nextToken"), tag_cursor)
-    ids, following = await ctx.registry.images.ids_page(key, _tagged(body), cursor, limit)
+    ids, following = await ctx.registry.images.ids_page(
+        key, _tagged(body), cursor, limit, _status(body)
+    )
     token = encode_token(list(following)) if following is not None else None
     return {"imageIds": [_id_shape(i) for i in ids], "nextToken": token}
 
@@ -83,12 +87,9 @@ async def describe_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
             raise InvalidRequest("maxResults and nextToken cannot be used with imageIds")
         images = await ctx.registry.images.describe(key, _ids(body))
         return {"imageDetails": [_detail(key, i) for i in images]}
-    if _only_inactive(body):
-        await ctx.registry.repositories.get(key)
-        return {"imageDetails": []}
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
     after = decode_token(body.get("nextToken"), int)
-    images, cursor = await ctx.registry.images.page(key, _tagged(body), after, limit)
+    images, cursor = await ctx.registry.images.page(key, _tagged(body), after, limit, _status(body))
     token = encode_token(cursor) if cursor is not None else None
     return {"imageDetails": [_detail(key, i) for i in images], "nextToken": token}
 
