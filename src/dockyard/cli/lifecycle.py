@@ -14,8 +14,17 @@ from dockyard.app import open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.domain.errors import DockyardError
 from dockyard.services.lifecycle import Applied
+from dockyard.workers import LIFECYCLE
 
 lifecycle = typer.Typer(help="Lifecycle policies.", no_args_is_help=True)
+
+
+class LifecycleRunFailed(DockyardError):
+    def __init__(self, repository: str, error: str) -> None:
+        self.repository, self.error = repository, error
+
+    def describe(self) -> str:
+        return f"lifecycle run for {self.repository} failed: {self.error}"
 
 
 @lifecycle.command("run")
@@ -35,6 +44,7 @@ def run(
     async def go() -> list[tuple[str, Applied]]:
         if repository:
             keys = [registry.key(repository, account_id)]
+            await registry.lifecycle.get_policy(keys[0])  # a clear error when there is none
         else:
             keys = await registry.lifecycle.repositories()
         done: list[tuple[str, Applied]] = []
@@ -43,7 +53,16 @@ def run(
             task = bar.add_task("applying lifecycle policies", total=len(keys))
             for key in keys:
                 bar.update(task, description=f"{key.name}")
-                done += [(key.name.value, a) for a in await registry.lifecycle.run(key, dry_run)]
+                # The same job the scheduler runs, recorded like it (dockyard jobs).
+                payload = {
+                    "repository": key.name.value,
+                    "account_id": key.scope.account_id,
+                    "dry_run": dry_run,
+                }
+                job = await registry.jobs.run_now(LIFECYCLE, payload)
+                if job.state != "done" or job.result is None:
+                    raise LifecycleRunFailed(key.name.value, job.error or "unknown error")
+                done += [(key.name.value, Applied(**a)) for a in job.result["applied"]]
                 bar.advance(task)
         return done
 

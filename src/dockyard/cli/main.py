@@ -8,6 +8,7 @@ from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
 from dockyard.cli.serve import serve
+from dockyard.cli.status import jobs, usage
 
 app = typer.Typer(
     name="dockyard",
@@ -18,6 +19,8 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.command()(gc)
+app.command()(usage)
+app.command()(jobs)
 app.add_typer(iam, name="iam")
 app.add_typer(lifecycle, name="lifecycle")
 

@@ -29,7 +29,7 @@ def register_jobs(registry: Registry, settings: Settings) -> None:
         if "repository" in payload:
             key = registry.key(payload["repository"], payload.get("account_id"))
             applied = await registry.lifecycle.run(key, bool(payload.get("dry_run")))
-            return {"applied": [asdict(a) for a in applied]}
+            return {"applied": [{**asdict(a), "tags": list(a.tags)} for a in applied]}
         return await registry.lifecycle.run_all()
 
     async def activate_image(payload: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from dockyard.api.ecr import shapes
 from dockyard.api.ecr.context import Context
-from dockyard.api.ecr.errors import wire_error
+from dockyard.api.ecr.errors import wire_error, wire_message
 from dockyard.api.ecr.operations import HANDLERS
 from dockyard.auth import sigv4
 from dockyard.domain.errors import DockyardError, InvalidRequest
@@ -74,7 +74,7 @@ async def ecr_endpoint(request: Request) -> Response:
         return _error(request_id, 400, exc.kind, exc.message)
     except DockyardError as exc:
         kind, status = wire_error(exc, name)
-        return _error(request_id, status, kind, exc.describe())
+        return _error(request_id, status, kind, wire_message(exc))
     except Exception:
         log.exception("ECR %s failed (request %s)", name, request_id)
         return _error(request_id, 500, "ServerException", "internal error")

@@ -64,6 +64,16 @@ STATUS: dict[str, int] = {
 }
 
 
+def wire_message(exc: e.DockyardError) -> str:
+    if isinstance(exc, e.LifecyclePolicyInvalid):
+        # ECR's own wrapping of lifecycle validation failures.
+        return (
+            "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
+            f"'Lifecycle policy validation failure: {exc.describe()}'"
+        )
+    return exc.describe()
+
+
 def wire_error(exc: e.DockyardError, operation: str | None) -> tuple[str, int]:
     """(``__type``, HTTP status) for a domain error raised by ``operation``."""
     refined = BY_OPERATION.get(operation or "", {})

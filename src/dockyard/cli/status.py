@@ -1,0 +1,65 @@
+"""``dockyard usage`` and ``dockyard jobs``: what the registry holds and what it has been doing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dockyard.app import open_registry
+from dockyard.cli.options import ConfigFile, DataDir, settings_from
+
+
+def usage(
+    account_id: Annotated[str | None, typer.Option(help="Account (default: the default).")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Storage held by each repository (each blob counted once per repository)."""
+    registry = open_registry(settings_from(config, data_dir=data_dir))
+
+    async def collect() -> list[tuple[str, int]]:
+        scope = registry.scope_of(account_id)
+        rows = []
+        for repository in await registry.repositories.listing(scope, None, None):
+            rows.append((repository.key.name.value, await registry.gc.storage_of(repository.key)))
+        return rows
+
+    try:
+        rows = asyncio.run(collect())
+    finally:
+        registry.close()
+    table = Table("repository", "bytes")
+    for name, size in rows:
+        table.add_row(name, f"{size:,}")
+    Console().print(table)
+
+
+def jobs(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 30,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Background jobs (GC, lifecycle, restores): state, attempts, result or error."""
+    registry = open_registry(settings_from(config, data_dir=data_dir))
+    try:
+        records = asyncio.run(registry.jobs.recent(limit))
+    finally:
+        registry.close()
+    table = Table("id", "kind", "state", "attempts", "run after", "finished", "result / error")
+    for job in records:
+        outcome = job.error or (str(job.result)[:60] if job.result else "")
+        finished = job.finished_at.isoformat(timespec="seconds") if job.finished_at else ""
+        table.add_row(
+            str(job.id),
+            job.kind,
+            job.state,
+            str(job.attempts),
+            job.run_after.isoformat(timespec="seconds"),
+            finished,
+            outcome,
+        )
+    Console().print(table)
