@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+
+from dockyard.domain.wildcards import matches
 
 
 class TagMutability(StrEnum):
@@ -22,15 +23,6 @@ class TagMutability(StrEnum):
 
 MAX_FILTERS = 5
 _FILTER = re.compile(r"^[0-9a-zA-Z._*-]{1,128}$")
-
-
-@lru_cache(maxsize=1024)
-def wildcard(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else re.escape(c) for c in pattern), re.DOTALL)
-
-
-def matches(tag: str, pattern: str) -> bool:
-    return wildcard(pattern).fullmatch(tag) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ from functools import lru_cache
 from typing import Any, NoReturn, TypeVar
 
 from dockyard.domain.errors import LifecyclePolicyInvalid
+from dockyard.domain.wildcards import glob_source
 
 MIN_TEXT_LENGTH = 100
 MAX_TEXT_LENGTH = 30_720
@@ -96,27 +97,9 @@ _E = TypeVar("_E", bound=StrEnum)
 # --------------------------------------------------------------------------- tag matching
 
 
-def _glob_source(pattern: str) -> str:
-    """Regex source for one line that is a tag fitting ``pattern`` (``*``: any run).
-
-    Each middle segment is found at its leftmost place and the choice is committed (an
-    atomic group), which is exact for ``*``-only globs and keeps matching linear: the
-    plain ``.*`` translation backtracks polynomially on patterns like ``*a*a*a*ab``.
-    """
-    segments = pattern.split("*")
-    if len(segments) == 1:
-        return "^" + re.escape(pattern) + "$"
-    head, *middle, tail = segments
-    source = "^" + re.escape(head)
-    for segment in middle:
-        if segment:
-            source += "(?>[^\n]*?" + re.escape(segment) + ")"
-    return source + "[^\n]*" + re.escape(tail) + "$"
-
-
 @lru_cache(maxsize=1024)
 def _entry_regex(entry: str, is_prefix: bool) -> re.Pattern[str]:
-    source = "^" + re.escape(entry) if is_prefix else _glob_source(entry)
+    source = "^" + re.escape(entry) if is_prefix else glob_source(entry)
     return re.compile(source, re.MULTILINE)
 
 
