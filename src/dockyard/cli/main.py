@@ -9,6 +9,7 @@ from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
 from dockyard.cli.serve import serve
 from dockyard.cli.status import jobs, usage
+from dockyard.cli.vulndb import vulndb
 
 app = typer.Typer(
     name="dockyard",
@@ -23,6 +24,7 @@ app.command()(usage)
 app.command()(jobs)
 app.add_typer(iam, name="iam")
 app.add_typer(lifecycle, name="lifecycle")
+app.add_typer(vulndb, name="vulndb")
 
 
 @app.callback()

@@ -35,7 +35,9 @@ DockyardError
 ├── ResourceTagInvalid     a resource tag key or value over its limits
 ├── LifecyclePolicyInvalid a lifecycle policy text that breaks ECR's rules (InvalidParameter)
 ├── LifecyclePolicyNotFound / LifecyclePreviewNotFound
-└── ExclusionExists / ExclusionNotFound   pull-time update exclusions
+├── ExclusionExists / ExclusionNotFound   pull-time update exclusions
+├── ScanFailed             an image scan that had to stop (a limit, a corrupt or hostile layer)
+└── UnsupportedImage       an image the scanner cannot read (an unknown layer media type)
 """
 
 from __future__ import annotations
@@ -354,3 +356,23 @@ class ExclusionNotFound(DockyardError):
 
     def describe(self) -> str:
         return f"No pull time update exclusion exists for {self.principal_arn}"
+
+
+class ScanFailed(DockyardError):
+    """An image scan that had to stop; the scan ends FAILED with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
+class UnsupportedImage(DockyardError):
+    """An image the scanner cannot read; the scan ends UNSUPPORTED_IMAGE with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason

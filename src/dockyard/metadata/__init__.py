@@ -16,6 +16,8 @@ from dockyard.metadata.images import ImageStore
 from dockyard.metadata.jobs import JobRecord, JobStore
 from dockyard.metadata.lifecycle import ImageFacts, LifecycleStore, StoredPolicy, StoredPreview
 from dockyard.metadata.repositories import RepositoryStore
+from dockyard.metadata.scans import ScanRecord, ScanStore
+from dockyard.metadata.vulndb import VulnStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,8 @@ class Metadata:
     garbage: GarbageStore
     jobs: JobStore
     lifecycle: LifecycleStore
+    scans: ScanStore
+    vulns: VulnStore
     engine: Engine
 
     def close(self) -> None:
@@ -45,6 +49,8 @@ def open_metadata(database_url: str | None, data_dir: Path) -> Metadata:
         garbage=GarbageStore(engine),
         jobs=JobStore(engine),
         lifecycle=LifecycleStore(engine),
+        scans=ScanStore(engine),
+        vulns=VulnStore(engine),
         engine=engine,
     )
 
@@ -60,7 +66,10 @@ __all__ = [
     "LifecycleStore",
     "Metadata",
     "RepositoryStore",
+    "ScanRecord",
+    "ScanStore",
     "StoredPolicy",
     "StoredPreview",
+    "VulnStore",
     "open_metadata",
 ]

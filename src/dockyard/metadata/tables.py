@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -264,4 +265,83 @@ pull_time_exclusions = Table(
     Column("region", String(32), primary_key=True),
     Column("principal_arn", String(2048), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The vulnerability database: OSV records by id (the JSON matching needs, and the severity
+# computed at import), and the (ecosystem, normalised package name) index scans look up by.
+vuln_records = Table(
+    "vuln_records",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("modified", DateTime(timezone=True), nullable=False),
+    Column("withdrawn", DateTime(timezone=True)),
+    # SHA-256 of the stored JSON: importing the same record again changes nothing.
+    Column("digest", String(64), nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("cvss_score", Float),
+    Column("cvss_vector", String(512)),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+vuln_packages = Table(
+    "vuln_packages",
+    metadata,
+    Column("ecosystem", String(128), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column(
+        "record_id",
+        String(255),
+        ForeignKey("vuln_records.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index(None, "record_id"),
+)
+
+# One row per import: what it read and changed, and the newest record date it held.
+vuln_imports = Table(
+    "vuln_imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("invalid", Integer, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("removed", Integer, nullable=False),
+    Column("data_modified", DateTime(timezone=True)),
+)
+
+# The latest scan of each image: its status, findings, and the inventory (for SBOMs).
+image_scans = Table(
+    "image_scans",
+    metadata,
+    Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("digest", String(200), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("description", Text),
+    Column("scan_type", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("source_updated_at", DateTime(timezone=True)),
+    Column("counts", JSON, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("inventory", JSON),
+)
+
+registry_scanning = Table(
+    "registry_scanning",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("scan_type", String(16), nullable=False),
+    Column("rules", JSON, nullable=False),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import DigestInvalid, ManifestTooLarge
 from dockyard.domain.manifests import parse_manifest
@@ -18,6 +20,8 @@ from dockyard.metadata import ContentStore
 from dockyard.services.pulls import Pulls
 from dockyard.services.threads import blocking
 
+PushHook = Callable[[RepositoryKey, PutOutcome], Awaitable[None]]
+
 
 class Manifests:
     def __init__(
@@ -29,6 +33,7 @@ class Manifests:
     ) -> None:
         self._metadata = metadata
         self._pulls = pulls
+        self._after_push: list[PushHook] = []
         self.max_manifest_bytes = max_manifest_bytes
         self._idempotent_repush = idempotent_repush
 
@@ -55,9 +60,16 @@ class Manifests:
             layers_size=sum(layer.size for layer in manifest.layers),
         )
         tag = reference if isinstance(reference, Tag) else None
-        return await blocking(
+        outcome = await blocking(
             self._metadata.put_manifest, key, record, tag, self._idempotent_repush
         )
+        for hook in self._after_push:
+            await hook(key, outcome)
+        return outcome
+
+    def after_push(self, hook: PushHook) -> None:
+        """Call ``hook`` after every stored push (scan on push; later events, replication)."""
+        self._after_push.append(hook)
 
     async def get(
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True

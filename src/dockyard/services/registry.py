@@ -6,11 +6,12 @@ applies create-on-push, and hands the work to the focused services.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
 from dockyard.metadata import Metadata
+from dockyard.scanning import ScanLimits
 from dockyard.services.account_settings import AccountSettings
 from dockyard.services.blobs import Blobs
 from dockyard.services.deletion import Deleter
@@ -23,6 +24,7 @@ from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
 from dockyard.services.pulls import Pulls
 from dockyard.services.repositories import Repositories
+from dockyard.services.scanning import Scanning
 from dockyard.services.threads import blocking
 from dockyard.services.uploads import Uploads
 from dockyard.storage import BlobStore
@@ -36,6 +38,7 @@ class RegistrySettings:
     max_manifest_bytes: int
     max_blob_bytes: int
     idempotent_immutable_repush: bool = False
+    scan_limits: ScanLimits = field(default_factory=ScanLimits)
 
 
 class Registry:
@@ -66,6 +69,17 @@ class Registry:
         self.gc = GarbageCollector(metadata.garbage, store)
         self.jobs = Jobs(metadata.jobs)
         self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)
+        self.scanning = Scanning(
+            metadata.scans,
+            metadata.vulns,
+            metadata.content,
+            metadata.repositories,
+            store,
+            self.images,
+            self.jobs,
+            settings.scan_limits,
+        )
+        self.manifests.after_push(self.scanning.on_push)
 
     def scope_of(self, account_id: str | None) -> Scope:
         """Every object lives in an account of this region; no account means the default."""
@@ -91,6 +105,14 @@ class Registry:
         return await blocking(
             self._metadata.repositories.names, self.scope_of(account_id), last, limit
         )
+
+    async def all_repository_keys(self) -> list[RepositoryKey]:
+        """Every repository of every account in this region."""
+        keys: list[RepositoryKey] = []
+        for account in await blocking(self._metadata.identity.account_ids):
+            found = await self.repositories.listing(self.scope_of(account), None, None)
+            keys += [r.key for r in found]
+        return keys
 
     def close(self) -> None:
         self._metadata.close()

@@ -11,6 +11,7 @@ from dockyard.domain.digests import Digest
 from dockyard.services import Registry
 from dockyard.services.jobs import Periodic
 from dockyard.services.lifecycle import ACTIVATE
+from dockyard.services.scanning import RESCAN, SCAN
 
 GC = "gc"
 LIFECYCLE = "lifecycle"
@@ -37,6 +38,17 @@ def register_jobs(registry: Registry, settings: Settings) -> None:
         await registry.lifecycle.finish_activation(key, Digest.parse(payload["digest"]))
         return {}
 
+    async def scan_image(payload: dict[str, Any]) -> dict[str, Any]:
+        key = registry.key(payload["repository"], payload["account_id"])
+        record = await registry.scanning.run(key, Digest.parse(payload["digest"]))
+        return {"status": record.status, "counts": record.counts}
+
+    async def rescan_continuous(payload: dict[str, Any]) -> dict[str, Any]:
+        keys = await registry.all_repository_keys()
+        return {"queued": await registry.scanning.rescan_continuous(keys)}
+
+    registry.jobs.register(SCAN, scan_image)
+    registry.jobs.register(RESCAN, rescan_continuous)
     registry.jobs.register(GC, collect_garbage)
     registry.jobs.register(LIFECYCLE, apply_lifecycle)
     registry.jobs.register(ACTIVATE, activate_image)

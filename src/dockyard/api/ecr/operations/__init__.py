@@ -27,6 +27,7 @@ def _load() -> None:
         lifecycle,
         registry,
         repositories,
+        scanning,
     )
 
 

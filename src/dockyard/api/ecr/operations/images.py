@@ -6,6 +6,7 @@ from typing import Any
 
 from dockyard.api.ecr.context import Context, decode_token, encode_token, tag_cursor, timestamp
 from dockyard.api.ecr.operations import operation
+from dockyard.api.ecr.operations.scanning import findings_summary, scan_status
 from dockyard.domain.errors import InvalidRequest
 from dockyard.domain.records import ImageFailure, ImageId, ImageSummary, RepositoryKey
 
@@ -79,6 +80,22 @@ async def list_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     return {"imageIds": [_id_shape(i) for i in ids], "nextToken": token}
 
 
+async def _details(
+    ctx: Context, key: RepositoryKey, images: list[ImageSummary]
+) -> list[dict[str, Any]]:
+    scans = await ctx.registry.scanning.summaries(key, [str(i.digest) for i in images])
+    details = []
+    for image in images:
+        detail = _detail(key, image)
+        scan = scans.get(str(image.digest))
+        if scan is not None:
+            detail["imageScanStatus"] = scan_status(scan)
+            if scan.status == "COMPLETE":
+                detail["imageScanFindingsSummary"] = findings_summary(scan)
+        details.append(detail)
+    return details
+
+
 @operation("DescribeImages")
 async def describe_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     key = ctx.key(body)
@@ -86,12 +103,12 @@ async def describe_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("nextToken") or body.get("maxResults"):
             raise InvalidRequest("maxResults and nextToken cannot be used with imageIds")
         images = await ctx.registry.images.describe(key, _ids(body))
-        return {"imageDetails": [_detail(key, i) for i in images]}
+        return {"imageDetails": await _details(ctx, key, images)}
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
     after = decode_token(body.get("nextToken"), int)
     images, cursor = await ctx.registry.images.page(key, _tagged(body), after, limit, _status(body))
     token = encode_token(cursor) if cursor is not None else None
-    return {"imageDetails": [_detail(key, i) for i in images], "nextToken": token}
+    return {"imageDetails": await _details(ctx, key, images), "nextToken": token}
 
 
 @operation("BatchGetImage")

@@ -1,0 +1,309 @@
+"""Image scanning: inventory the layers, match against the vulnerability database.
+
+Scans are jobs: a push only queues one (when the repository is scanned on push),
+so it never waits. Results are kept with the image's inventory, which is also
+what the SBOM is made from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
+
+from dockyard.domain.digests import Digest
+from dockyard.domain.errors import DockyardError, ScanFailed, UnsupportedImage
+from dockyard.domain.manifests import parse_manifest
+from dockyard.domain.records import ImageId, PutOutcome, RepositoryKey, Scope
+from dockyard.domain.scanning import (
+    Finding,
+    RegistryScanning,
+    ScanFrequency,
+    ScanningRule,
+    ScanType,
+    severity_counts,
+)
+from dockyard.metadata import ContentStore, RepositoryStore, ScanRecord, ScanStore, VulnStore
+from dockyard.metadata.vulndb import ImportResult, VulnDbStatus
+from dockyard.scanning import ScanLimits, build_inventory
+from dockyard.scanning.inventory import Inventory
+from dockyard.scanning.matching import lookup_names, match_packages
+from dockyard.scanning.severity import severity_of
+from dockyard.services.images import Images
+from dockyard.services.jobs import Jobs
+from dockyard.services.threads import blocking
+from dockyard.storage import BlobStore
+
+SCAN = "scan-image"
+RESCAN = "rescan-continuous"
+MANUAL_SCAN_INTERVAL = timedelta(hours=24)
+
+
+class ScanNotFound(DockyardError):
+    def __init__(self, image: str, repository: str) -> None:
+        self.image, self.repository = image, repository
+
+    def describe(self) -> str:
+        return f"Image scan does not exist for the image with '{self.image}' in '{self.repository}'"
+
+
+class ScanLimitExceeded(DockyardError):
+    def __init__(self, image: str) -> None:
+        self.image = image
+
+    def describe(self) -> str:
+        return f"The image {self.image} was scanned less than 24 hours ago; try again later"
+
+
+class ImageArchived(DockyardError):
+    def __init__(self, image: str) -> None:
+        self.image = image
+
+    def describe(self) -> str:
+        return f"The image {self.image} is archived and cannot be scanned"
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    return dataclasses.asdict(f)
+
+
+class Scanning:
+    def __init__(
+        self,
+        scans: ScanStore,
+        vulns: VulnStore,
+        content: ContentStore,
+        repositories: RepositoryStore,
+        blobs: BlobStore,
+        images: Images,
+        jobs: Jobs,
+        limits: ScanLimits,
+    ) -> None:
+        self._scans = scans
+        self._vulns = vulns
+        self._content = content
+        self._repositories = repositories
+        self._blobs = blobs
+        self._images = images
+        self._jobs = jobs
+        self._limits = limits
+
+    # Vulnerability data -------------------------------------------------------
+
+    async def import_vulnerabilities(
+        self, location: str, progress: Callable[[int, int | None], None] | None = None
+    ) -> ImportResult:
+        """Import OSV data; when anything changed, continuous-scan repositories are rescanned."""
+        result = await asyncio.to_thread(self._vulns.import_source, location, progress=progress)
+        if result.changed:
+            await self._jobs.enqueue(RESCAN, {})
+        return result
+
+    async def vulnerability_status(self) -> VulnDbStatus:
+        return await blocking(self._vulns.status)
+
+    # Configuration ---------------------------------------------------------
+
+    async def configuration(self, scope: Scope) -> RegistryScanning:
+        found = await blocking(self._scans.configuration, scope)
+        if found is None:
+            return RegistryScanning()
+        scan_type, rules = found
+        return RegistryScanning(
+            ScanType(scan_type),
+            tuple(
+                ScanningRule(ScanFrequency(r["scanFrequency"]), tuple(r["filters"])) for r in rules
+            ),
+        )
+
+    async def put_configuration(self, scope: Scope, config: RegistryScanning) -> None:
+        rules = [
+            {"scanFrequency": r.frequency.value, "filters": list(r.filters)} for r in config.rules
+        ]
+        await blocking(self._scans.put_configuration, scope, config.scan_type.value, rules)
+
+    async def frequency(self, key: RepositoryKey) -> tuple[ScanFrequency, tuple[str, ...]]:
+        repository = await blocking(self._repositories.get, key)
+        config = await self.configuration(key.scope)
+        return config.frequency_for(key.name.value, repository.config.scan_on_push)
+
+    async def set_scan_on_push(self, key: RepositoryKey, scan_on_push: bool) -> None:
+        repository = await blocking(self._repositories.get, key)
+        config = dataclasses.replace(repository.config, scan_on_push=scan_on_push)
+        await blocking(self._repositories.update_config, key, config)
+
+    # Starting scans ----------------------------------------------------------
+
+    async def on_push(self, key: RepositoryKey, outcome: PutOutcome) -> None:
+        """Queue a scan of a newly pushed image when its repository is scanned on push."""
+        if not outcome.new_manifest:
+            return
+        frequency, _ = await self.frequency(key)
+        if frequency in (ScanFrequency.SCAN_ON_PUSH, ScanFrequency.CONTINUOUS_SCAN):
+            await self._queue(key, outcome.digest)
+
+    async def start(self, key: RepositoryKey, image_id: ImageId) -> tuple[Digest, str]:
+        digest = await self._images.resolve(key, image_id)
+        summary = await self._images.summary(key, digest)
+        if summary.status != "ACTIVE":
+            raise ImageArchived(str(digest))
+        previous = await blocking(self._scans.get, key, digest)
+        config = await self.configuration(key.scope)
+        if (
+            config.scan_type is ScanType.BASIC
+            and previous is not None
+            and previous.status == "COMPLETE"
+            and datetime.now(UTC) - previous.started_at < MANUAL_SCAN_INTERVAL
+        ):
+            raise ScanLimitExceeded(str(digest))
+        await self._queue(key, digest)
+        return digest, "IN_PROGRESS"
+
+    async def _queue(self, key: RepositoryKey, digest: Digest) -> None:
+        config = await self.configuration(key.scope)
+        now = datetime.now(UTC)
+        await blocking(self._scans.start, key, digest, config.scan_type.value, now)
+        payload = {
+            "account_id": key.scope.account_id,
+            "region": key.scope.region,
+            "repository": key.name.value,
+            "digest": str(digest),
+        }
+        await self._jobs.enqueue(SCAN, payload)
+
+    async def rescan_continuous(self, keys: list[RepositoryKey]) -> int:
+        """After new vulnerability data: queue scans of every image of continuous repositories."""
+        queued = 0
+        for key in keys:
+            frequency, _ = await self.frequency(key)
+            if frequency is not ScanFrequency.CONTINUOUS_SCAN:
+                continue
+            after: int | None = None
+            while True:
+                page, after = await self._images.page(key, None, after, 100)
+                for image in page:
+                    await self._queue(key, image.digest)
+                    queued += 1
+                if after is None:
+                    break
+        return queued
+
+    # Running scans -----------------------------------------------------------
+
+    async def run(self, key: RepositoryKey, digest: Digest) -> ScanRecord:
+        """The scan job: inventory, match, store. Failures are results, not exceptions."""
+        status, description = "COMPLETE", "The scan was completed successfully."
+        findings: list[Finding] = []
+        inventory: dict[str, Any] | None = None
+        source = (await blocking(self._vulns.status)).data_modified
+        try:
+            found, inventory = await self._scan(key, digest)
+            findings = found
+        except ScanFailed as exc:
+            status, description = "FAILED", exc.describe()
+        except UnsupportedImage as exc:
+            status, description = "UNSUPPORTED_IMAGE", exc.describe()
+        await blocking(
+            self._scans.finish,
+            key,
+            digest,
+            status,
+            description,
+            severity_counts(findings),
+            [_finding_dict(f) for f in findings],
+            inventory,
+            source,
+            datetime.now(UTC),
+        )
+        record = await blocking(self._scans.get, key, digest)
+        assert record is not None
+        return record
+
+    async def _scan(
+        self, key: RepositoryKey, digest: Digest
+    ) -> tuple[list[Finding], dict[str, Any]]:
+        manifest = await blocking(self._content.get_manifest, key, digest)
+        assert manifest.payload is not None
+        parsed = parse_manifest(manifest.payload, manifest.media_type)
+        if parsed.is_index:
+            # A multi-architecture image: each image scanned, the findings together.
+            findings: dict[tuple[str, str, str], Finding] = {}
+            packages: list[dict[str, Any]] = []
+            for child in parsed.child_manifests():
+                child_findings, child_inventory = await self._scan(key, child)
+                for f in child_findings:
+                    findings.setdefault((f.vulnerability_id, f.package_name, f.package_version), f)
+                packages += child_inventory.get("packages", [])
+            return list(findings.values()), {"os": None, "packages": packages}
+        if parsed.config is None or parsed.config.media_type not in _IMAGE_CONFIGS:
+            raise UnsupportedImage(f"not a container image (config {parsed.config})")
+        layers = [(layer.media_type, self._opener(layer.digest)) for layer in parsed.layers]
+        inventory = await asyncio.to_thread(build_inventory, layers, self._limits)
+        found = await asyncio.to_thread(
+            self._match, inventory, [str(layer.digest) for layer in parsed.layers]
+        )
+        return found, _inventory_dict(inventory)
+
+    def _opener(self, digest: Digest) -> Callable[[], BinaryIO]:
+        path = self._blobs.local_path(digest)
+        if path is None:
+            raise UnsupportedImage("this blob store cannot be scanned yet (no local files)")
+
+        def open_layer() -> BinaryIO:
+            return open(path, "rb")
+
+        return open_layer
+
+    def _match(self, inventory: Inventory, layer_digests: list[str]) -> list[Finding]:
+        records = []
+        for ecosystem, names in lookup_names(inventory.packages).items():
+            records += self._vulns.candidates(ecosystem, names)
+        findings = []
+        for package, record, hit in match_packages(inventory.packages, records):
+            severity = severity_of(record, hit.affected_index)
+            cve = record.cve_ids[0] if record.cve_ids else record.id
+            findings.append(
+                Finding(
+                    vulnerability_id=cve,
+                    severity=severity.severity,
+                    package_name=package.name,
+                    package_version=package.version,
+                    ecosystem=package.ecosystem,
+                    fixed_in=hit.fixed_version,
+                    score=severity.score,
+                    vector=severity.vector,
+                    uri=record.references[0].url if record.references else None,
+                    description=record.summary or record.details or record.id,
+                    layer_index=package.layer_digest_index,
+                    path=package.path,
+                    aliases=(record.id, *record.aliases),
+                    layer_digest=layer_digests[package.layer_digest_index]
+                    if package.layer_digest_index < len(layer_digests)
+                    else "",
+                )
+            )
+        findings.sort(key=lambda f: (f.vulnerability_id, f.package_name))
+        return findings
+
+    # Reading results -----------------------------------------------------------
+
+    async def result(self, key: RepositoryKey, image_id: ImageId) -> tuple[Digest, ScanRecord]:
+        digest = await self._images.resolve(key, image_id)
+        record = await blocking(self._scans.get, key, digest)
+        if record is None:
+            raise ScanNotFound(str(digest), key.name.value)
+        return digest, record
+
+    async def summaries(self, key: RepositoryKey, digests: list[str]) -> dict[str, ScanRecord]:
+        return await blocking(self._scans.summaries, key, digests)
+
+
+_IMAGE_CONFIGS = frozenset(
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
+)
+
+
+def _inventory_dict(inventory: Inventory) -> dict[str, Any]:
+    return dataclasses.asdict(inventory)

@@ -1,0 +1,74 @@
+"""Real OSV data (``shared/data/vulndb`` beside the repository) and a store holding it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dockyard.metadata import open_metadata
+from dockyard.metadata.vulndb import ImportResult, VulnStore
+from dockyard.scanning.osv import OsvRecord, open_source
+
+DATA = Path(
+    os.environ.get("DOCKYARD_VULNDB_DATA")
+    or Path(__file__).resolve().parents[3] / "shared" / "data" / "vulndb"
+)
+PYPI_ZIP = DATA / "osv-pypi.zip"
+DEBIAN_ZIP = DATA / "osv-debian12.zip"
+
+
+@dataclass(frozen=True, slots=True)
+class Pkg:
+    """An installed package as the inventory reports it (only what matching reads)."""
+
+    ecosystem: str
+    name: str
+    version: str
+    source_name: str | None = None
+    source_version: str | None = None
+
+
+def _require_data() -> None:
+    missing = [p for p in (PYPI_ZIP, DEBIAN_ZIP) if not p.is_file()]
+    if missing:
+        pytest.fail(f"the real OSV test data is missing: {missing} (set DOCKYARD_VULNDB_DATA)")
+
+
+@pytest.fixture(scope="session")
+def all_records() -> dict[str, OsvRecord]:
+    """Every record of both zips, by id, parsed without the database."""
+    _require_data()
+    records: dict[str, OsvRecord] = {}
+    for path in (PYPI_ZIP, DEBIAN_ZIP):
+        with open_source(path) as source:
+            for record in source:
+                records[record.id] = record
+            assert source.invalid == 0, source.problems
+    return records
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedStore:
+    store: VulnStore
+    pypi: ImportResult
+    debian: ImportResult
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedStore]:
+    """A fresh SQLite database with every migration applied and both zips imported."""
+    _require_data()
+    metadata = open_metadata(None, tmp_path_factory.mktemp("vulndb"))
+    store = VulnStore(metadata.engine)
+    try:
+        yield LoadedStore(
+            store=store,
+            pypi=store.import_source(PYPI_ZIP),
+            debian=store.import_source(DEBIAN_ZIP),
+        )
+    finally:
+        metadata.close()
