@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from dockyard.domain.wildcards import matches
 
@@ -85,3 +87,17 @@ class Finding:
 def severity_counts(findings: list[Finding]) -> dict[str, int]:
     counts = Counter(f.severity for f in findings)
     return {s: counts[s] for s in SEVERITIES if counts[s]}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    digest: str
+    status: str
+    description: str | None
+    scan_type: str
+    started_at: datetime
+    completed_at: datetime | None
+    source_updated_at: datetime | None
+    counts: dict[str, int]
+    findings: list[dict[str, Any]]
+    inventory: dict[str, Any] | None

@@ -16,7 +16,7 @@ from dockyard.metadata.images import ImageStore
 from dockyard.metadata.jobs import JobRecord, JobStore
 from dockyard.metadata.lifecycle import ImageFacts, LifecycleStore, StoredPolicy, StoredPreview
 from dockyard.metadata.repositories import RepositoryStore
-from dockyard.metadata.scans import ScanRecord, ScanStore
+from dockyard.metadata.scans import ScanStore
 from dockyard.metadata.vulndb import VulnStore
 
 
@@ -66,7 +66,6 @@ __all__ = [
     "LifecycleStore",
     "Metadata",
     "RepositoryStore",
-    "ScanRecord",
     "ScanStore",
     "StoredPolicy",
     "StoredPreview",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,23 +9,10 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.records import RepositoryKey, Scope
+from dockyard.domain.scanning import ScanRecord
 from dockyard.metadata.common import aware, require_repository
 from dockyard.metadata.database import reading, writing
 from dockyard.metadata.tables import image_scans, registry_scanning
-
-
-@dataclass(frozen=True, slots=True)
-class ScanRecord:
-    digest: str
-    status: str
-    description: str | None
-    scan_type: str
-    started_at: datetime
-    completed_at: datetime | None
-    source_updated_at: datetime | None
-    counts: dict[str, int]
-    findings: list[dict[str, Any]]
-    inventory: dict[str, Any] | None
 
 
 def _record(row: Any, full: bool) -> ScanRecord:

@@ -22,10 +22,11 @@ from dockyard.domain.scanning import (
     RegistryScanning,
     ScanFrequency,
     ScanningRule,
+    ScanRecord,
     ScanType,
     severity_counts,
 )
-from dockyard.metadata import ContentStore, RepositoryStore, ScanRecord, ScanStore, VulnStore
+from dockyard.metadata import ContentStore, RepositoryStore, ScanStore, VulnStore
 from dockyard.metadata.vulndb import ImportResult, VulnDbStatus
 from dockyard.scanning import ScanLimits, build_inventory
 from dockyard.scanning.inventory import Inventory

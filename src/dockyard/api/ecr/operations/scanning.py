@@ -8,8 +8,13 @@ from dockyard.api.ecr.context import Context, decode_token, encode_token, timest
 from dockyard.api.ecr.operations import operation
 from dockyard.domain.errors import NameUnknown
 from dockyard.domain.records import ImageId, RepositoryKey
-from dockyard.domain.scanning import RegistryScanning, ScanFrequency, ScanningRule, ScanType
-from dockyard.metadata import ScanRecord
+from dockyard.domain.scanning import (
+    RegistryScanning,
+    ScanFrequency,
+    ScanningRule,
+    ScanRecord,
+    ScanType,
+)
 
 FINDINGS_PAGE = 100
 
