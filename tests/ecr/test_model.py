@@ -60,7 +60,28 @@ IMPLEMENTED = {
     "DescribeRegistry",
     "GetAccountSetting",
     "PutAccountSetting",
+    "PutLifecyclePolicy",
+    "GetLifecyclePolicy",
+    "DeleteLifecyclePolicy",
+    "StartLifecyclePolicyPreview",
+    "GetLifecyclePolicyPreview",
+    "UpdateImageStorageClass",
+    "RegisterPullTimeUpdateExclusion",
+    "DeregisterPullTimeUpdateExclusion",
+    "ListPullTimeUpdateExclusions",
+    "PutImageScanningConfiguration",
+    "PutRegistryScanningConfiguration",
+    "GetRegistryScanningConfiguration",
+    "BatchGetRepositoryScanningConfiguration",
+    "StartImageScan",
+    "DescribeImageScanFindings",
 }
+
+POLICY = (
+    '{"rules": [{"rulePriority": 1, "description": "keep the last ten images of any kind", '
+    '"selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}, '
+    '"action": {"type": "expire"}}]}'
+)
 
 # Sample values for the model's string patterns (checked against the pattern below).
 PATTERN_SAMPLES = {
@@ -393,6 +414,123 @@ def case_get_account_setting(w: World) -> Cases:
 def case_put_account_setting(w: World) -> Cases:
     current = w.ecr.get_account_setting(name="BLOB_MOUNTING")["value"]
     return [{"name": "BLOB_MOUNTING", "value": current}]
+
+
+def case_put_lifecycle_policy(w: World) -> Cases:
+    return [{"repositoryName": w.repo, "lifecyclePolicyText": POLICY}]
+
+
+def case_get_lifecycle_policy(w: World) -> Cases:
+    w.ecr.put_lifecycle_policy(repositoryName=w.repo, lifecyclePolicyText=POLICY)
+    return [{"repositoryName": w.repo}]
+
+
+def case_delete_lifecycle_policy(w: World) -> Cases:
+    repo = w.fresh_repo()
+    w.ecr.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=POLICY)
+    return [{"repositoryName": repo}]
+
+
+def case_start_lifecycle_policy_preview(w: World) -> Cases:
+    return [{"repositoryName": w.repo, "lifecyclePolicyText": POLICY}]
+
+
+def case_get_lifecycle_policy_preview(w: World) -> Cases:
+    w.ecr.start_lifecycle_policy_preview(repositoryName=w.repo, lifecyclePolicyText=POLICY)
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageIds": None,
+            "nextToken": None,
+            "maxResults": 10,
+            "filter.tagStatus": "ANY",
+        },
+        {
+            "repositoryName": w.repo,
+            "imageIds[].imageDigest": w.tagged.digest,
+            "imageIds[].imageTag": "v1",
+            "nextToken": FIRST_PAGE,
+            "maxResults": None,
+        },
+    ]
+
+
+def case_update_image_storage_class(w: World) -> Cases:
+    img = make_image(f"model-archive/{w.repo}", layers=1)
+    push_layer_api(w.ecr, w.repo, img, tag="archived")
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageId.imageDigest": img.digest,
+            "imageId.imageTag": "archived",
+            "targetStorageClass": "ARCHIVE",
+        }
+    ]
+
+
+# A first-page token in the server's own opaque format: these lists are too short here
+# to hand one out, and the model test must still send the member.
+FIRST_PAGE = base64.urlsafe_b64encode(json.dumps({"after": 0}).encode()).decode()
+
+
+def case_register_pull_time_update_exclusion(w: World) -> Cases:
+    return [{"principalArn": f"arn:aws:iam::{ACCOUNT}:user/model-{uuid.uuid4().hex[:8]}"}]
+
+
+def case_deregister_pull_time_update_exclusion(w: World) -> Cases:
+    arn = f"arn:aws:iam::{ACCOUNT}:user/model-{uuid.uuid4().hex[:8]}"
+    w.ecr.register_pull_time_update_exclusion(principalArn=arn)
+    return [{"principalArn": arn}]
+
+
+def case_list_pull_time_update_exclusions(w: World) -> Cases:
+    return [{"maxResults": 10, "nextToken": FIRST_PAGE}]
+
+
+def case_put_image_scanning_configuration(w: World) -> Cases:
+    return [{"repositoryName": w.fresh_repo(), "imageScanningConfiguration.scanOnPush": True}]
+
+
+def case_put_registry_scanning_configuration(w: World) -> Cases:
+    return [
+        {
+            "scanType": "BASIC",
+            "rules[].scanFrequency": "SCAN_ON_PUSH",
+            "rules[].repositoryFilters[].filter": "model-none-*",
+            "rules[].repositoryFilters[].filterType": "WILDCARD",
+        }
+    ]
+
+
+def case_get_registry_scanning_configuration(w: World) -> Cases:
+    return [{}]
+
+
+def case_batch_get_repository_scanning_configuration(w: World) -> Cases:
+    return [{"repositoryNames[]": w.repo}]
+
+
+def case_start_image_scan(w: World) -> Cases:
+    img = make_image(f"model-scan/{w.repo}", layers=1)
+    push_layer_api(w.ecr, w.repo, img, tag="scan")
+    return [
+        {"repositoryName": w.repo, "imageId.imageDigest": img.digest, "imageId.imageTag": "scan"}
+    ]
+
+
+def case_describe_image_scan_findings(w: World) -> Cases:
+    img = make_image(f"model-findings/{w.repo}", layers=1)
+    push_layer_api(w.ecr, w.repo, img, tag="findings")
+    w.ecr.start_image_scan(repositoryName=w.repo, imageId={"imageTag": "findings"})
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageId.imageDigest": img.digest,
+            "imageId.imageTag": "findings",
+            "nextToken": FIRST_PAGE,
+            "maxResults": 10,
+        }
+    ]
 
 
 CASES: dict[str, Callable[[World], Cases]] = {
