@@ -7,6 +7,7 @@ import typer
 from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
+from dockyard.cli.sbom import sbom
 from dockyard.cli.serve import serve
 from dockyard.cli.status import jobs, usage
 from dockyard.cli.vulndb import vulndb
@@ -22,6 +23,7 @@ app.command()(serve)
 app.command()(gc)
 app.command()(usage)
 app.command()(jobs)
+app.command()(sbom)
 app.add_typer(iam, name="iam")
 app.add_typer(lifecycle, name="lifecycle")
 app.add_typer(vulndb, name="vulndb")

@@ -31,6 +31,7 @@ from dockyard.metadata.vulndb import ImportResult, VulnDbStatus
 from dockyard.scanning import ScanLimits, build_inventory
 from dockyard.scanning.inventory import Inventory
 from dockyard.scanning.matching import lookup_names, match_packages
+from dockyard.scanning.sbom import cyclonedx_json
 from dockyard.scanning.severity import severity_of
 from dockyard.services.images import Images
 from dockyard.services.jobs import Jobs
@@ -296,6 +297,13 @@ class Scanning:
         if record is None:
             raise ScanNotFound(str(digest), key.name.value)
         return digest, record
+
+    async def sbom(self, key: RepositoryKey, image_id: ImageId) -> str:
+        """CycloneDX JSON of the image's inventory, from its last completed scan."""
+        digest, record = await self.result(key, image_id)
+        if record.inventory is None:
+            raise ScanNotFound(str(digest), key.name.value)
+        return cyclonedx_json(key.name.value, str(digest), record.inventory)
 
     async def summaries(self, key: RepositoryKey, digests: list[str]) -> dict[str, ScanRecord]:
         return await blocking(self._scans.summaries, key, digests)

@@ -34,7 +34,7 @@ class BasicAuth:
         self.challenge = f'Basic realm="{realm}",service="ecr.amazonaws.com"'.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v2") or self.disabled:
+        if scope["type"] != "http" or not _guarded(scope["path"]) or self.disabled:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
@@ -69,6 +69,11 @@ class BasicAuth:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _guarded(path: str) -> bool:
+    # /_dockyard/layers/ URLs carry their own signature (GetDownloadUrlForLayer).
+    return path.startswith(("/v2", "/_dockyard/repositories/"))
 
 
 def _is_pull(scope: Scope) -> bool:

@@ -23,6 +23,7 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.identity import Caller
 from dockyard.domain.names import Tag, parse_reference
+from dockyard.domain.records import ImageId
 from dockyard.services import Registry
 from dockyard.services.deletion import BlobLinkTarget, ManifestTarget, TagTarget
 
@@ -236,6 +237,16 @@ async def layer_download(request: Request) -> Response:
     return StreamingResponse(content.chunks, headers=headers)
 
 
+async def image_sbom(request: Request) -> Response:
+    """The CycloneDX SBOM of a scanned image (a Dockyard extension beside /v2)."""
+    registry = _registry(request)
+    key = registry.key(request.path_params["name"], _account(request))
+    reference = request.path_params["reference"]
+    image_id = ImageId(reference, None) if ":" in reference else ImageId(None, reference)
+    body = await registry.scanning.sbom(key, image_id)
+    return Response(body, media_type="application/vnd.cyclonedx+json")
+
+
 async def blob_delete(request: Request) -> Response:
     registry = _registry(request)
     key = registry.key(request.path_params["name"], _account(request))
@@ -353,4 +364,9 @@ def oci_routes() -> list[BaseRoute]:
         Route(n + "/blobs/{digest}", blob_get, methods=["GET", "HEAD"]),
         Route(n + "/blobs/{digest}", blob_delete, methods=["DELETE"]),
         Route("/_dockyard/layers/{token}", layer_download, methods=["GET"]),
+        Route(
+            "/_dockyard/repositories/{name:path}/images/{reference}/sbom",
+            image_sbom,
+            methods=["GET"],
+        ),
     ]

@@ -1,0 +1,34 @@
+"""An image's package inventory as a CycloneDX SBOM (JSON), with cyclonedx-python-lib."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.output.json import JsonV1Dot5
+from packageurl import PackageURL
+
+
+def cyclonedx_json(image_name: str, digest: str, inventory: dict[str, Any]) -> str:
+    bom = Bom()
+    bom.metadata.component = Component(
+        name=image_name, version=digest, type=ComponentType.CONTAINER, bom_ref=digest
+    )
+    seen: set[str] = set()
+    for package in inventory.get("packages", []):
+        purl = package.get("purl")
+        ref = purl or f"{package['ecosystem']}/{package['name']}@{package['version']}"
+        if ref in seen:
+            continue  # a multi-architecture image lists a package once
+        seen.add(ref)
+        bom.components.add(
+            Component(
+                name=package.get("display_name") or package["name"],
+                version=package["version"],
+                type=ComponentType.LIBRARY,
+                purl=PackageURL.from_string(purl) if purl else None,
+                bom_ref=ref,
+            )
+        )
+    return str(JsonV1Dot5(bom).output_as_string(indent=2))
