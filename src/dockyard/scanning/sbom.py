@@ -12,9 +12,8 @@ from packageurl import PackageURL
 
 def cyclonedx_json(image_name: str, digest: str, inventory: dict[str, Any]) -> str:
     bom = Bom()
-    bom.metadata.component = Component(
-        name=image_name, version=digest, type=ComponentType.CONTAINER, bom_ref=digest
-    )
+    image = Component(name=image_name, version=digest, type=ComponentType.CONTAINER, bom_ref=digest)
+    bom.metadata.component = image
     seen: set[str] = set()
     for package in inventory.get("packages", []):
         purl = package.get("purl")
@@ -31,4 +30,6 @@ def cyclonedx_json(image_name: str, digest: str, inventory: dict[str, Any]) -> s
                 bom_ref=ref,
             )
         )
+    # The image holds every package directly: that is the whole dependency graph we know.
+    bom.register_dependency(image, bom.components)
     return str(JsonV1Dot5(bom).output_as_string(indent=2))
