@@ -22,6 +22,7 @@ from dockyard.auth import keys
 from dockyard.config import Settings, public_url
 from dockyard.domain.errors import DockyardError
 from dockyard.metadata import open_metadata
+from dockyard.scanning import ScanLimits
 from dockyard.services import Registry, RegistrySettings
 from dockyard.services.identity import Identity, NewKey
 from dockyard.storage import open_blob_store
@@ -52,6 +53,11 @@ def open_registry(settings: Settings) -> Registry:
             max_manifest_bytes=settings.max_manifest_bytes,
             max_blob_bytes=settings.max_blob_bytes,
             idempotent_immutable_repush=settings.idempotent_immutable_repush,
+            scan_limits=ScanLimits(
+                max_layer_bytes=settings.scan_max_layer_bytes,
+                max_image_bytes=settings.scan_max_image_bytes,
+                max_compression_ratio=float(settings.scan_max_compression_ratio),
+            ),
         ),
         metadata,
         store,

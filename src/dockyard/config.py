@@ -43,6 +43,9 @@ class Settings:
     gc_interval: timedelta = timedelta(hours=1)
     upload_expiry: timedelta = timedelta(hours=24)
     lifecycle_interval: timedelta = timedelta(hours=1)
+    scan_max_layer_bytes: int = 8 << 30
+    scan_max_image_bytes: int = 32 << 30
+    scan_max_compression_ratio: int = 250
 
 
 # What each setting means, for --help and the README.
@@ -72,6 +75,10 @@ HELP: dict[str, str] = {
     "gc_interval": "How often the server collects garbage; 0 turns it off.",
     "upload_expiry": "How long an idle upload session is kept.",
     "lifecycle_interval": "How often the server applies lifecycle policies; 0 turns it off.",
+    "scan_max_layer_bytes": "A scan fails when one layer decompresses to more than this.",
+    "scan_max_image_bytes": "A scan fails when an image's layers decompress to more than this.",
+    "scan_max_compression_ratio": "A scan fails on a layer that expands more than this ratio "
+    "(a decompression bomb).",
 }
 
 ENV_PREFIX = "DOCKYARD_"

@@ -8,7 +8,7 @@ from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
 from dockyard.cli.sbom import sbom
-from dockyard.cli.serve import serve
+from dockyard.cli.serve import serve, settings_epilog
 from dockyard.cli.status import jobs, usage
 from dockyard.cli.vulndb import vulndb
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-app.command()(serve)
+app.command(epilog=settings_epilog())(serve)
 app.command()(gc)
 app.command()(usage)
 app.command()(jobs)

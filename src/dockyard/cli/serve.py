@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Iterator
+from dataclasses import fields
 from typing import Annotated
 
 import typer
@@ -14,7 +15,7 @@ import uvicorn
 
 from dockyard.app import ROOT_CREDENTIALS_FILE, bootstrap_root, create_app, open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
-from dockyard.config import HELP, env_name
+from dockyard.config import HELP, Settings, env_name
 
 
 def _help(field: str, default: object) -> str:
@@ -138,3 +139,12 @@ class _Server(uvicorn.Server):
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+
+def settings_epilog() -> str:
+    """Every setting, with its environment variable, for --help: the options above are
+    the common ones; the rest come from the environment or the config file."""
+    lines = ["All settings (config file key = environment variable):"]
+    for field in fields(Settings):
+        lines.append(f"{field.name} = {env_name(field.name)}: {HELP[field.name]}")
+    return "\n\n".join(lines)
