@@ -108,6 +108,7 @@ class PutOutcome:
     subject: Digest | None
     new_manifest: bool
     tag_moved: bool
+    restored: bool = False  # an archived image pushed again
 
 
 @dataclass(frozen=True, slots=True)

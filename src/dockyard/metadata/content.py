@@ -108,6 +108,17 @@ class ContentStore:
                     repository_id=repository_id, digest=str(digest), linked_at=stamp
                 )
             )
+        else:
+            # Uploaded again: a manifest is probably on its way, so the grace period
+            # that protects it from GC starts again.
+            conn.execute(
+                update(repository_blobs)
+                .where(
+                    repository_blobs.c.repository_id == repository_id,
+                    repository_blobs.c.digest == str(digest),
+                )
+                .values(linked_at=stamp)
+            )
 
     def mount_blob(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
         """Link a blob ``source`` holds into ``target`` in one transaction; False if none."""
@@ -256,14 +267,17 @@ class ContentStore:
                 if current is not None and rule.is_immutable(tag.value) and not repush:
                     raise TagImmutable(tag.value, key.name.value)
             new_manifest = manifest_id is None
+            restored = False
             if manifest_id is None:
                 manifest_id = self._insert_manifest(conn, repository_id, manifest, stamp)
             else:
                 # Pushing an archived image again restores it.
-                conn.execute(
-                    update(manifests)
-                    .where(manifests.c.id == manifest_id, manifests.c.image_status != "ACTIVE")
-                    .values(image_status="ACTIVE", activated_at=stamp)
+                restored = bool(
+                    conn.execute(
+                        update(manifests)
+                        .where(manifests.c.id == manifest_id, manifests.c.image_status != "ACTIVE")
+                        .values(image_status="ACTIVE", activated_at=stamp)
+                    ).rowcount
                 )
             tag_moved = False
             if tag is not None and current != manifest_id:
@@ -271,7 +285,7 @@ class ContentStore:
                     conn, repository_id, tag, manifest_id, stamp, exists=current is not None
                 )
                 tag_moved = True
-        return PutOutcome(manifest.digest, manifest.subject, new_manifest, tag_moved)
+        return PutOutcome(manifest.digest, manifest.subject, new_manifest, tag_moved, restored)
 
     @staticmethod
     def _insert_manifest(

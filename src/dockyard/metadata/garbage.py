@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Exists, and_, delete, exists, func, select, update
+from sqlalchemy import Engine, Exists, and_, delete, exists, func, or_, select, update
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.records import RepositoryKey
@@ -74,17 +74,26 @@ class GarbageStore:
         with reading(self._engine) as conn:
             return {str(u) for u in conn.execute(select(uploads.c.id)).scalars()}
 
-    def freeable(self, link_cutoff: datetime) -> Freeable:
-        """What a pass with this cutoff would free, without changing anything."""
-        stale = and_(repository_blobs.c.linked_at < link_cutoff, ~_referenced_in_repository())
+    def freeable(self, cutoff: datetime, now: datetime) -> Freeable:
+        """What a pass at ``now`` with this cutoff would free, without changing anything.
+
+        As in a real pass: stale links go, unlinked blobs are marked at ``now``, and
+        only blobs marked at or before the cutoff are swept.
+        """
+        stale = and_(repository_blobs.c.linked_at < cutoff, ~_referenced_in_repository())
         live_link = (
             select(repository_blobs.c.digest)
             .where(repository_blobs.c.digest == blobs.c.digest, ~stale)
             .exists()
         )
+        marked_in_time = blobs.c.doomed_at <= cutoff
+        if now <= cutoff:  # no grace: what this pass marks, it also sweeps
+            marked_in_time = or_(marked_in_time, blobs.c.doomed_at.is_(None))
         with reading(self._engine) as conn:
             count = conn.execute(select(func.count()).select_from(repository_blobs).where(stale))
-            rows = conn.execute(select(blobs.c.digest, blobs.c.size).where(~live_link)).all()
+            rows = conn.execute(
+                select(blobs.c.digest, blobs.c.size).where(~live_link, marked_in_time)
+            ).all()
             return Freeable(int(count.scalar_one()), [(Digest.parse(d), int(s)) for d, s in rows])
 
     def drop_stale_links(self, cutoff: datetime) -> int:

@@ -74,6 +74,36 @@ class JobStore:
                 ).scalar_one()
             )
 
+    def start_here(
+        self,
+        kind: str,
+        key: str | None,
+        payload: dict[str, Any],
+        owner: str,
+        lease: timedelta,
+        now: datetime,
+    ) -> JobRecord:
+        """Record a job that this node runs at once (on-demand runs): no other node takes it."""
+        with writing(self._engine) as conn:
+            job_id = conn.execute(
+                insert(jobs)
+                .values(
+                    kind=kind,
+                    key=key,
+                    payload=payload,
+                    state=RUNNING,
+                    run_after=now,
+                    attempts=1,
+                    lease_owner=owner,
+                    lease_until=now + lease,
+                    created_at=now,
+                    started_at=now,
+                )
+                .returning(jobs.c.id)
+            ).scalar_one()
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).one()
+        return _record(row)
+
     def ensure_periodic(self, kind: str, key: str, every: timedelta, now: datetime) -> None:
         """Queue the next run of a periodic job unless one is queued or running already."""
         with writing(self._engine) as conn:
@@ -103,16 +133,12 @@ class JobStore:
                 )
             )
 
-    def claim(
-        self, owner: str, now: datetime, lease: timedelta, job_id: int | None = None
-    ) -> JobRecord | None:
+    def claim(self, owner: str, now: datetime, lease: timedelta) -> JobRecord | None:
         """Take the next due job (or one whose lease ran out: its node died)."""
         due = or_(
             and_(jobs.c.state == QUEUED, jobs.c.run_after <= now),
             and_(jobs.c.state == RUNNING, jobs.c.lease_until < now),
         )
-        if job_id is not None:
-            due = and_(due, jobs.c.id == job_id)
         with writing(self._engine) as conn:
             query = select(jobs.c.id).where(due).order_by(jobs.c.run_after).limit(1)
             if conn.dialect.name == "postgresql":

@@ -8,12 +8,16 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from dockyard.metadata.database import writing
+
 _SCRIPTS = Path(__file__).parent / "migrations"
 
 
 def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
-    with engine.begin() as connection:
+    # Take the write lock up front: a command started beside a running server must
+    # wait its turn, not fail on a read lock it cannot upgrade.
+    with writing(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -56,7 +56,7 @@ class GarbageCollector:
         report = GcReport(dry_run=dry_run)
         tick = progress or (lambda _phase, _n: None)
         if dry_run:
-            freeable = await blocking(self._store.freeable, cutoff)
+            freeable = await blocking(self._store.freeable, cutoff, now)
             report.dropped_links = freeable.stale_links
             report.freed_blobs = [str(d) for d, _ in freeable.blobs]
             report.freed_bytes = sum(size for _, size in freeable.blobs)

@@ -207,7 +207,7 @@ class Images:
             if tag and await blocking(self._images.digest_of_tag, key, tag) == Digest.of(payload):
                 raise ImageAlreadyExists(str(Digest.of(payload)), tag, key.name.value) from None
             raise
-        if not outcome.new_manifest and not outcome.tag_moved:
+        if not (outcome.new_manifest or outcome.tag_moved or outcome.restored):
             raise ImageAlreadyExists(str(outcome.digest), tag, key.name.value)
         return await self._manifests.get(key, outcome.digest)
 

@@ -56,12 +56,11 @@ class Jobs:
         self, kind: str, payload: dict[str, Any], key: str | None = None
     ) -> JobRecord:
         """Queue a job and run it here and now (the CLI's on-demand runs): recorded like any."""
-        job_id = await self.enqueue(kind, payload, key)
-        job = await blocking(self._store.claim, self.owner, datetime.now(UTC), LEASE, job_id)
-        if job is None:
-            raise RuntimeError(f"job {job_id} was taken by another node")
+        job = await blocking(
+            self._store.start_here, kind, key, payload, self.owner, LEASE, datetime.now(UTC)
+        )
         await self._run(job)
-        done = await blocking(self._store.get, job_id)
+        done = await blocking(self._store.get, job.id)
         assert done is not None
         return done
 

@@ -114,7 +114,9 @@ async def describe_images(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
 @operation("BatchGetImage")
 async def batch_get_image(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     key = ctx.key(body)
-    found, failures = await ctx.registry.images.get(key, _ids(body), body.get("acceptedMediaTypes"))
+    found, failures = await ctx.registry.images.get(
+        key, _ids(body), body.get("acceptedMediaTypes"), ctx.caller.principal.arn
+    )
     images = [
         {
             "registryId": key.scope.account_id,
