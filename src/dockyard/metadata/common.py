@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, select
 
 from dockyard.domain.errors import NameUnknown
 from dockyard.domain.records import Page, RepositoryKey
@@ -22,24 +22,21 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def in_repository(key: RepositoryKey) -> ColumnElement[bool]:
+    """The condition that a ``repositories`` row is the one ``key`` names."""
+    return and_(
+        repositories.c.account_id == key.scope.account_id,
+        repositories.c.region == key.scope.region,
+        repositories.c.name == key.name.value,
+    )
+
+
 def repository_row(conn: Connection, key: RepositoryKey) -> Row[Any] | None:
-    return conn.execute(
-        select(repositories).where(
-            repositories.c.account_id == key.scope.account_id,
-            repositories.c.region == key.scope.region,
-            repositories.c.name == key.name.value,
-        )
-    ).first()
+    return conn.execute(select(repositories).where(in_repository(key))).first()
 
 
 def repository_id(conn: Connection, key: RepositoryKey) -> int | None:
-    return conn.execute(
-        select(repositories.c.id).where(
-            repositories.c.account_id == key.scope.account_id,
-            repositories.c.region == key.scope.region,
-            repositories.c.name == key.name.value,
-        )
-    ).scalar()
+    return conn.execute(select(repositories.c.id).where(in_repository(key))).scalar()
 
 
 def require_repository(conn: Connection, key: RepositoryKey) -> int:

@@ -34,7 +34,7 @@ from dockyard.domain.records import (
     StoredManifest,
     UploadState,
 )
-from dockyard.metadata.common import aware, now, page, require_repository
+from dockyard.metadata.common import aware, in_repository, now, page, require_repository
 from dockyard.metadata.database import reading, writing
 from dockyard.metadata.tables import (
     blobs,
@@ -69,9 +69,7 @@ class ContentStore:
                     ).join(blobs, blobs.c.digest == repository_blobs.c.digest)
                 )
                 .where(
-                    repositories.c.account_id == key.scope.account_id,
-                    repositories.c.region == key.scope.region,
-                    repositories.c.name == key.name.value,
+                    in_repository(key),
                     repository_blobs.c.digest == str(digest),
                 )
             ).scalar()
@@ -128,9 +126,7 @@ class ContentStore:
                 .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
                 .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
                 .where(
-                    repositories.c.account_id == source.scope.account_id,
-                    repositories.c.region == source.scope.region,
-                    repositories.c.name == source.name.value,
+                    in_repository(source),
                     blobs.c.digest == str(digest),
                 )
             ).scalar()
@@ -186,9 +182,7 @@ class ContentStore:
                 .join(repositories, repositories.c.id == uploads.c.repository_id)
                 .where(
                     uploads.c.id == upload_id,
-                    repositories.c.account_id == key.scope.account_id,
-                    repositories.c.region == key.scope.region,
-                    repositories.c.name == key.name.value,
+                    in_repository(key),
                 )
             ).first()
             if row is None:
@@ -235,9 +229,7 @@ class ContentStore:
                     repositories.c.tag_mutability,
                     repositories.c.mutability_filters,
                 ).where(
-                    repositories.c.account_id == key.scope.account_id,
-                    repositories.c.region == key.scope.region,
-                    repositories.c.name == key.name.value,
+                    in_repository(key),
                 )
             ).first()
             if repository is None:
@@ -396,9 +388,7 @@ class ContentStore:
         else:
             query = query.where(manifests.c.digest == str(reference))
         query = query.where(
-            repositories.c.account_id == key.scope.account_id,
-            repositories.c.region == key.scope.region,
-            repositories.c.name == key.name.value,
+            in_repository(key),
             manifests.c.image_status == "ACTIVE",  # archived images cannot be pulled
         )
         with reading(self._engine) as conn:
