@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from dockyard.app import open_registry
@@ -30,17 +30,14 @@ def import_(
     console = Console()
 
     async def run() -> list[ImportResult]:
-        results = []
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=console, transient=True) as bar:
-            for source in sources:
-                task = bar.add_task(f"importing {source}", total=None)
+            tasks = {source: bar.add_task(f"importing {source}", total=None) for source in sources}
 
-                def advance(done: int, total: int | None, task: TaskID = task) -> None:
-                    bar.update(task, completed=done, total=total)
+            def advance(source: str, done: int, total: int | None) -> None:
+                bar.update(tasks[source], completed=done, total=total)
 
-                results.append(await registry.scanning.import_vulnerabilities(source, advance))
-        return results
+            return await registry.scanning.import_vulnerabilities(list(sources), advance)
 
     try:
         results = asyncio.run(run())

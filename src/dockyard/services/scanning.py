@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from dockyard.domain.digests import Digest
-from dockyard.domain.errors import DockyardError, ScanFailed, UnsupportedImage
+from dockyard.domain.errors import DockyardError, InvalidRequest, ScanFailed, UnsupportedImage
 from dockyard.domain.manifests import parse_manifest
 from dockyard.domain.records import ImageId, PutOutcome, RepositoryKey, Scope
 from dockyard.domain.scanning import (
@@ -95,13 +95,22 @@ class Scanning:
     # Vulnerability data -------------------------------------------------------
 
     async def import_vulnerabilities(
-        self, location: str, progress: Callable[[int, int | None], None] | None = None
-    ) -> ImportResult:
-        """Import OSV data; when anything changed, continuous-scan repositories are rescanned."""
-        result = await asyncio.to_thread(self._vulns.import_source, location, progress=progress)
-        if result.changed:
+        self, locations: list[str], progress: Callable[[str, int, int | None], None] | None = None
+    ) -> list[ImportResult]:
+        """Import OSV data; if anything changed, rescan continuous-scan repositories (once)."""
+        results = []
+        for location in locations:
+
+            def step(done: int, total: int | None, where: str = location) -> None:
+                if progress:
+                    progress(where, done, total)
+
+            results.append(
+                await asyncio.to_thread(self._vulns.import_source, location, progress=step)
+            )
+        if any(r.changed for r in results):
             await self._jobs.enqueue(RESCAN, {})
-        return result
+        return results
 
     async def vulnerability_status(self) -> VulnDbStatus:
         return await blocking(self._vulns.status)
@@ -121,6 +130,9 @@ class Scanning:
         )
 
     async def put_configuration(self, scope: Scope, config: RegistryScanning) -> None:
+        continuous = any(r.frequency is ScanFrequency.CONTINUOUS_SCAN for r in config.rules)
+        if config.scan_type is ScanType.BASIC and continuous:
+            raise InvalidRequest("CONTINUOUS_SCAN needs scanType ENHANCED; BASIC scans on push")
         rules = [
             {"scanFrequency": r.frequency.value, "filters": list(r.filters)} for r in config.rules
         ]
