@@ -70,3 +70,30 @@ def test_re_uploading_an_old_blob_renews_its_grace(
     assert base.digest in blob_files(data_dir)
     push_manifest(v2, "gc/again", "v2", new.manifest)
     pull_and_verify(v2, "gc/again", "v2", new)
+
+
+def test_a_blob_a_client_was_told_exists_keeps_its_link(
+    ecr: Any, v2: httpx.Client, data_dir: Path
+) -> None:
+    """A client HEADs a layer, hears 200 and skips uploading it: GC must not then drop it.
+
+    The repository's link is old and (its image deleted) unreferenced, so only the HEAD
+    says a manifest is coming; it restarts the link's grace period.
+    """
+    ecr.create_repository(repositoryName="gc/probed")
+    base = make_layer("gc/probed-base", files=2)
+    old, new = small_image("old", base), small_image("new", base)
+    push_v2(v2, "gc/probed", old, "v1")
+    ecr.batch_delete_image(repositoryName="gc/probed", imageIds=[{"imageTag": "v1"}])
+    for blob in old.blobs:  # as if pushed two hours ago (see the test above)
+        set_link_time(data_dir, "gc/probed", blob.digest, ago(hours=2))
+
+    head = v2.head(f"/v2/gc/probed/blobs/{base.digest}")
+    assert head.status_code == 200  # so the client skips this layer
+    for blob in new.blobs:
+        if blob.digest != base.digest:
+            push_blob(v2, "gc/probed", blob)
+    report = run_gc(data_dir)
+    assert base.digest not in report.digests, "GC freed a layer a client was told exists"
+    push_manifest(v2, "gc/probed", "v2", new.manifest)
+    pull_and_verify(v2, "gc/probed", "v2", new)

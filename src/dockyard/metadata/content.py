@@ -60,23 +60,36 @@ class ContentStore:
 
     def blob_size(self, key: RepositoryKey, digest: Digest) -> int:
         """The size of a blob the repository holds; raises when it holds none."""
+        return self.blob_link(key, digest)[0]
+
+    def blob_link(self, key: RepositoryKey, digest: Digest) -> tuple[int, datetime]:
+        """Size and link time of a blob the repository holds; raises when it holds none."""
         with reading(self._engine) as conn:
-            size = conn.execute(
-                select(blobs.c.size)
+            row = conn.execute(
+                select(blobs.c.size, repository_blobs.c.linked_at)
                 .select_from(
                     repositories.join(
                         repository_blobs, repository_blobs.c.repository_id == repositories.c.id
                     ).join(blobs, blobs.c.digest == repository_blobs.c.digest)
                 )
-                .where(
-                    in_repository(key),
-                    repository_blobs.c.digest == str(digest),
-                )
-            ).scalar()
-            if size is None:
+                .where(in_repository(key), repository_blobs.c.digest == str(digest))
+            ).first()
+            if row is None:
                 require_repository(conn, key)
                 raise BlobUnknown(str(digest))
-            return int(size)
+            return int(row.size), aware(row.linked_at)
+
+    def renew_link(self, key: RepositoryKey, digest: Digest) -> None:
+        """Restart a link's GC grace period: a client is about to rely on it."""
+        with writing(self._engine) as conn:
+            conn.execute(
+                update(repository_blobs)
+                .where(
+                    repository_blobs.c.repository_id == require_repository(conn, key),
+                    repository_blobs.c.digest == str(digest),
+                )
+                .values(linked_at=now())
+            )
 
     def link_blob(self, key: RepositoryKey, digest: Digest, size: int) -> None:
         with writing(self._engine) as conn:
@@ -476,13 +489,3 @@ class ContentStore:
             ).rowcount
             if not removed:
                 raise ManifestUnknown(tag.value)
-
-    # Helpers ------------------------------------------------------------
-
-    def count_rows(self) -> dict[str, int]:
-        """Row counts per table, for operators and tests."""
-        with reading(self._engine) as conn:
-            return {
-                t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-                for t in (repositories, blobs, repository_blobs, manifests, tags, uploads)
-            }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dockyard.domain.digests import Digest
@@ -34,12 +35,24 @@ class BlobContent:
 
 
 class Blobs:
-    def __init__(self, metadata: ContentStore, store: BlobStore) -> None:
+    def __init__(self, metadata: ContentStore, store: BlobStore, renew_after: timedelta) -> None:
         self._metadata = metadata
         self._store = store
+        self._renew_after = renew_after
 
     async def size(self, key: RepositoryKey, digest: Digest) -> int:
         return await blocking(self._metadata.blob_size, key, digest)
+
+    async def probe(self, key: RepositoryKey, digest: Digest) -> int:
+        """``size`` for a client asking whether it can skip an upload.
+
+        A client told "yes" will name the blob in a manifest soon, so an old link
+        gets a fresh GC grace period (a write at most once per half grace period).
+        """
+        size, linked_at = await blocking(self._metadata.blob_link, key, digest)
+        if datetime.now(UTC) - linked_at > self._renew_after:
+            await blocking(self._metadata.renew_link, key, digest)
+        return size
 
     async def open(
         self, key: RepositoryKey, digest: Digest, range_header: str | None = None

@@ -84,7 +84,7 @@ class Layers:
                 failures.append((text, "InvalidLayerDigest", "Invalid layer digest"))
                 continue
             try:
-                layers.append((text, await self._blobs.size(key, digest)))
+                layers.append((text, await self._blobs.probe(key, digest)))
             except BlobUnknown:
                 failures.append((text, "MissingLayerDigest", "Requested layer not found"))
         return layers, failures

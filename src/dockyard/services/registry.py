@@ -7,6 +7,7 @@ applies create-on-push, and hands the work to the focused services.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
@@ -39,6 +40,7 @@ class RegistrySettings:
     max_blob_bytes: int
     idempotent_immutable_repush: bool = False
     scan_limits: ScanLimits = field(default_factory=ScanLimits)
+    gc_grace_period: timedelta = timedelta(hours=1)
 
 
 class Registry:
@@ -51,7 +53,7 @@ class Registry:
     ) -> None:
         self.settings = settings
         self._metadata = metadata
-        self.blobs = Blobs(metadata.content, store)
+        self.blobs = Blobs(metadata.content, store, settings.gc_grace_period / 2)
         self.uploads = Uploads(metadata.content, store, settings.max_blob_bytes)
         self.pulls = Pulls(metadata.images, metadata.lifecycle)
         self.manifests = Manifests(

@@ -197,7 +197,7 @@ async def blob_get(request: Request) -> Response:
     key = registry.key(request.path_params["name"], _account(request))
     digest = Digest.parse(request.path_params["digest"])
     if request.method == "HEAD":
-        size = await registry.blobs.size(key, digest)
+        size = await registry.blobs.probe(key, digest)
         return Response(headers=_blob_headers(digest, size))
     content = await registry.blobs.open(key, digest, request.headers.get("range"))
     if content.range is not None:
