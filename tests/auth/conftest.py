@@ -15,7 +15,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.auth.helpers import SecretLedger, StartDockyard, login_password, started
+from tests.support.auth import SecretLedger, StartDockyard, login_password, started
 from tests.support.servers import DockyardProcess
 
 VERBOSE = ["--log-level", "debug", "--access-log"]

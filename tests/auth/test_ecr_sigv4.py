@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.auth.helpers import (
+from tests.support.auth import (
     REGION,
     ROOT_KEY,
     SecretLedger,

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.auth.helpers import SecretLedger, aws_cli_env, ecr_client
-from tests.clients.test_podman import Podman
+from tests.support.auth import SecretLedger, aws_cli_env, ecr_client
 from tests.support.images import make_image, resolve_layout_tag, write_oci_layout
+from tests.support.podman import Podman
 from tests.support.servers import DockyardProcess
 from tests.support.tools import require_tool, run
 

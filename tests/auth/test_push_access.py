@@ -6,7 +6,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.auth.helpers import (
+from tests.support.auth import (
     ACCOUNT_ID,
     SecretLedger,
     StartDockyard,

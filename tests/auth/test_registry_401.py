@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.auth.helpers import (
+from tests.support.auth import (
     ROOT_KEY,
     SecretLedger,
     StartDockyard,

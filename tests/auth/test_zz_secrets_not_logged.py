@@ -12,7 +12,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.auth.helpers import (
+from tests.support.auth import (
     ROOT_KEY,
     SecretLedger,
     basic,

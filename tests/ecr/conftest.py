@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ecr.helpers import REGION, AwsCli, login_client, make_client
+from tests.support.ecr import REGION, AwsCli, login_client, make_client
 from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.ecr.helpers import ACCOUNT, AwsCli, push_layer_api
+from tests.support.ecr import ACCOUNT, AwsCli, push_layer_api
 from tests.support.images import OCI_MANIFEST, make_image
 from tests.support.servers import DockyardProcess
 

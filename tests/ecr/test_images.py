@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ecr.helpers import ACCOUNT, expect_error, push_layer_api, push_v2
+from tests.support.ecr import ACCOUNT, expect_error, push_layer_api, push_v2
 from tests.support.images import (
     DOCKER_CONFIG,
     DOCKER_MANIFEST,

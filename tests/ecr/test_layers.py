@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from tests.ecr.helpers import ACCOUNT, MiB, expect_error, upload_layer
+from tests.support.ecr import ACCOUNT, MiB, expect_error, upload_layer
 from tests.support.images import sha256_digest
 
 MISSING_DIGEST = "sha256:" + "0" * 64

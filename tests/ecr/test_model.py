@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from dockyard.api.ecr.operations import HANDLERS
 from dockyard.api.ecr.shapes import Shape, check_output, compile_pattern, load_model
-from tests.ecr.helpers import ACCOUNT, make_client, push_layer_api, upload_layer
+from tests.support.ecr import ACCOUNT, make_client, push_layer_api, upload_layer
 from tests.support.images import OCI_MANIFEST, make_image, sha256_digest
 
 MODEL = load_model()

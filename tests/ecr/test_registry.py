@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ecr.helpers import ACCOUNT, expect_error, login_password, make_client, upload_layer
+from tests.support.ecr import ACCOUNT, expect_error, login_password, make_client, upload_layer
 from tests.support.servers import ROOT_ACCESS_KEY_ID, DockyardProcess
 
 # --------------------------------------------------------------------------- login

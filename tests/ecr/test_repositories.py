@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.ecr.helpers import ACCOUNT, expect_error, push_layer_api
+from tests.support.ecr import ACCOUNT, expect_error, push_layer_api
 from tests.support.images import make_image
 from tests.support.servers import DockyardProcess
 

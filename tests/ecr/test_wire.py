@@ -11,7 +11,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.ecr.helpers import REGION, expect_error
+from tests.support.ecr import REGION, expect_error
 from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY
 
 PREFIX = "AmazonEC2ContainerRegistry_V20150921."

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.lifecycle.helpers import dockyard, table_rows
+from tests.support.lifecycle import dockyard, table_rows
 
 _SUMMARY = re.compile(
     r"(?P<verb>freed|would free) (?P<blobs>\d+) blobs, (?P<bytes>\d+) bytes; "

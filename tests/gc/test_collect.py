@@ -7,16 +7,16 @@ from typing import Any
 
 import httpx
 
-from tests.ecr.helpers import push_v2
 from tests.gc.helpers import blob_files, run_gc, usage
-from tests.lifecycle.helpers import (
+from tests.support.ecr import push_v2
+from tests.support.images import Image, make_layer
+from tests.support.lifecycle import (
     ago,
     image_digests,
     pull_and_verify,
     set_link_time,
     small_image,
 )
-from tests.support.images import Image, make_layer
 
 
 def sizes(*images: Image) -> dict[str, int]:

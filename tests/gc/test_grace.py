@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from tests.ecr.helpers import push_v2
 from tests.gc.helpers import blob_files, run_gc
-from tests.lifecycle.helpers import ago, oci_error, pull_and_verify, set_link_time, small_image
+from tests.support.ecr import push_v2
 from tests.support.images import OCI_MANIFEST, make_layer, push_blob, push_manifest
+from tests.support.lifecycle import ago, oci_error, pull_and_verify, set_link_time, small_image
 
 
 def test_uploaded_blobs_wait_for_their_manifest(ecr: Any, v2: httpx.Client, data_dir: Path) -> None:

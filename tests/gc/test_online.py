@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.ecr.helpers import login_client, make_client, push_v2
 from tests.gc.helpers import blob_files, usage
-from tests.lifecycle.helpers import (
+from tests.support.ecr import login_client, make_client, push_v2
+from tests.support.images import make_layer
+from tests.support.lifecycle import (
     dockyard,
     pull_and_verify,
     small_image,
@@ -17,7 +18,6 @@ from tests.lifecycle.helpers import (
     table_rows,
     wait_for,
 )
-from tests.support.images import make_layer
 
 pytestmark = pytest.mark.timeout(60)
 

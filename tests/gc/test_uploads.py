@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from tests.ecr.helpers import expect_error
 from tests.gc.helpers import run_gc, upload_files
-from tests.lifecycle.helpers import oci_error
+from tests.support.ecr import expect_error
 from tests.support.images import sha256_digest
+from tests.support.lifecycle import oci_error
 
 CHUNK = b"abandoned upload bytes " * 2000
 

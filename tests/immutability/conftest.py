@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.auth.helpers import login_password, started
 from tests.immutability.helpers import Target
+from tests.support.auth import login_password, started
 from tests.support.servers import DockyardProcess
 
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 from botocore.client import BaseClient
 
-from tests.auth.helpers import basic, ecr_client, oci_error
+from tests.support.auth import basic, ecr_client, oci_error
 from tests.support.images import (
     MANIFEST_ACCEPT,
     Blob,

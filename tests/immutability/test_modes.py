@@ -12,7 +12,6 @@ from collections.abc import Callable
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.auth.helpers import ecr_error
 from tests.immutability.helpers import (
     MODES,
     Target,
@@ -24,6 +23,7 @@ from tests.immutability.helpers import (
     tag_digest,
     variants,
 )
+from tests.support.auth import ecr_error
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,7 +18,6 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from tests.auth.helpers import basic, ecr_client, ecr_error, oci_error
 from tests.immutability.helpers import (
     Target,
     assert_tag_invalid,
@@ -29,6 +28,7 @@ from tests.immutability.helpers import (
     tag_digest,
     variants,
 )
+from tests.support.auth import basic, ecr_client, ecr_error, oci_error
 from tests.support.images import Blob
 
 pytestmark = pytest.mark.timeout(90)

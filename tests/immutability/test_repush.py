@@ -13,7 +13,6 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.auth.helpers import ecr_error
 from tests.immutability.helpers import (
     Target,
     assert_tag_invalid,
@@ -24,6 +23,7 @@ from tests.immutability.helpers import (
     tag_digest,
     variants,
 )
+from tests.support.auth import ecr_error
 from tests.support.images import Blob
 
 pytestmark = pytest.mark.timeout(60)

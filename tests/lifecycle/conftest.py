@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ecr.helpers import AwsCli, login_client, make_client
-from tests.lifecycle.helpers import QUIET_SCHEDULE, aws_cli, start_dockyard, stop_dockyard
+from tests.support.ecr import AwsCli, login_client, make_client
+from tests.support.lifecycle import QUIET_SCHEDULE, aws_cli, start_dockyard, stop_dockyard
 from tests.support.servers import DockyardProcess
 
 

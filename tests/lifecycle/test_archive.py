@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.ecr.helpers import expect_error, push_v2
-from tests.lifecycle.helpers import (
+from tests.support.ecr import expect_error, push_v2
+from tests.support.images import MANIFEST_ACCEPT, push_manifest
+from tests.support.lifecycle import (
     ago,
     describe,
     dockyard,
@@ -22,7 +23,6 @@ from tests.lifecycle.helpers import (
     small_image,
     wait_for,
 )
-from tests.support.images import MANIFEST_ACCEPT, push_manifest
 
 
 def assert_not_pullable(ecr: Any, v2: httpx.Client, repo: str, digest: str, tag: str) -> None:

@@ -22,8 +22,9 @@ from typing import Any
 
 import httpx
 
-from tests.ecr.helpers import AwsCli, push_v2
-from tests.lifecycle.helpers import (
+from tests.support.ecr import AwsCli, push_v2
+from tests.support.images import make_layer
+from tests.support.lifecycle import (
     ago,
     dockyard,
     image_digests,
@@ -32,7 +33,6 @@ from tests.lifecycle.helpers import (
     set_image_times,
     small_image,
 )
-from tests.support.images import make_layer
 
 POLICY = policy_text(
     rule(

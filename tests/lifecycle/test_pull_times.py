@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ecr.helpers import AwsCli, expect_error, login_client, make_client, push_v2
-from tests.lifecycle.helpers import ROOT_ARN, describe, dockyard, small_image
+from tests.support.ecr import AwsCli, expect_error, login_client, make_client, push_v2
 from tests.support.images import MANIFEST_ACCEPT
+from tests.support.lifecycle import ROOT_ARN, describe, dockyard, small_image
 from tests.support.servers import DockyardProcess
 
 SLACK = timedelta(seconds=2)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ecr.helpers import login_client, make_client, push_v2
-from tests.lifecycle.helpers import (
+from tests.support.ecr import login_client, make_client, push_v2
+from tests.support.lifecycle import (
     dockyard,
     image_digests,
     policy_text,

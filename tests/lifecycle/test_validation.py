@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.ecr.helpers import AwsCli, expect_error
-from tests.lifecycle.helpers import policy_text, rule
+from tests.support.ecr import AwsCli, expect_error
+from tests.support.lifecycle import policy_text, rule
 
 COUNT_30 = {"countType": "imageCountMoreThan", "countNumber": 30}
 DAYS_7 = {"countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7}

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ecr.helpers import push_v2
-from tests.lifecycle.helpers import (
+from tests.support.ecr import push_v2
+from tests.support.lifecycle import (
     ago,
     dockyard,
     image_digests,

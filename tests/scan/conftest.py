@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ecr.helpers import REGION, AwsCli, login_client, make_client
 from tests.scan.helpers import (
     DEBIAN_ZIP,
     PERL_FIX,
@@ -43,7 +42,9 @@ from tests.scan.helpers import (
     pypi_pkg,
     wait_scan,
 )
-from tests.scanning.realdata import (
+from tests.support.ecr import REGION, AwsCli, login_client, make_client
+from tests.support.images import Image, push_image
+from tests.support.realdata import (
     DEBS,
     Entry,
     fetch_debs,
@@ -52,7 +53,6 @@ from tests.scanning.realdata import (
     tar_bytes,
     tree_entries,
 )
-from tests.support.images import Image, push_image
 from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
 
 

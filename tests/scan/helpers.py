@@ -1,6 +1,6 @@
 """Real images, an independent oracle of what they should contain, and ECR scan helpers.
 
-Images are made of real data (``tests.scanning.realdata``): the files of real Debian ``.deb``
+Images are made of real data (``tests.support.realdata``): the files of real Debian ``.deb``
 packages (their ``data.tar`` as ``dpkg-deb --fsys-tarfile`` gives it) with a dpkg status
 assembled from their control fields, old PyPI releases installed with ``pip --target``, and
 real npm ``package.json`` files.
@@ -33,13 +33,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 from packaging.version import Version as PyVersion
 
-from tests.scanning.realdata import (
-    Entry,
-    deb_control,
-    dpkg_status_paragraph,
-    os_release_of_this_machine,
-    tar_bytes,
-)
 from tests.support.images import (
     OCI_CONFIG,
     OCI_LAYER_GZIP,
@@ -50,6 +43,13 @@ from tests.support.images import (
     make_index,
     make_manifest,
     sha256_digest,
+)
+from tests.support.realdata import (
+    Entry,
+    deb_control,
+    dpkg_status_paragraph,
+    os_release_of_this_machine,
+    tar_bytes,
 )
 from tests.support.tools import require_tool
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from tests.ecr.helpers import AwsCli
 from tests.scan.helpers import (
     PERL_FIX,
     Pkg,
@@ -30,6 +29,7 @@ from tests.scan.helpers import (
     severity_total,
     triples,
 )
+from tests.support.ecr import AwsCli
 from tests.support.images import Image, write_oci_layout
 from tests.support.servers import DockyardProcess
 from tests.support.tools import require_tool, skopeo

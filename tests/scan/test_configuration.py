@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.ecr.helpers import expect_error, login_client, make_client
 from tests.scan.conftest import ALL_DATA, OwnServer, vulndb_import
 from tests.scan.helpers import (
     PERL_FIX,
@@ -27,8 +26,9 @@ from tests.scan.helpers import (
     severity_total,
     wait_scan,
 )
-from tests.scanning.realdata import tar_bytes
+from tests.support.ecr import expect_error, login_client, make_client
 from tests.support.images import Image, push_image
+from tests.support.realdata import tar_bytes
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -11,7 +11,6 @@ import httpx
 import psutil
 import pytest
 
-from tests.ecr.helpers import login_client, make_client
 from tests.scan.conftest import OwnServer
 from tests.scan.helpers import (
     PERL_FIX,
@@ -21,7 +20,7 @@ from tests.scan.helpers import (
     perl_cves_fixed_in,
     wait_scan,
 )
-from tests.scanning.realdata import tar_bytes, write_gzip_bomb
+from tests.support.ecr import login_client, make_client
 from tests.support.images import (
     OCI_LAYER_GZIP,
     Blob,
@@ -29,6 +28,7 @@ from tests.support.images import (
     make_manifest,
     push_image,
 )
+from tests.support.realdata import tar_bytes, write_gzip_bomb
 from tests.support.servers import DockyardProcess
 
 pytestmark = pytest.mark.timeout(120)

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from cvss import CVSS3  # type: ignore[import-untyped]
 
-from tests.ecr.helpers import expect_error
 from tests.scan.conftest import Scanned
 from tests.scan.helpers import (
     PERL_FIX,
@@ -33,6 +32,7 @@ from tests.scan.helpers import (
     triples,
     wait_scan,
 )
+from tests.support.ecr import expect_error
 from tests.support.images import (
     DOCKER_CONFIG,
     DOCKER_LAYER_GZIP,

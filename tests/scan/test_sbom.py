@@ -12,9 +12,9 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from tests.ecr.helpers import login_password
 from tests.scan.conftest import Scanned
 from tests.scan.helpers import Pkg
+from tests.support.ecr import login_password
 from tests.support.images import Image, push_image
 from tests.support.servers import DockyardProcess
 

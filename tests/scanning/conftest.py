@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import pytest
 
-from tests.scanning.realdata import (
+from tests.support.realdata import (
     DEBS,
     Entry,
     deb_control,

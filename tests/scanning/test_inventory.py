@@ -16,7 +16,7 @@ from dockyard.scanning.inventory import (
     parse_os_release,
 )
 from tests.scanning.conftest import GZIP, SITE, BuiltImage
-from tests.scanning.realdata import Entry, gzip_layer, os_release_of_this_machine, tar_bytes
+from tests.support.realdata import Entry, gzip_layer, os_release_of_this_machine, tar_bytes
 
 TAR = "application/vnd.oci.image.layer.v1.tar"
 DEB_PURL = "pkg:deb/debian/{}?arch=amd64&distro=debian-12"

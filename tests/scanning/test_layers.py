@@ -18,7 +18,7 @@ import zstandard
 from dockyard.domain.errors import DockyardError, ScanFailed, UnsupportedImage
 from dockyard.scanning import ScanLimits, build_inventory
 from dockyard.scanning.layers import EntryType, iter_layer, normalize_path
-from tests.scanning.realdata import Entry, gzip_layer, tar_bytes, write_gzip_bomb
+from tests.support.realdata import Entry, gzip_layer, tar_bytes, write_gzip_bomb
 
 GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from dockyard.scanning import ScanLimits, build_inventory
 from dockyard.scanning.inventory import parse_rpmdb_sqlite
-from tests.scanning.realdata import Entry, gzip_layer
 from tests.scanning.test_inventory import opener
+from tests.support.realdata import Entry, gzip_layer
 from tests.support.tools import require_tool, run
 
 GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"

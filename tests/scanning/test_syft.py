@@ -21,7 +21,7 @@ from packageurl import PackageURL
 
 from dockyard.scanning import ScanLimits, build_inventory
 from tests.scanning.conftest import BuiltImage
-from tests.scanning.realdata import write_oci_layout
+from tests.support.realdata import write_oci_layout
 from tests.support.tools import require_tool, run
 
 SYFT_TYPES = {"deb": "Debian:12", "python": "PyPI", "npm": "npm"}

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from tests.ecr.helpers import REGION, AwsCli
+from tests.support.ecr import REGION, AwsCli
 from tests.support.images import (
     MANIFEST_ACCEPT,
     Blob,
