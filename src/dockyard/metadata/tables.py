@@ -30,6 +30,18 @@ metadata = MetaData(
     }
 )
 
+
+def _repository_id(primary_key: bool) -> Column[int]:
+    """The owning repository; its rows go with it."""
+    return Column(
+        "repository_id",
+        Integer,
+        ForeignKey("repositories.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
 repositories = Table(
     "repositories",
     metadata,
@@ -61,12 +73,7 @@ blobs = Table(
 repository_blobs = Table(
     "repository_blobs",
     metadata,
-    Column(
-        "repository_id",
-        Integer,
-        ForeignKey("repositories.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _repository_id(primary_key=True),
     Column("digest", String(200), ForeignKey("blobs.digest"), primary_key=True),
     Column("linked_at", DateTime(timezone=True), nullable=False),
 )
@@ -75,12 +82,7 @@ manifests = Table(
     "manifests",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "repository_id",
-        Integer,
-        ForeignKey("repositories.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _repository_id(primary_key=False),
     Column("digest", String(200), nullable=False),
     Column("media_type", String(255), nullable=False),
     Column("artifact_type", String(255)),
@@ -119,12 +121,7 @@ manifest_references = Table(
 tags = Table(
     "tags",
     metadata,
-    Column(
-        "repository_id",
-        Integer,
-        ForeignKey("repositories.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _repository_id(primary_key=True),
     Column("name", String(300), primary_key=True),
     Column("manifest_id", Integer, ForeignKey("manifests.id"), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -135,12 +132,7 @@ uploads = Table(
     "uploads",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column(
-        "repository_id",
-        Integer,
-        ForeignKey("repositories.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _repository_id(primary_key=False),
     Column("offset", BigInteger, nullable=False),
     # ECR's layer API refuses a part after one smaller than 5 MiB.
     Column("last_part_size", BigInteger),
@@ -215,12 +207,7 @@ jobs = Table(
 lifecycle_policies = Table(
     "lifecycle_policies",
     metadata,
-    Column(
-        "repository_id",
-        Integer,
-        ForeignKey("repositories.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _repository_id(primary_key=True),
     Column("text", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_evaluated_at", DateTime(timezone=True)),
@@ -229,12 +216,7 @@ lifecycle_policies = Table(
 lifecycle_previews = Table(
     "lifecycle_previews",
     metadata,
-    Column(
-        "repository_id",
-        Integer,
-        ForeignKey("repositories.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _repository_id(primary_key=True),
     Column("status", String(16), nullable=False),
     Column("policy_text", Text, nullable=False),
     Column("results", JSON, nullable=False),
@@ -319,12 +301,7 @@ vuln_imports = Table(
 image_scans = Table(
     "image_scans",
     metadata,
-    Column(
-        "repository_id",
-        Integer,
-        ForeignKey("repositories.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _repository_id(primary_key=True),
     Column("digest", String(200), primary_key=True),
     Column("status", String(32), nullable=False),
     Column("description", Text),
