@@ -335,32 +335,20 @@ class ContentStore:
 
     @staticmethod
     def _check_references(conn: Connection, repository_id: int, manifest: NewManifest) -> None:
-        wanted = {str(d) for d in manifest.blobs}
-        if wanted:
-            held = set(
-                conn.execute(
-                    select(repository_blobs.c.digest).where(
-                        repository_blobs.c.repository_id == repository_id,
-                        repository_blobs.c.digest.in_(wanted),
-                    )
-                ).scalars()
-            )
-            for digest in manifest.blobs:
-                if str(digest) not in held:
-                    raise ManifestBlobUnknown(str(digest))
-        children = {str(d) for d in manifest.children}
-        if children:
-            held = set(
-                conn.execute(
-                    select(manifests.c.digest).where(
-                        manifests.c.repository_id == repository_id,
-                        manifests.c.digest.in_(children),
-                    )
-                ).scalars()
-            )
-            for digest in manifest.children:
-                if str(digest) not in held:
-                    raise ManifestChildUnknown(str(digest))
+        missing = _first_missing(
+            conn,
+            repository_blobs.c.digest,
+            repository_blobs.c.repository_id,
+            repository_id,
+            manifest.blobs,
+        )
+        if missing is not None:
+            raise ManifestBlobUnknown(str(missing))
+        missing = _first_missing(
+            conn, manifests.c.digest, manifests.c.repository_id, repository_id, manifest.children
+        )
+        if missing is not None:
+            raise ManifestChildUnknown(str(missing))
 
     @staticmethod
     def _set_tag(
@@ -489,3 +477,24 @@ class ContentStore:
             ).rowcount
             if not removed:
                 raise ManifestUnknown(tag.value)
+
+
+def _first_missing(
+    conn: Connection,
+    digest_column: Any,
+    repository_column: Any,
+    repository_id: int,
+    digests: tuple[Digest, ...],
+) -> Digest | None:
+    """The first of ``digests`` the repository does not hold (in a blob or manifest table)."""
+    if not digests:
+        return None
+    held = set(
+        conn.execute(
+            select(digest_column).where(
+                repository_column == repository_id,
+                digest_column.in_({str(d) for d in digests}),
+            )
+        ).scalars()
+    )
+    return next((d for d in digests if str(d) not in held), None)
