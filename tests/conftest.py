@@ -27,15 +27,9 @@ REGISTRY_KINDS = ["dockyard", "distribution"]
 def dockyard_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess]:
     data_dir = tmp_path_factory.mktemp("dockyard-data")
     proc = DockyardProcess(data_dir, log_dir=tmp_path_factory.mktemp("dockyard-log"))
-    proc.start()
-    try:
-        proc.wait_ready(timeout=30)
-    except BaseException:
-        proc.kill()
-        raise
+    proc.start_ready()
     yield proc
-    code = proc.stop()
-    assert code == 0, f"dockyard exited with {code} on SIGTERM; log:\n{proc.log_text()}"
+    proc.stop_cleanly()
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +43,7 @@ def distribution_process(
 ) -> Iterator[DistributionProcess]:
     root = tmp_path_factory.mktemp("distribution")
     proc = DistributionProcess(root, log_dir=tmp_path_factory.mktemp("distribution-log"))
-    proc.start()
-    try:
-        proc.wait_ready(timeout=30)
-    except BaseException:
-        proc.kill()
-        raise
+    proc.start_ready()
     yield proc
     proc.stop()
 

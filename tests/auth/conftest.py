@@ -15,7 +15,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.support.auth import SecretLedger, StartDockyard, login_password, started
+from tests.support.auth import SecretLedger, StartDockyard, login_password
 from tests.support.servers import DockyardProcess
 
 VERBOSE = ["--log-level", "debug", "--access-log"]
@@ -43,7 +43,7 @@ def auth_server(
         log_dir=tmp_path_factory.mktemp("auth-log"),
     )
     auth_servers.append(proc)
-    with started(proc):
+    with proc.serving():
         yield proc
 
 
@@ -62,7 +62,7 @@ def start_dockyard(
                 log_dir=tmp_path_factory.mktemp("auth-extra-log"),
             )
             auth_servers.append(proc)
-            return stack.enter_context(started(proc))
+            return stack.enter_context(proc.serving())
 
         yield start
 

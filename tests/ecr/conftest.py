@@ -30,15 +30,9 @@ def ecr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardPro
         log_dir=tmp_path_factory.mktemp("ecr-log"),
         open_access=False,
     )
-    proc.start()
-    try:
-        proc.wait_ready(timeout=30)
-    except BaseException:
-        proc.kill()
-        raise
+    proc.start_ready()
     yield proc
-    code = proc.stop()
-    assert code == 0, f"dockyard exited with {code} on SIGTERM; log:\n{proc.log_text()}"
+    proc.stop_cleanly()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.immutability.helpers import Target
-from tests.support.auth import login_password, started
+from tests.support.auth import login_password
 from tests.support.servers import DockyardProcess
 
 
@@ -22,7 +22,7 @@ def _target(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iterator[Ta
         extra_args=list(args),
         log_dir=tmp_path_factory.mktemp("immutability-log"),
     )
-    with started(proc):
+    with proc.serving():
         yield Target(proc, login_password(proc.url))
 
 

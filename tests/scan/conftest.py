@@ -76,23 +76,6 @@ def vulndb_import(data_dir: Path, *sources: Path) -> str:
 ALL_DATA = (PYPI_ZIP, DEBIAN_ZIP)
 
 
-@contextlib.contextmanager
-def running(proc: DockyardProcess) -> Iterator[DockyardProcess]:
-    """Start ``proc``, yield it, stop it with SIGTERM (asserting a clean exit)."""
-    proc.start()
-    try:
-        proc.wait_ready(timeout=30)
-    except BaseException:
-        proc.kill()
-        raise
-    try:
-        yield proc
-    finally:
-        if proc.running:
-            code = proc.stop()
-            assert code == 0, f"dockyard exited with {code} on SIGTERM; log:\n{proc.log_text()}"
-
-
 OwnServer = Callable[..., DockyardProcess]
 
 
@@ -110,7 +93,7 @@ def own_server(tmp_path: Path) -> Iterator[OwnServer]:
             if vulndb:
                 vulndb_import(data_dir, *ALL_DATA)
             proc = DockyardProcess(data_dir, open_access=False, log_dir=tmp_path / "logs", env=env)
-            return stack.enter_context(running(proc))
+            return stack.enter_context(proc.serving())
 
         yield start
 
@@ -120,7 +103,7 @@ def scan_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardPr
     data_dir = tmp_path_factory.mktemp("scan-data")
     vulndb_import(data_dir, *ALL_DATA)
     proc = DockyardProcess(data_dir, open_access=False, log_dir=tmp_path_factory.mktemp("scan-log"))
-    with running(proc):
+    with proc.serving():
         yield proc
 
 

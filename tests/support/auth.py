@@ -11,8 +11,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,6 @@ __all__ = [
     "login_password",
     "new_user_key",
     "oci_error",
-    "started",
     "wait_until",
 ]
 
@@ -154,23 +152,6 @@ def wait_until(probe: Callable[[], bool], timeout: float, interval: float = 0.05
         if time.monotonic() - start > timeout:
             return None
         time.sleep(interval)
-
-
-@contextmanager
-def started(proc: DockyardProcess) -> Iterator[DockyardProcess]:
-    """Start `proc`, wait until it answers, and stop it (expecting exit code 0) afterwards."""
-    proc.start()
-    try:
-        proc.wait_ready(timeout=30)
-    except BaseException:
-        proc.kill()
-        raise
-    try:
-        yield proc
-    finally:
-        if proc.running:
-            code = proc.stop()
-            assert code == 0, f"dockyard exited with {code} on SIGTERM; log:\n{proc.log_text()}"
 
 
 def oci_error(response: httpx.Response) -> dict[str, Any]:

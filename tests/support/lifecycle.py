@@ -43,18 +43,12 @@ def start_dockyard(
     data_dir: Path, log_dir: Path, env: dict[str, str], open_access: bool = False
 ) -> DockyardProcess:
     proc = DockyardProcess(data_dir, log_dir=log_dir, env=env, open_access=open_access)
-    proc.start()
-    try:
-        proc.wait_ready(timeout=30)
-    except BaseException:
-        proc.kill()
-        raise
+    proc.start_ready()
     return proc
 
 
 def stop_dockyard(proc: DockyardProcess) -> None:
-    code = proc.stop()
-    assert code == 0, f"dockyard exited with {code} on SIGTERM; log:\n{proc.log_text()}"
+    proc.stop_cleanly()
 
 
 def aws_cli(endpoint: str, home: Path) -> AwsCli:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -164,6 +165,31 @@ class ServerProcess:
         proc.wait()
         self._close_log()
         return proc.returncode
+
+    def start_ready(self, timeout: float = 30) -> ServerProcess:
+        """Start and wait until it answers; a server that never does is killed."""
+        self.start()
+        try:
+            self.wait_ready(timeout=timeout)
+        except BaseException:
+            self.kill()
+            raise
+        return self
+
+    def stop_cleanly(self) -> None:
+        """Stop with SIGTERM and insist on exit code 0 (graceful shutdown)."""
+        code = self.stop()
+        assert code == 0, f"{self.name} exited with {code} on SIGTERM; log:\n{self.log_text()}"
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[ServerProcess]:
+        """``start_ready`` for the block, then ``stop_cleanly`` if it is still running."""
+        self.start_ready()
+        try:
+            yield self
+        finally:
+            if self.running:
+                self.stop_cleanly()
 
     def log_text(self) -> str:
         try:

@@ -151,16 +151,7 @@ class ContentStore:
     def unlink_blob(self, key: RepositoryKey, digest: Digest) -> None:
         with writing(self._engine) as conn:
             repository_id = require_repository(conn, key)
-            referrer = conn.execute(
-                select(manifests.c.digest)
-                .join(manifest_references, manifest_references.c.manifest_id == manifests.c.id)
-                .where(
-                    manifests.c.repository_id == repository_id,
-                    manifest_references.c.digest == str(digest),
-                    manifest_references.c.kind == "blob",
-                )
-                .limit(1)
-            ).scalar()
+            referrer = _referenced_by(conn, repository_id, digest, "blob")
             if referrer is not None:
                 raise ContentReferenced(str(digest), referrer)
             removed = conn.execute(
@@ -451,16 +442,7 @@ class ContentStore:
             ).scalar()
             if manifest_id is None:
                 raise ManifestUnknown(str(digest))
-            parent = conn.execute(
-                select(manifests.c.digest)
-                .join(manifest_references, manifest_references.c.manifest_id == manifests.c.id)
-                .where(
-                    manifests.c.repository_id == repository_id,
-                    manifest_references.c.digest == str(digest),
-                    manifest_references.c.kind == "manifest",
-                )
-                .limit(1)
-            ).scalar()
+            parent = _referenced_by(conn, repository_id, digest, "manifest")
             if parent is not None:
                 raise ContentReferenced(str(digest), parent)
             conn.execute(delete(tags).where(tags.c.manifest_id == manifest_id))
@@ -498,3 +480,18 @@ def _first_missing(
         ).scalars()
     )
     return next((d for d in digests if str(d) not in held), None)
+
+
+def _referenced_by(conn: Connection, repository_id: int, digest: Digest, kind: str) -> str | None:
+    """A manifest of the repository that needs ``digest`` (as a blob or a child), if any."""
+    found = conn.execute(
+        select(manifests.c.digest)
+        .join(manifest_references, manifest_references.c.manifest_id == manifests.c.id)
+        .where(
+            manifests.c.repository_id == repository_id,
+            manifest_references.c.digest == str(digest),
+            manifest_references.c.kind == kind,
+        )
+        .limit(1)
+    ).scalar()
+    return None if found is None else str(found)
