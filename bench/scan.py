@@ -8,7 +8,7 @@ fields and this machine's os-release, plus a layer of old PyPI releases (``pip i
 --no-deps --target``). perl (4 binary packages) is pinned to 5.36.0-7+deb12u3 and openssl
 (2 binary packages) to 3.0.17-1~deb12u2, so the scan has real findings to report.
 
-The full vulnerability data (``../shared/data/vulndb/osv-pypi.zip`` and
+The full vulnerability data (``tests/data/vulndb/osv-pypi.zip`` and
 ``osv-debian12.zip``) is imported with ``dockyard vulndb import``. The image is pushed as
 ``--runs`` distinct manifests over the same layers (BASIC allows one StartImageScan per image
 per day), and each is scanned once with StartImageScan.
@@ -62,7 +62,7 @@ from .servers import (
 )
 
 MiB = 1 << 20
-VULNDB = REPO_ROOT.parent / "shared" / "data" / "vulndb"  # ../shared/data/vulndb
+VULNDB = REPO_ROOT / "tests" / "data" / "vulndb"  # kept in the checkout
 DATA = (VULNDB / "osv-pypi.zip", VULNDB / "osv-debian12.zip")
 GOAL_SECONDS = 5.0
 RSS_GROWTH_BOUND = 128 * MiB

@@ -1,7 +1,7 @@
 """Fixtures for image scanning through the real server, with real clients and real data.
 
 * ``scan_server``: one Dockyard per session in its secure default mode, its vulnerability
-  data (``/work/shared/data/vulndb/*.zip``) imported with ``dockyard vulndb import`` before
+  data (``tests/data/vulndb/*.zip``) imported with ``dockyard vulndb import`` before
   it starts. Its registry scanning configuration stays the default (BASIC, no rules): tests
   that change the registry-wide configuration start their own server (``own_server``).
 * ``ecr`` (boto3), ``aws`` (the aws CLI), ``v2`` (``/v2`` with the GetAuthorizationToken
@@ -29,9 +29,7 @@ import httpx
 import pytest
 
 from tests.scan.helpers import (
-    DEBIAN_ZIP,
     PERL_FIX,
-    PYPI_ZIP,
     SITE,
     Pkg,
     deb_pkg,
@@ -44,6 +42,7 @@ from tests.scan.helpers import (
 )
 from tests.support.ecr import REGION, AwsCli, login_client, make_client
 from tests.support.images import Image, push_image
+from tests.support.osvdata import DEBIAN_ZIP, PYPI_ZIP
 from tests.support.realdata import (
     DEBS,
     Entry,

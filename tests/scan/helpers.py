@@ -44,6 +44,7 @@ from tests.support.images import (
     make_manifest,
     sha256_digest,
 )
+from tests.support.osvdata import DEBIAN_ZIP, PYPI_ZIP
 from tests.support.realdata import (
     Entry,
     deb_control,
@@ -53,10 +54,6 @@ from tests.support.realdata import (
 )
 from tests.support.tools import require_tool
 
-# The real OSV data: ../shared/data/vulndb beside the repository.
-VULNDB = Path(__file__).resolve().parents[3] / "shared" / "data" / "vulndb"
-PYPI_ZIP = VULNDB / "osv-pypi.zip"
-DEBIAN_ZIP = VULNDB / "osv-debian12.zip"
 DEBIAN = "Debian:12"
 SITE = "usr/local/lib/python3.11/site-packages"
 DPKG_STATUS = "var/lib/dpkg/status"

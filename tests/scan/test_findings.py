@@ -18,7 +18,6 @@ from cvss import CVSS3  # type: ignore[import-untyped]
 from tests.scan.conftest import Scanned
 from tests.scan.helpers import (
     PERL_FIX,
-    PYPI_ZIP,
     Pkg,
     all_findings,
     attributes,
@@ -43,6 +42,7 @@ from tests.support.images import (
     make_manifest,
     push_image,
 )
+from tests.support.osvdata import PYPI_ZIP
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,24 +1,16 @@
-"""Real OSV data (``shared/data/vulndb`` beside the repository) and a store holding it."""
+"""Real OSV data (``tests/data/vulndb`` in the checkout) and a store holding it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from dockyard.metadata import open_metadata
 from dockyard.metadata.vulndb import ImportResult, VulnStore
 from dockyard.scanning.osv import OsvRecord, open_source
-
-DATA = Path(
-    os.environ.get("DOCKYARD_VULNDB_DATA")
-    or Path(__file__).resolve().parents[3] / "shared" / "data" / "vulndb"
-)
-PYPI_ZIP = DATA / "osv-pypi.zip"
-DEBIAN_ZIP = DATA / "osv-debian12.zip"
+from tests.support.osvdata import DEBIAN_ZIP, PYPI_ZIP
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +27,7 @@ class Pkg:
 def _require_data() -> None:
     missing = [p for p in (PYPI_ZIP, DEBIAN_ZIP) if not p.is_file()]
     if missing:
-        pytest.fail(f"the real OSV test data is missing: {missing} (set DOCKYARD_VULNDB_DATA)")
+        pytest.fail(f"the real OSV test data is missing from the checkout: {missing}")
 
 
 @pytest.fixture(scope="session")

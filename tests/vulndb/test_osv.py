@@ -23,7 +23,7 @@ from dockyard.scanning.osv import (
     open_source,
     parse_record,
 )
-from tests.vulndb.conftest import DEBIAN_ZIP, PYPI_ZIP
+from tests.support.osvdata import DEBIAN_ZIP, PYPI_ZIP
 
 MINIMAL: dict[str, Any] = {
     "id": "TEST-1",

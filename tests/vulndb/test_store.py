@@ -25,7 +25,8 @@ from dockyard.metadata.tables import vuln_packages, vuln_records
 from dockyard.metadata.vulndb import VulnStore
 from dockyard.scanning.matching import affected, lookup_names
 from dockyard.scanning.osv import OsvRecord, parse_record
-from tests.vulndb.conftest import DEBIAN_ZIP, PYPI_ZIP, LoadedStore, Pkg
+from tests.support.osvdata import DEBIAN_ZIP, PYPI_ZIP
+from tests.vulndb.conftest import LoadedStore, Pkg
 from tests.vulndb.test_matching import PERL_FIXED_IN_DEB12U4
 
 
