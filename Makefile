@@ -1,4 +1,4 @@
-.PHONY: test lint bench deps
+.PHONY: test lint bench deps conformance
 
 PYTHON ?= python
 
@@ -16,3 +16,7 @@ lint:
 
 bench:
 	$(PYTHON) -m bench
+
+# The OCI distribution-spec conformance suite against a fresh Dockyard (skips when absent).
+conformance:
+	PYTHON=$(PYTHON) bash scripts/conformance.sh
