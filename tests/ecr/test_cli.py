@@ -113,7 +113,11 @@ def test_images_with_the_cli(aws: AwsCli, ecr: Any, repo: str) -> None:
     deleted = aws(
         "batch-delete-image", "--repository-name", repo, "--image-ids", f"imageDigest={img.digest}"
     )
-    assert deleted["imageIds"] == [{"imageDigest": img.digest}]
+    # By digest: one id per tag the image still had (ECR's answer).
+    assert deleted["imageIds"] == [
+        {"imageDigest": img.digest, "imageTag": "v2"},
+        {"imageDigest": img.digest, "imageTag": "v3"},
+    ]
     assert deleted["failures"] == []
     assert aws("list-images", "--repository-name", repo)["imageIds"] == []
 

@@ -615,12 +615,30 @@ def test_batch_delete_image_by_digest(ecr: Any, mixed_repo: dict[str, Any]) -> N
         imageIds=[{"imageDigest": images["a"].digest}, {"imageDigest": images["c"].digest}],
     )
     assert result["failures"] == []
+    # One id per tag removed; an untagged image, its digest alone (ECR's answer).
     assert result["imageIds"] == [
-        {"imageDigest": images["a"].digest},
+        {"imageDigest": images["a"].digest, "imageTag": "a1"},
+        {"imageDigest": images["a"].digest, "imageTag": "a2"},
         {"imageDigest": images["c"].digest},
     ]
     left = _ids(ecr.list_images(repositoryName=repo)["imageIds"])
     assert left == {(images["b"].digest, "b1"), (images["d"].digest, None)}
+
+
+def test_batch_delete_image_by_digest_and_tag(ecr: Any, mixed_repo: dict[str, Any]) -> None:
+    """Digest and one of its tags: the whole image goes, every tag reported."""
+    repo, a = mixed_repo["repo"], mixed_repo["images"]["a"]
+    result = ecr.batch_delete_image(
+        repositoryName=repo, imageIds=[{"imageDigest": a.digest, "imageTag": "a2"}]
+    )
+    assert result["failures"] == []
+    assert result["imageIds"] == [
+        {"imageDigest": a.digest, "imageTag": "a1"},
+        {"imageDigest": a.digest, "imageTag": "a2"},
+    ]
+    assert a.digest not in {
+        i["imageDigest"] for i in ecr.list_images(repositoryName=repo)["imageIds"]
+    }
 
 
 def test_batch_delete_image_failures(ecr: Any, mixed_repo: dict[str, Any]) -> None:

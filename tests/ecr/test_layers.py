@@ -11,10 +11,12 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from tests.support.ecr import ACCOUNT, MiB, expect_error, upload_layer
-from tests.support.images import sha256_digest
+from tests.support.ecr import ACCOUNT, MiB, expect_error, push_layer_api, upload_layer
+from tests.support.images import DOCKER_LAYER_GZIP, OCI_LAYER_GZIP, make_image, sha256_digest
 
 MISSING_DIGEST = "sha256:" + "0" * 64
+# What ECR reports for a layer uploaded through the layer API that no manifest names yet.
+UPLOADED_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 
 def data_of(size: int, seed: object) -> bytes:
@@ -38,7 +40,12 @@ def test_single_part_upload(ecr: Any, repo: str, v2: httpx.Client) -> None:
     available = ecr.batch_check_layer_availability(repositoryName=repo, layerDigests=[digest])
     assert available["failures"] == []
     assert available["layers"] == [
-        {"layerDigest": digest, "layerAvailability": "AVAILABLE", "layerSize": len(data)}
+        {
+            "layerDigest": digest,
+            "layerAvailability": "AVAILABLE",
+            "layerSize": len(data),
+            "mediaType": UPLOADED_LAYER,
+        }
     ]
     r = v2.get(f"/v2/{repo}/blobs/{digest}")
     assert r.status_code == 200 and r.content == data
@@ -242,7 +249,12 @@ def test_batch_check_layer_availability(ecr: Any, repo: str) -> None:
         repositoryName=repo, layerDigests=[digest, MISSING_DIGEST]
     )
     assert result["layers"] == [
-        {"layerDigest": digest, "layerAvailability": "AVAILABLE", "layerSize": 321}
+        {
+            "layerDigest": digest,
+            "layerAvailability": "AVAILABLE",
+            "layerSize": 321,
+            "mediaType": UPLOADED_LAYER,
+        }
     ]
     assert len(result["failures"]) == 1
     failure = result["failures"][0]
@@ -263,6 +275,21 @@ def test_batch_check_layer_availability(ecr: Any, repo: str) -> None:
         repositoryName=f"{repo}-missing",
         layerDigests=[digest],
     )
+
+
+@pytest.mark.parametrize("docker", [False, True], ids=["oci", "docker"])
+def test_batch_check_layer_availability_media_types(ecr: Any, repo: str, docker: bool) -> None:
+    """Once a manifest names them, the config and layers report the types it gives them."""
+    image = make_image(f"types/{repo}/{docker}", layers=2, docker=docker)
+    push_layer_api(ecr, repo, image, tag="v1")
+    digests = [blob.digest for blob in image.blobs]
+    result = ecr.batch_check_layer_availability(repositoryName=repo, layerDigests=digests)
+    assert result["failures"] == []
+    assert [(layer["layerDigest"], layer["mediaType"]) for layer in result["layers"]] == [
+        (blob.digest, blob.media_type) for blob in image.blobs
+    ]
+    layer_type = DOCKER_LAYER_GZIP if docker else OCI_LAYER_GZIP
+    assert [blob.media_type for blob in image.layers] == [layer_type, layer_type]
 
 
 def test_get_download_url_for_layer(ecr: Any, repo: str) -> None:

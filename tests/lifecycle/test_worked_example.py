@@ -24,6 +24,9 @@ from tests.support.lifecycle import (
     table_rows,
 )
 
+# ECR's lastEvaluatedAt for a policy that has not run yet: 0, the epoch.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
 # name, pushed how many days ago, tags
 IMAGES = [("A", 10, ["beta-1", "prod-1"]), ("B", 9, ["beta-2", "prod-2"]), ("C", 8, ["beta-3"])]
 
@@ -63,7 +66,7 @@ def test_worked_example_preview_and_run(
     names = {digest: name for name, digest in digests.items()}
     text = policy_text(keep_newest(1, first), keep_newest(2, second))
     ecr.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=text)
-    assert "lastEvaluatedAt" not in ecr.get_lifecycle_policy(repositoryName=repo)
+    assert ecr.get_lifecycle_policy(repositoryName=repo)["lastEvaluatedAt"] == NEVER
 
     # The preview.
     started = ecr.start_lifecycle_policy_preview(repositoryName=repo)
@@ -94,7 +97,7 @@ def test_worked_example_preview_and_run(
         assert lines_naming(dry, [repo, "would expire", short(digest)]), dry
     assert f"{len(expired)} images selected" in dry
     assert image_digests(ecr, repo, status="ANY") == set(digests.values())
-    assert "lastEvaluatedAt" not in ecr.get_lifecycle_policy(repositoryName=repo)
+    assert ecr.get_lifecycle_policy(repositoryName=repo)["lastEvaluatedAt"] == NEVER
 
     # The real run, from the CLI beside the running server.
     before = datetime.now(UTC)

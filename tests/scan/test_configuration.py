@@ -89,7 +89,8 @@ def test_registry_scan_on_push_rule_with_wildcard(own_server: OwnServer, perl_im
     assert set(by_name) == {"prod-api", "prod-web", "dev-api", "dev-flagged"}
     for name in ("prod-api", "prod-web"):
         assert by_name[name]["scanFrequency"] == "SCAN_ON_PUSH"
-        assert by_name[name]["scanOnPush"] is True
+        # scanOnPush is the repository's own flag, beside the registry rule that applies.
+        assert by_name[name]["scanOnPush"] is False
         assert by_name[name]["appliedScanFilters"] == [
             {"filter": "prod-*", "filterType": "WILDCARD"}
         ]
@@ -100,6 +101,8 @@ def test_registry_scan_on_push_rule_with_wildcard(own_server: OwnServer, perl_im
     assert by_name["dev-api"]["scanOnPush"] is False
     assert by_name["dev-api"]["appliedScanFilters"] == []
     assert by_name["dev-flagged"]["scanFrequency"] == "SCAN_ON_PUSH"
+    assert by_name["dev-flagged"]["scanOnPush"] is True
+    assert by_name["dev-flagged"]["appliedScanFilters"] == []
     assert configs["failures"] == [
         {
             "repositoryName": "missing",
@@ -119,6 +122,38 @@ def test_registry_scan_on_push_rule_with_wildcard(own_server: OwnServer, perl_im
         repositoryName="prod-web",
         imageId={"imageTag": "v1"},
     )
+
+
+def test_repository_flag_beside_the_registry_rule(own_server: OwnServer) -> None:
+    """BatchGetRepositoryScanningConfiguration: scanOnPush is the repository's own flag
+    (PutImageScanningConfiguration), whatever rule of the registry applies to it."""
+    ecr = make_client(own_server(vulndb=False).url)
+    ecr.put_registry_scanning_configuration(
+        scanType="ENHANCED",
+        rules=[_rule("CONTINUOUS_SCAN", "cont-*"), _rule("SCAN_ON_PUSH", "push-*")],
+    )
+    flags = {"cont-off": False, "cont-on": True, "push-off": False, "other-on": True}
+    for name, flag in flags.items():
+        ecr.create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": flag})
+    ecr.create_repository(repositoryName="other-off")
+    ecr.put_image_scanning_configuration(
+        repositoryName="other-off", imageScanningConfiguration={"scanOnPush": False}
+    )
+    got = ecr.batch_get_repository_scanning_configuration(repositoryNames=[*flags, "other-off"])[
+        "scanningConfigurations"
+    ]
+    cont, push = [_rule("CONTINUOUS_SCAN", "cont-*")["repositoryFilters"],
+                  _rule("SCAN_ON_PUSH", "push-*")["repositoryFilters"]]  # fmt: skip
+    assert [
+        (c["repositoryName"], c["scanOnPush"], c["scanFrequency"], c["appliedScanFilters"])
+        for c in got
+    ] == [
+        ("cont-off", False, "CONTINUOUS_SCAN", cont),
+        ("cont-on", True, "CONTINUOUS_SCAN", cont),
+        ("push-off", False, "SCAN_ON_PUSH", push),
+        ("other-on", True, "SCAN_ON_PUSH", []),
+        ("other-off", False, "MANUAL", []),
+    ]
 
 
 def test_enhanced_findings(own_server: OwnServer, debs: dict[str, Path]) -> None:

@@ -32,6 +32,9 @@ DockyardError
 ├── LayerAlreadyExists     completing a layer upload of a blob already held
 ├── EmptyUpload            completing a layer upload that received nothing
 ├── ImageNotFound          no image under the given digest or tag
+├── ImageArchived          an archived image asked to do what only active images do (scan)
+├── ScanNotFound           an image that has no scan (yet)
+├── ScanQuotaExceeded      a second BASIC StartImageScan of an image within 24 hours
 ├── ResourceTagInvalid     a resource tag key or value over its limits
 ├── LifecyclePolicyInvalid a lifecycle policy text that breaks ECR's rules (InvalidParameter)
 ├── LifecyclePolicyNotFound / LifecyclePreviewNotFound
@@ -41,6 +44,11 @@ DockyardError
 """
 
 from __future__ import annotations
+
+
+def image_id_text(digest: str | None, tag: str | None) -> str:
+    """An image id as ECR's messages render it: both members, ``null`` for an absent one."""
+    return f"{{imageDigest:'{digest or 'null'}', imageTag:'{tag or 'null'}'}}"
 
 
 class DockyardError(Exception):
@@ -248,14 +256,16 @@ class TagImmutable(DockyardError):
 
 
 class ImageAlreadyExists(DockyardError):
-    def __init__(self, digest: str, tag: str | None, repository: str) -> None:
-        self.digest, self.tag, self.repository = digest, tag, repository
+    def __init__(self, digest: str, tag: str | None, repository: str, registry_id: str) -> None:
+        self.digest, self.tag = digest, tag
+        self.repository, self.registry_id = repository, registry_id
 
     def describe(self) -> str:
+        # ECR's wording: "in registry with id", without "the" (unlike its other messages).
         tag = f" and tag '{self.tag}'" if self.tag else ""
         return (
-            f"Image with digest '{self.digest}'{tag} already exists "
-            f"in the repository with name '{self.repository}'"
+            f"Image with digest '{self.digest}'{tag} already exists in the repository "
+            f"with name '{self.repository}' in registry with id '{self.registry_id}'"
         )
 
 
@@ -292,14 +302,56 @@ class EmptyUpload(DockyardError):
 
 
 class ImageNotFound(DockyardError):
-    def __init__(self, image: str, repository: str, registry_id: str) -> None:
-        self.image, self.repository, self.registry_id = image, repository, registry_id
+    """``digest`` and ``tag`` as the request gave them (either may be absent)."""
+
+    def __init__(
+        self, digest: str | None, tag: str | None, repository: str, registry_id: str
+    ) -> None:
+        self.digest, self.tag = digest, tag
+        self.repository, self.registry_id = repository, registry_id
 
     def describe(self) -> str:
         return (
-            f"The image with imageId {self.image} does not exist within the repository with "
-            f"name '{self.repository}' in the registry with id '{self.registry_id}'"
+            f"The image with imageId {image_id_text(self.digest, self.tag)} does not exist "
+            f"within the repository with name '{self.repository}' "
+            f"in the registry with id '{self.registry_id}'"
         )
+
+
+class ImageArchived(DockyardError):
+    def __init__(self, digest: str, repository: str, registry_id: str) -> None:
+        self.digest, self.repository, self.registry_id = digest, repository, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The image with imageId {image_id_text(self.digest, None)} in the repository "
+            f"with name '{self.repository}' in the registry with id '{self.registry_id}' "
+            "is archived; restore it (UpdateImageStorageClass to STANDARD) to scan it"
+        )
+
+
+class ScanNotFound(DockyardError):
+    """No scan of the image with ``digest`` (the digest the request resolved to)."""
+
+    def __init__(self, digest: str, repository: str, registry_id: str) -> None:
+        self.digest, self.repository, self.registry_id = digest, repository, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"Image scan does not exist for the image with '{image_id_text(self.digest, None)}' "
+            f"in the repository with name '{self.repository}' "
+            f"in the registry with id '{self.registry_id}'"
+        )
+
+
+class ScanQuotaExceeded(DockyardError):
+    """A BASIC scan of ``digest`` was started less than a day ago (ECR's per-image quota)."""
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def describe(self) -> str:
+        return "The scan quota per image has been exceeded. Wait and try again."
 
 
 class ResourceTagInvalid(DockyardError):

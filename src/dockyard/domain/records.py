@@ -100,6 +100,7 @@ class ImageSummary:
     status: str = "ACTIVE"  # ACTIVE, ARCHIVED or ACTIVATING
     archived_at: datetime | None = None
     activated_at: datetime | None = None
+    subject: Digest | None = None  # the image a referrer (signature, SBOM, ...) is about
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dockyard.domain.digests import Digest
 from dockyard.domain.records import ImageSummary, RepositoryKey
 from dockyard.metadata.common import aware, repository_id, require_repository
 from dockyard.metadata.database import reading, writing
-from dockyard.metadata.tables import manifests, tags
+from dockyard.metadata.tables import manifest_references, manifests, tags
 
 
 class ImageStore:
@@ -67,6 +67,7 @@ class ImageStore:
                     status=r.image_status,
                     archived_at=aware(r.archived_at) if r.archived_at else None,
                     activated_at=aware(r.activated_at) if r.activated_at else None,
+                    subject=Digest.parse(r.subject_digest) if r.subject_digest else None,
                 ),
             )
             for r in rows
@@ -110,6 +111,36 @@ class ImageStore:
                 .where(tags.c.repository_id == rid, tags.c.name == tag)
             ).scalar()
         return Digest.parse(found) if found else None
+
+    def manifests_naming_blobs(
+        self, key: RepositoryKey, digests: Sequence[Digest]
+    ) -> dict[Digest, tuple[bytes, str]]:
+        """For each blob some manifest of the repository names: the (payload, media type) of
+        the first such manifest. Blobs no manifest names yet are left out."""
+        with reading(self._engine) as conn:
+            rid = require_repository(conn, key)
+            first = conn.execute(
+                select(manifest_references.c.digest, func.min(manifests.c.id))
+                .join(manifests, manifests.c.id == manifest_references.c.manifest_id)
+                .where(
+                    manifests.c.repository_id == rid,
+                    manifest_references.c.kind == "blob",
+                    manifest_references.c.digest.in_([str(d) for d in digests]),
+                )
+                .group_by(manifest_references.c.digest)
+            ).all()
+            wanted = {manifest_id for _, manifest_id in first}
+            rows = conn.execute(
+                select(manifests.c.id, manifests.c.payload, manifests.c.media_type).where(
+                    manifests.c.id.in_(wanted)
+                )
+            ).all()
+        by_id = {r.id: (bytes(r.payload), str(r.media_type)) for r in rows}
+        return {
+            Digest.parse(digest): by_id[manifest_id]
+            for digest, manifest_id in first
+            if manifest_id in by_id
+        }
 
     def record_pulls(self, pulls: Mapping[tuple[RepositoryKey, Digest], datetime]) -> None:
         """Write batched pull times; images deleted meanwhile are simply skipped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass
 
 from dockyard.domain.digests import Digest
@@ -11,10 +12,12 @@ from dockyard.domain.errors import (
     DigestInvalid,
     ImageAlreadyExists,
     ImageNotFound,
+    InvalidRequest,
     ManifestUnknown,
     ReferenceInvalid,
     TagImmutable,
 )
+from dockyard.domain.manifests import parse_manifest
 from dockyard.domain.names import ECR_TAG_MAX, Tag
 from dockyard.domain.records import (
     ImageFailure,
@@ -41,13 +44,21 @@ class _Failed(Exception):
         self.code, self.reason = code, reason
 
 
-def _describe_id(image_id: ImageId) -> str:
-    parts = []
-    if image_id.digest:
-        parts.append(f"imageDigest:'{image_id.digest}'")
-    if image_id.tag:
-        parts.append(f"imageTag:'{image_id.tag}'")
-    return "{" + ", ".join(parts) + "}"
+def _not_found(key: RepositoryKey, image_id: ImageId) -> ImageNotFound:
+    return ImageNotFound(image_id.digest, image_id.tag, key.name.value, key.scope.account_id)
+
+
+def _declares_media_type(payload: bytes) -> bool:
+    """Whether a manifest (already parsed once, so known to be a bounded JSON object) has a
+    top-level mediaType."""
+    return json.loads(payload).get("mediaType") is not None
+
+
+# ECR's answer to a manifest whose media type it cannot tell (nothing in the manifest, nothing
+# in the request); clients that retry with another format look for this text.
+UNDECLARED_MEDIA_TYPE = (
+    "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+)
 
 
 class Images:
@@ -93,9 +104,7 @@ class Images:
             try:
                 digest = await self._resolve(key, image_id)
             except _Failed:
-                raise ImageNotFound(
-                    _describe_id(image_id), key.name.value, key.scope.account_id
-                ) from None
+                raise _not_found(key, image_id) from None
             if digest not in found:
                 found[digest] = await self.summary(key, digest)
         return list(found.values())
@@ -104,7 +113,7 @@ class Images:
         """One image, whatever its storage class."""
         rows, _ = await blocking(self._images.summaries, key, None, None, 1, [digest], None)
         if not rows:
-            raise ImageNotFound(str(digest), key.name.value, key.scope.account_id)
+            raise _not_found(key, ImageId(str(digest)))
         return rows[0][1]
 
     async def get(
@@ -144,6 +153,8 @@ class Images:
     async def delete(
         self, key: RepositoryKey, ids: list[ImageId]
     ) -> tuple[list[ImageId], list[ImageFailure]]:
+        """BatchDeleteImage: by tag, that tag (and the image with its last tag); by digest
+        (or digest and tag), the image, reported as one id per tag it had."""
         deleted: list[ImageId] = []
         failures: list[ImageFailure] = []
         for image_id in ids:
@@ -157,8 +168,15 @@ class Images:
                         # Still part of an index? Then it stays, untagged.
                         with contextlib.suppress(ContentReferenced):
                             await self._deleter.delete(ManifestTarget(key, digest))
+                    removed = [ImageId(str(digest), image_id.tag)]
                 else:
+                    image = await self.summary(key, digest)
                     await self._deleter.delete(ManifestTarget(key, digest))
+                    # A tag added between the two steps goes with the image unreported;
+                    # the image itself is gone either way.
+                    removed = [ImageId(str(digest), t) for t in image.tags] or [
+                        ImageId(str(digest))
+                    ]
             except _Failed as failed:
                 failures.append(ImageFailure(image_id, failed.code, failed.reason))
                 continue
@@ -171,12 +189,12 @@ class Images:
                     )
                 )
                 continue
-            except ManifestUnknown:
+            except (ManifestUnknown, ImageNotFound):  # deleted meanwhile
                 failures.append(
                     ImageFailure(image_id, "ImageNotFound", "Requested image not found")
                 )
                 continue
-            deleted.append(ImageId(str(digest), image_id.tag))
+            deleted += removed
         return deleted, failures
 
     async def put(
@@ -188,6 +206,12 @@ class Images:
         digest: str | None,
     ) -> StoredManifest:
         reference: Tag | Digest
+        if media_type is None:
+            # ECR's PutImage cannot tell an OCI manifest without mediaType from other formats
+            # and refuses it; /v2 has the Content-Type header and never comes through here.
+            parse_manifest(payload, None)  # invalid JSON and other faults, as everywhere
+            if not _declares_media_type(payload):
+                raise InvalidRequest(UNDECLARED_MEDIA_TYPE)
         if digest is not None:
             expected = Digest.parse(digest)
             actual = Digest.of(payload, expected.algorithm)
@@ -205,10 +229,12 @@ class Images:
         except TagImmutable:
             # Unchanged is ECR's first answer, even on an immutable tag.
             if tag and await blocking(self._images.digest_of_tag, key, tag) == Digest.of(payload):
-                raise ImageAlreadyExists(str(Digest.of(payload)), tag, key.name.value) from None
+                raise ImageAlreadyExists(
+                    str(Digest.of(payload)), tag, key.name.value, key.scope.account_id
+                ) from None
             raise
         if not (outcome.new_manifest or outcome.tag_moved or outcome.restored):
-            raise ImageAlreadyExists(str(outcome.digest), tag, key.name.value)
+            raise ImageAlreadyExists(str(outcome.digest), tag, key.name.value, key.scope.account_id)
         return await self._manifests.get(key, outcome.digest)
 
     async def resolve(self, key: RepositoryKey, image_id: ImageId) -> Digest:
@@ -216,9 +242,7 @@ class Images:
         try:
             return await self._resolve(key, image_id)
         except _Failed:
-            raise ImageNotFound(
-                _describe_id(image_id), key.name.value, key.scope.account_id
-            ) from None
+            raise _not_found(key, image_id) from None
 
     async def _resolve(self, key: RepositoryKey, image_id: ImageId) -> Digest:
         """The digest an image id names, or _Failed with ECR's failure code."""

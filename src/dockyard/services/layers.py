@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import (
@@ -13,8 +14,11 @@ from dockyard.domain.errors import (
     LayerAlreadyExists,
     LayerPartTooSmall,
 )
+from dockyard.domain.manifests import Descriptor, parse_manifest
 from dockyard.domain.records import RepositoryKey
+from dockyard.metadata import ImageStore
 from dockyard.services.blobs import Blobs
+from dockyard.services.threads import blocking
 from dockyard.services.uploads import Uploads
 
 MiB = 1 << 20
@@ -31,10 +35,23 @@ async def _nothing() -> AsyncIterator[bytes]:
     yield b""
 
 
+# What BatchCheckLayerAvailability reports for a layer no manifest names yet: ECR's layer API
+# is the Docker-era upload path, and ECR reports Docker's layer type for what it received.
+UNREFERENCED_LAYER_MEDIA_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableLayer:
+    digest: str  # as the request spelled it
+    size: int
+    media_type: str
+
+
 class Layers:
-    def __init__(self, uploads: Uploads, blobs: Blobs) -> None:
+    def __init__(self, uploads: Uploads, blobs: Blobs, images: ImageStore) -> None:
         self._uploads = uploads
         self._blobs = blobs
+        self._images = images
 
     async def initiate(self, key: RepositoryKey) -> tuple[str, int]:
         state = await self._uploads.start(key)
@@ -73,9 +90,9 @@ class Layers:
 
     async def availability(
         self, key: RepositoryKey, digests: list[str]
-    ) -> tuple[list[tuple[str, int | None]], list[tuple[str, str, str]]]:
-        """(digest, size or None when missing) per valid digest; failures for the rest."""
-        layers: list[tuple[str, int | None]] = []
+    ) -> tuple[list[AvailableLayer], list[tuple[str, str, str]]]:
+        """The layers the repository holds; (digest, code, reason) failures for the rest."""
+        held: list[tuple[str, Digest, int]] = []
         failures: list[tuple[str, str, str]] = []
         for text in digests:
             try:
@@ -84,7 +101,30 @@ class Layers:
                 failures.append((text, "InvalidLayerDigest", "Invalid layer digest"))
                 continue
             try:
-                layers.append((text, await self._blobs.probe(key, digest)))
+                held.append((text, digest, await self._blobs.probe(key, digest)))
             except BlobUnknown:
                 failures.append((text, "MissingLayerDigest", "Requested layer not found"))
+        media_types = await self._media_types(key, [digest for _, digest, _ in held])
+        layers = [
+            AvailableLayer(text, size, media_types.get(digest, UNREFERENCED_LAYER_MEDIA_TYPE))
+            for text, digest, size in held
+        ]
         return layers, failures
+
+    async def _media_types(self, key: RepositoryKey, digests: list[Digest]) -> dict[Digest, str]:
+        """Each blob's media type as a manifest of the repository describes it."""
+        if not digests:
+            return {}
+        naming = await blocking(self._images.manifests_naming_blobs, key, digests)
+        parsed: dict[bytes, list[Descriptor]] = {}
+        found: dict[Digest, str] = {}
+        for digest, (payload, media_type) in naming.items():
+            if payload not in parsed:
+                manifest = parse_manifest(payload, media_type)
+                config = [manifest.config] if manifest.config else []
+                parsed[payload] = [*config, *manifest.layers]
+            for descriptor in parsed[payload]:
+                if descriptor.digest == digest:
+                    found[digest] = descriptor.media_type
+                    break
+        return found

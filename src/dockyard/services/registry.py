@@ -65,7 +65,7 @@ class Registry:
         self.deleter = Deleter(metadata.content, metadata.repositories)
         self.repositories = Repositories(metadata.repositories)
         self.images = Images(metadata.images, self.manifests, self.deleter, self.pulls)
-        self.layers = Layers(self.uploads, self.blobs)
+        self.layers = Layers(self.uploads, self.blobs, metadata.images)
         self.account_settings = AccountSettings(metadata.identity)
         self.identity = identity
         self.gc = GarbageCollector(metadata.garbage, store)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+
 from dockyard.domain.errors import InvalidRequest, ResourceTagInvalid, TooManyTags
 from dockyard.domain.immutability import MutabilityRule
 from dockyard.domain.records import Repository, RepositoryConfig, RepositoryKey, Scope
@@ -11,6 +14,15 @@ from dockyard.services.threads import blocking
 MAX_RESOURCE_TAGS = 50
 MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
 ENCRYPTION_TYPES = ("AES256", "KMS", "KMS_DSSE")
+_MANAGED_KEY_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "dockyard:kms:aws/ecr")
+
+
+def managed_key_arn(scope: Scope) -> str:
+    """The key ECR names for KMS encryption without a kmsKey: the account's AWS-managed
+    ``aws/ecr`` key, reported by its key ARN. Dockyard does not encrypt with it yet, so the
+    key id is made up, but stable per account and region, as the real one is."""
+    key_id = uuid.uuid5(_MANAGED_KEY_IDS, f"{scope.account_id}/{scope.region}")
+    return f"arn:aws:kms:{scope.region}:{scope.account_id}:key/{key_id}"
 
 
 def check_config(config: RepositoryConfig) -> None:
@@ -45,6 +57,8 @@ class Repositories:
     ) -> Repository:
         check_config(config)
         check_tags(resource_tags)
+        if config.encryption_type != "AES256" and not config.kms_key:
+            config = dataclasses.replace(config, kms_key=managed_key_arn(key.scope))
         return await blocking(self._store.create, key, config, resource_tags)
 
     async def get(self, key: RepositoryKey) -> Repository:

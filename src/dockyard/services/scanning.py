@@ -14,7 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from dockyard.domain.digests import Digest
-from dockyard.domain.errors import DockyardError, InvalidRequest, ScanFailed, UnsupportedImage
+from dockyard.domain.errors import (
+    ImageArchived,
+    InvalidRequest,
+    ScanFailed,
+    ScanNotFound,
+    ScanQuotaExceeded,
+    UnsupportedImage,
+)
 from dockyard.domain.manifests import parse_manifest
 from dockyard.domain.records import ImageId, PutOutcome, RepositoryKey, Scope
 from dockyard.domain.scanning import (
@@ -40,31 +47,17 @@ from dockyard.storage import BlobStore
 
 SCAN = "scan-image"
 RESCAN = "rescan-continuous"
-MANUAL_SCAN_INTERVAL = timedelta(hours=24)
+# ECR: one BASIC scan per image per 24 hours, the scan on push included.
+BASIC_SCAN_QUOTA_PERIOD = timedelta(hours=24)
 
 
-class ScanNotFound(DockyardError):
-    def __init__(self, image: str, repository: str) -> None:
-        self.image, self.repository = image, repository
+@dataclasses.dataclass(frozen=True, slots=True)
+class RepositoryScanning:
+    """How one repository is scanned: its own flag and the registry rule that applies."""
 
-    def describe(self) -> str:
-        return f"Image scan does not exist for the image with '{self.image}' in '{self.repository}'"
-
-
-class ScanLimitExceeded(DockyardError):
-    def __init__(self, image: str) -> None:
-        self.image = image
-
-    def describe(self) -> str:
-        return f"The image {self.image} was scanned less than 24 hours ago; try again later"
-
-
-class ImageArchived(DockyardError):
-    def __init__(self, image: str) -> None:
-        self.image = image
-
-    def describe(self) -> str:
-        return f"The image {self.image} is archived and cannot be scanned"
+    scan_on_push: bool  # the repository's own (older) flag: PutImageScanningConfiguration
+    frequency: ScanFrequency
+    filters: tuple[str, ...]  # the filters of the rule that decided the frequency
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
@@ -138,10 +131,15 @@ class Scanning:
         ]
         await blocking(self._scans.put_configuration, scope, config.scan_type.value, rules)
 
-    async def frequency(self, key: RepositoryKey) -> tuple[ScanFrequency, tuple[str, ...]]:
+    async def repository_scanning(self, key: RepositoryKey) -> RepositoryScanning:
         repository = await blocking(self._repositories.get, key)
         config = await self.configuration(key.scope)
-        return config.frequency_for(key.name.value, repository.config.scan_on_push)
+        own = repository.config.scan_on_push
+        frequency, filters = config.frequency_for(key.name.value, own)
+        return RepositoryScanning(own, frequency, filters)
+
+    async def frequency(self, key: RepositoryKey) -> ScanFrequency:
+        return (await self.repository_scanning(key)).frequency
 
     async def set_scan_on_push(self, key: RepositoryKey, scan_on_push: bool) -> None:
         repository = await blocking(self._repositories.get, key)
@@ -154,24 +152,20 @@ class Scanning:
         """Queue a scan of a newly pushed image when its repository is scanned on push."""
         if not outcome.new_manifest:
             return
-        frequency, _ = await self.frequency(key)
+        frequency = await self.frequency(key)
         if frequency in (ScanFrequency.SCAN_ON_PUSH, ScanFrequency.CONTINUOUS_SCAN):
             await self._queue(key, outcome.digest)
 
     async def start(self, key: RepositoryKey, image_id: ImageId) -> tuple[Digest, str]:
+        """StartImageScan: queue a scan of one image, within ECR's per-image quota."""
         digest = await self._images.resolve(key, image_id)
         summary = await self._images.summary(key, digest)
         if summary.status != "ACTIVE":
-            raise ImageArchived(str(digest))
+            raise ImageArchived(str(digest), key.name.value, key.scope.account_id)
         previous = await blocking(self._scans.get, key, digest)
         config = await self.configuration(key.scope)
-        if (
-            config.scan_type is ScanType.BASIC
-            and previous is not None
-            and previous.status == "COMPLETE"
-            and datetime.now(UTC) - previous.started_at < MANUAL_SCAN_INTERVAL
-        ):
-            raise ScanLimitExceeded(str(digest))
+        if config.scan_type is ScanType.BASIC and _within_quota_period(previous):
+            raise ScanQuotaExceeded(str(digest))
         await self._queue(key, digest)
         return digest, "IN_PROGRESS"
 
@@ -191,8 +185,7 @@ class Scanning:
         """After new vulnerability data: queue scans of every image of continuous repositories."""
         queued = 0
         for key in keys:
-            frequency, _ = await self.frequency(key)
-            if frequency is not ScanFrequency.CONTINUOUS_SCAN:
+            if await self.frequency(key) is not ScanFrequency.CONTINUOUS_SCAN:
                 continue
             after: int | None = None
             while True:
@@ -307,18 +300,32 @@ class Scanning:
         digest = await self._images.resolve(key, image_id)
         record = await blocking(self._scans.get, key, digest)
         if record is None:
-            raise ScanNotFound(str(digest), key.name.value)
+            raise ScanNotFound(str(digest), key.name.value, key.scope.account_id)
         return digest, record
 
     async def sbom(self, key: RepositoryKey, image_id: ImageId) -> str:
         """CycloneDX JSON of the image's inventory, from its last completed scan."""
         digest, record = await self.result(key, image_id)
         if record.inventory is None:
-            raise ScanNotFound(str(digest), key.name.value)
+            raise ScanNotFound(str(digest), key.name.value, key.scope.account_id)
         return cyclonedx_json(key.name.value, str(digest), record.inventory)
 
     async def summaries(self, key: RepositoryKey, digests: list[str]) -> dict[str, ScanRecord]:
         return await blocking(self._scans.summaries, key, digests)
+
+
+def _within_quota_period(previous: ScanRecord | None) -> bool:
+    """Whether the image's last BASIC scan started less than a day ago, whatever its state.
+
+    Every BASIC scan counts, the one queued on push included (ECR: "This limit includes if
+    an image was scanned on initial push"); an ENHANCED scan from before a switch to BASIC
+    does not.
+    """
+    return (
+        previous is not None
+        and previous.scan_type == ScanType.BASIC.value
+        and datetime.now(UTC) - previous.started_at < BASIC_SCAN_QUOTA_PERIOD
+    )
 
 
 _IMAGE_CONFIGS = frozenset(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dockyard.api.ecr.context import AccessDenied
 from dockyard.auth import sigv4
 from dockyard.domain import errors as e
-from dockyard.services.scanning import ImageArchived, ScanLimitExceeded, ScanNotFound
 
 # error class -> ECR __type (the status is 400 unless STATUS says otherwise)
 WIRE: dict[type[e.DockyardError], str] = {
@@ -43,9 +42,9 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.ExclusionExists: "ExclusionAlreadyExistsException",
     e.ExclusionNotFound: "ExclusionNotFoundException",
     AccessDenied: "AccessDeniedException",
-    ScanNotFound: "ScanNotFoundException",
-    ScanLimitExceeded: "LimitExceededException",
-    ImageArchived: "ImageArchivedException",
+    e.ScanNotFound: "ScanNotFoundException",
+    e.ScanQuotaExceeded: "LimitExceededException",
+    e.ImageArchived: "ImageArchivedException",
     e.UnsupportedImage: "UnsupportedImageTypeException",
     sigv4.MissingAuthentication: "MissingAuthenticationTokenException",
     sigv4.IncompleteSignature: "IncompleteSignatureException",

@@ -10,7 +10,6 @@ from starlette.responses import JSONResponse, Response
 from dockyard.auth.tokens import TokenInvalid
 from dockyard.domain import errors as e
 from dockyard.services.identity import Unauthenticated
-from dockyard.services.scanning import ScanNotFound
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.InvalidRequest: (400, "UNSUPPORTED"),
     TokenInvalid: (403, "DENIED"),
     Unauthenticated: (401, "UNAUTHORIZED"),
-    ScanNotFound: (404, "MANIFEST_UNKNOWN"),
+    e.ScanNotFound: (404, "MANIFEST_UNKNOWN"),
 }
 
 

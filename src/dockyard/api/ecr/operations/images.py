@@ -65,6 +65,8 @@ def _detail(key: RepositoryKey, image: ImageSummary) -> dict[str, Any]:
         detail["artifactMediaType"] = image.artifact_media_type
     if image.last_pulled_at:
         detail["lastRecordedPullTime"] = timestamp(image.last_pulled_at)
+    if image.subject:
+        detail["subjectManifestDigest"] = str(image.subject)
     return detail
 
 

@@ -53,8 +53,13 @@ async def batch_check_layer_availability(ctx: Context, body: dict[str, Any]) -> 
     )
     return {
         "layers": [
-            {"layerDigest": d, "layerAvailability": "AVAILABLE", "layerSize": size}
-            for d, size in layers
+            {
+                "layerDigest": layer.digest,
+                "layerAvailability": "AVAILABLE",
+                "layerSize": layer.size,
+                "mediaType": layer.media_type,
+            }
+            for layer in layers
         ],
         "failures": [
             {"layerDigest": d, "failureCode": code, "failureReason": reason}

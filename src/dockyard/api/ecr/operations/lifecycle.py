@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from dockyard.api.ecr.context import Context, decode_token, encode_token, timestamp
@@ -25,19 +26,24 @@ async def put_lifecycle_policy(ctx: Context, body: dict[str, Any]) -> dict[str, 
 @operation("GetLifecyclePolicy")
 async def get_lifecycle_policy(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     policy = await ctx.registry.lifecycle.get_policy(ctx.key(body))
-    result: dict[str, Any] = {**_where(ctx, body), "lifecyclePolicyText": policy.text}
-    if policy.last_evaluated_at:
-        result["lastEvaluatedAt"] = timestamp(policy.last_evaluated_at)
-    return result
+    return _policy_shape(ctx, body, policy.text, policy.last_evaluated_at)
 
 
 @operation("DeleteLifecyclePolicy")
 async def delete_lifecycle_policy(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     policy = await ctx.registry.lifecycle.delete_policy(ctx.key(body))
-    result: dict[str, Any] = {**_where(ctx, body), "lifecyclePolicyText": policy.text}
-    if policy.last_evaluated_at:
-        result["lastEvaluatedAt"] = timestamp(policy.last_evaluated_at)
-    return result
+    return _policy_shape(ctx, body, policy.text, policy.last_evaluated_at)
+
+
+def _policy_shape(
+    ctx: Context, body: dict[str, Any], text: str, evaluated_at: datetime | None
+) -> dict[str, Any]:
+    # ECR always sends lastEvaluatedAt; a policy that never ran says 0 (the epoch).
+    return {
+        **_where(ctx, body),
+        "lifecyclePolicyText": text,
+        "lastEvaluatedAt": timestamp(evaluated_at) if evaluated_at else 0,
+    }
 
 
 @operation("StartLifecyclePolicyPreview")

@@ -98,7 +98,7 @@ async def batch_get_repository_scanning_configuration(
     for name in body["repositoryNames"]:
         key: RepositoryKey = ctx.registry.key(name, ctx.account_id)
         try:
-            frequency, filters = await ctx.registry.scanning.frequency(key)
+            applied = await ctx.registry.scanning.repository_scanning(key)
         except NameUnknown:
             failures.append(
                 {
@@ -112,9 +112,12 @@ async def batch_get_repository_scanning_configuration(
             {
                 "repositoryArn": ctx.arn(key),
                 "repositoryName": name,
-                "scanOnPush": frequency is not ScanFrequency.MANUAL,
-                "scanFrequency": frequency.value,
-                "appliedScanFilters": [{"filter": f, "filterType": "WILDCARD"} for f in filters],
+                # The repository's own flag; the registry's rules speak in scanFrequency.
+                "scanOnPush": applied.scan_on_push,
+                "scanFrequency": applied.frequency.value,
+                "appliedScanFilters": [
+                    {"filter": f, "filterType": "WILDCARD"} for f in applied.filters
+                ],
             }
         )
     return {"scanningConfigurations": configurations, "failures": failures}
