@@ -23,6 +23,7 @@ DockyardError
 ├── PaginationInvalid      a page size that is not a non-negative number
 ├── Unsupported            a valid request the registry does not serve
 ├── InvalidRequest         well-formed, but against the rules (ECR's InvalidParameter)
+├── JsonInvalid            a JSON document that is malformed or nests too deeply
 ├── RepositoryAlreadyExists
 ├── RepositoryNotEmpty     delete without force of a repository that holds images
 ├── TagImmutable           an overwrite of an immutable tag
@@ -220,6 +221,20 @@ class InvalidRequest(DockyardError):
 
     def describe(self) -> str:
         return self.reason
+
+
+class JsonInvalid(DockyardError):
+    """JSON that cannot be read: malformed, or nested deeper than the registry accepts.
+
+    Callers that parse a particular document (a manifest, a policy) re-raise it as that
+    document's own error; ``reason`` says what is wrong, never quoting the input.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return f"invalid JSON: {self.reason}"
 
 
 class RepositoryAlreadyExists(DockyardError):

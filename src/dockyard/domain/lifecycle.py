@@ -55,7 +55,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NoReturn, TypeVar
 
-from dockyard.domain.errors import LifecyclePolicyInvalid
+from dockyard.domain.errors import JsonInvalid, LifecyclePolicyInvalid
+from dockyard.domain.jsontext import parse_json
 from dockyard.domain.wildcards import glob_source
 
 MIN_TEXT_LENGTH = 100
@@ -397,9 +398,9 @@ def parse_policy(text: str) -> Policy:
             f"long, not {len(text)}"
         )
     try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        _fail(f"lifecycle policy text is not valid JSON: {exc}")
+        document = parse_json(text)
+    except JsonInvalid as exc:
+        _fail(f"lifecycle policy text is not valid JSON: {exc.reason}")
     top = _object(document, "the lifecycle policy", _TOP_KEYS)
     if "rules" not in top:
         _fail("the lifecycle policy must have 'rules'")

@@ -6,13 +6,13 @@ fields the referrers API reports); image-config semantics are the clients'.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.domain import mediatypes as mt
 from dockyard.domain.digests import Digest
-from dockyard.domain.errors import DigestInvalid, ManifestInvalid
+from dockyard.domain.errors import DigestInvalid, JsonInvalid, ManifestInvalid
+from dockyard.domain.jsontext import parse_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +63,9 @@ class Manifest:
 
 def parse_manifest(payload: bytes, content_type: str | None) -> Manifest:
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestInvalid(f"not valid JSON: {exc}") from None
+        document = parse_json(payload)
+    except JsonInvalid as exc:
+        raise ManifestInvalid(exc.describe()) from None
     if not isinstance(document, dict):
         raise ManifestInvalid("not a JSON object")
     if document.get("schemaVersion") != 2:

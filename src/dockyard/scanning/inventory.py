@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import json
 import re
 import shlex
 import sqlite3
@@ -34,6 +33,8 @@ from typing import BinaryIO
 from debian import deb822
 from packageurl import PackageURL
 
+from dockyard.domain.errors import JsonInvalid
+from dockyard.domain.jsontext import parse_json
 from dockyard.scanning.layers import (
     EntryType,
     ImageBudget,
@@ -551,7 +552,10 @@ def parse_python_metadata(data: bytes) -> list[_Found]:
 
 def parse_package_json(data: bytes) -> list[_Found]:
     """A ``node_modules`` ``package.json``: its name and version."""
-    document = json.loads(data)
+    try:
+        document = parse_json(data)
+    except JsonInvalid as exc:  # an image's file: a hostile one may nest without end
+        raise ValueError(exc.describe()) from None
     if not isinstance(document, dict):
         raise ValueError("package.json is not an object")
     name, version = document.get("name"), document.get("version")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import re
 import tempfile
@@ -23,6 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
+
+from dockyard.domain.errors import JsonInvalid
+from dockyard.domain.jsontext import parse_json
 
 RANGE_TYPES: Final = ("ECOSYSTEM", "SEMVER", "GIT")
 EVENT_KINDS: Final = ("introduced", "fixed", "last_affected", "limit")
@@ -440,8 +442,8 @@ class OsvSource:
     def _records(self, entry: str, read: Callable[[], bytes]) -> Iterator[OsvRecord]:
         try:
             raw = read()
-            document = json.loads(raw)
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            document = parse_json(raw)
+        except (OSError, ValueError, JsonInvalid, zipfile.BadZipFile) as exc:
             self._problem(entry, f"unreadable JSON: {exc}")
             return
         documents = document if isinstance(document, list) else [document]

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from dockyard.domain.errors import DockyardError, InvalidRequest
+from dockyard.domain.errors import DockyardError, InvalidRequest, JsonInvalid
 from dockyard.domain.identity import Caller
+from dockyard.domain.jsontext import parse_json
 from dockyard.domain.records import RepositoryKey
 from dockyard.services import Registry
 
@@ -78,8 +79,8 @@ def decode_token(token: str | None, convert: Callable[[Any], T]) -> T | None:
     if token is None:
         return None
     try:
-        return convert(json.loads(base64.urlsafe_b64decode(token.encode()))["after"])
-    except (ValueError, KeyError, TypeError):
+        return convert(parse_json(base64.urlsafe_b64decode(token.encode()))["after"])
+    except (JsonInvalid, ValueError, KeyError, TypeError):
         raise InvalidRequest(
             "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid token'"
         ) from None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dockyard.api.ecr.context import AccessDenied
 from dockyard.auth import sigv4
+from dockyard.auth.tokens import TokenInvalid
 from dockyard.domain import errors as e
+from dockyard.services.identity import Unauthenticated
 
 # error class -> ECR __type (the status is 400 unless STATUS says otherwise)
 WIRE: dict[type[e.DockyardError], str] = {
@@ -46,6 +48,11 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.ScanQuotaExceeded: "LimitExceededException",
     e.ImageArchived: "ImageArchivedException",
     e.UnsupportedImage: "UnsupportedImageTypeException",
+    e.JsonInvalid: "InvalidParameterException",
+    e.RangeNotSatisfiable: "InvalidParameterException",
+    e.ScanFailed: "UnsupportedImageTypeException",
+    TokenInvalid: "UnrecognizedClientException",
+    Unauthenticated: "UnrecognizedClientException",
     sigv4.MissingAuthentication: "MissingAuthenticationTokenException",
     sigv4.IncompleteSignature: "IncompleteSignatureException",
     sigv4.UnknownAccessKey: "UnrecognizedClientException",

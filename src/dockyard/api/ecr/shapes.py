@@ -73,6 +73,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from dockyard.domain.errors import JsonInvalid
+from dockyard.domain.jsontext import parse_json
+
 __all__ = [
     "DEFAULT_CONSTRAINT_KIND",
     "PATTERN_REWRITES",
@@ -441,6 +444,39 @@ def _resolve(operation: Operation | str) -> Operation:
 # --------------------------------------------------------------------------- requests
 
 
+# How large a request body can legitimately be, from the model's own limits. Only two
+# operations carry more than a few kilobytes: UploadLayerPart (a layer part, base64) and
+# PutImage (a manifest, as an escaped JSON string).
+#
+# JSON escaping grows text by at most 3 bytes per UTF-8 byte: a quote or backslash doubles,
+# a 2-byte character becomes a 6-byte \uXXXX escape, a 4-byte one a 12-byte surrogate pair.
+_ESCAPE_GROWTH = 3
+# Everything beside the one large member (names, ids, digests, media types), escaped.
+_ENVELOPE = 64 << 10
+# Every other operation: the model's longest texts are a lifecycle policy (30,720
+# characters), a repository policy (10,240) and 200 resource tags of at most 384
+# characters, under 1 MiB together even at 6 bytes a character.
+OTHER_BODY_LIMIT = 2 << 20
+
+
+def body_limit(operation: str | None) -> int:
+    """The most bytes a legitimate request body for ``operation`` can have.
+
+    UploadLayerPart: the model's part limit (20 MiB) in base64, ~26.7 MiB. PutImage: a
+    manifest at the model's limit (4 MiB) escaped, 12 MiB. Each plus ``_ENVELOPE``.
+    """
+    model = load_model()
+    if operation == "UploadLayerPart":
+        part = model.shape("LayerPartBlob").max
+        assert part is not None
+        return 4 * math.ceil(part / 3) + _ENVELOPE
+    if operation == "PutImage":
+        manifest = model.shape("ImageManifest").max
+        assert manifest is not None
+        return _ESCAPE_GROWTH * int(manifest) + _ENVELOPE
+    return OTHER_BODY_LIMIT
+
+
 def decode_body(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object; empty (or blank) is ``{}``."""
     if not raw.strip():
@@ -450,16 +486,12 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise SerializationError("Request body is not valid UTF-8") from exc
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        value = parse_json(text)
+    except JsonInvalid as exc:
         raise SerializationError("Request body is not valid JSON") from exc
     if not isinstance(value, dict):
         raise SerializationError(_type_message(value, "structure"))
     return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def find_violations(operation: Operation | str, body: Mapping[str, Any]) -> list[Violation]:
