@@ -6,6 +6,7 @@ registry; nothing here knows which registry implementation is on the other end.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from typing import Any
@@ -50,6 +51,20 @@ def dockyard_only(reason: str) -> pytest.MarkDecorator:
     with that reason, so the list of deviations shows up in ``pytest -ra``.
     """
     return pytest.mark.skip_reference(reason=reason)
+
+
+def sha512_digest(data: bytes) -> str:
+    return "sha512:" + hashlib.sha512(data).hexdigest()
+
+
+def digest_of(data: bytes, algorithm: str) -> str:
+    """``sha256:...`` or ``sha512:...`` of ``data``."""
+    return {"sha256": sha256_digest, "sha512": sha512_digest}[algorithm](data)
+
+
+def tag_header_values(resp: httpx.Response) -> list[str]:
+    """Every tag an ``OCI-Tag`` response acknowledges (repeated headers or comma lists)."""
+    return [t.strip() for h in resp.headers.get_list("oci-tag") for t in h.split(",") if t.strip()]
 
 
 def random_bytes(n: int, seed: object) -> bytes:

@@ -17,6 +17,7 @@ from tests.oci.helpers import (
     manifest_url,
     put_manifest,
     sha256_digest,
+    sha512_digest,
 )
 from tests.support.images import (
     EMPTY_JSON,
@@ -360,6 +361,30 @@ def test_referrers_empty_for_digest_without_referrers(
     # A digest the repository has never seen: still 200 and an empty index, never 404.
     _, manifests = _referrers(http, repo_name, sha256_digest(b"unknown " + repo_name.encode()))
     assert manifests == []
+
+
+@dockyard_only(NO_REFERRERS)
+def test_referrers_in_a_repository_without_manifests(http: httpx.Client, repo_name: str) -> None:
+    push_blob(http, repo_name, b"a repository holding one blob and no manifest")
+    for subject in (sha256_digest(b"s " + repo_name.encode()), sha512_digest(b"s")):
+        _, manifests = _referrers(http, repo_name, subject)
+        assert manifests == []
+
+
+@dockyard_only(NO_REFERRERS)
+def test_referrers_in_a_repository_not_created_yet(http: httpx.Client) -> None:
+    # The session's Dockyard creates repositories on first push (tests/conftest.py): a
+    # repository nobody pushed to yet has no referrers, and saying so with 404 would tell the
+    # client the registry has no referrers API (it would fall back to the tag schema).
+    repo = f"never/pushed-{uuid.uuid4().hex[:12]}"
+    for subject in (sha256_digest(repo.encode()), sha512_digest(repo.encode())):
+        r, manifests = _referrers(http, repo, subject)
+        assert manifests == []
+        assert r.json() == {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        r, manifests = _referrers(http, repo, subject, artifactType=SBOM)
+        assert manifests == []
+    # Asking created nothing.
+    assert_error(http.get(f"/v2/{repo}/tags/list"), 404, "NAME_UNKNOWN")
 
 
 @dockyard_only(NO_REFERRERS)

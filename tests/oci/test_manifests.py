@@ -12,12 +12,14 @@ from tests.conftest import Registry
 from tests.oci.helpers import (
     assert_error,
     blob_url,
+    digest_of,
     dockyard_only,
     get_manifest,
     head_manifest,
     manifest_url,
     put_manifest,
     sha256_digest,
+    tag_header_values,
     upload_location,
 )
 from tests.support.images import (
@@ -113,6 +115,78 @@ def test_put_manifest_by_wrong_digest(http: httpx.Client, repo_name: str) -> Non
     assert_error(r, 400, "DIGEST_INVALID")
     assert_error(get_manifest(http, repo_name, wrong), 404, "MANIFEST_UNKNOWN")
     assert_error(get_manifest(http, repo_name, img.digest), 404, "MANIFEST_UNKNOWN")
+
+
+# --- several tags with one push by digest (?tag=) ----------------------------------------
+TAG_PARAMETERS = "distribution 2.8 predates the ?tag= parameters of a push by digest"
+
+
+def _put_with_tags(
+    client: httpx.Client, repo: str, reference: str, manifest: bytes, tags: list[str]
+) -> httpx.Response:
+    return client.put(
+        manifest_url(repo, reference),
+        params=[("tag", t) for t in tags],
+        content=manifest,
+        headers={"Content-Type": OCI_MANIFEST},
+    )
+
+
+@dockyard_only(TAG_PARAMETERS)
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512"])
+def test_put_by_digest_with_tag_parameters(
+    http: httpx.Client, repo_name: str, algorithm: str
+) -> None:
+    # The spec: a push by digest MAY carry `tag` query parameters, and a registry that takes
+    # them answers one OCI-Tag value per tag it set. For a sha512 manifest this is the only
+    # way to tag it (a push by tag names no algorithm, so it is hashed with sha256).
+    img = make_image(f"tagq/{repo_name}", layers=1)
+    _push_blobs(http, repo_name, img)
+    digest = digest_of(img.manifest.data, algorithm)
+    tags = ["v1.2.3", "v1.2", "latest"]
+    r = _put_with_tags(http, repo_name, digest, img.manifest.data, tags)
+    assert r.status_code == 201, r.text[:300]
+    assert r.headers["docker-content-digest"] == digest
+    assert sorted(tag_header_values(r)) == sorted(tags)
+    assert _tags(http, repo_name) == sorted(tags)
+    for tag in tags:
+        got = get_manifest(http, repo_name, tag)
+        assert got.status_code == 200, f"{tag}: {got.status_code} {got.text[:200]}"
+        assert got.content == img.manifest.data
+        assert got.headers["docker-content-digest"] == digest
+
+    # A second push moves the tags it names and leaves the others alone.
+    other = make_image(f"tagq2/{repo_name}", layers=1)
+    _push_blobs(http, repo_name, other)
+    other_digest = digest_of(other.manifest.data, algorithm)
+    r = _put_with_tags(http, repo_name, other_digest, other.manifest.data, ["latest", "next"])
+    assert r.status_code == 201, r.text[:300]
+    assert sorted(tag_header_values(r)) == ["latest", "next"]
+    assert _tags(http, repo_name) == ["latest", "next", "v1.2", "v1.2.3"]
+    assert get_manifest(http, repo_name, "latest").headers["docker-content-digest"] == other_digest
+    assert get_manifest(http, repo_name, "v1.2").headers["docker-content-digest"] == digest
+
+
+@dockyard_only(TAG_PARAMETERS)
+def test_tag_parameters_are_set_all_or_none(http: httpx.Client, repo_name: str) -> None:
+    img = make_image(f"tagq/{repo_name}", layers=1)
+    _push_blobs(http, repo_name, img)
+    r = _put_with_tags(http, repo_name, img.digest, img.manifest.data, ["good", ".bad"])
+    assert_error(r, 400, "TAG_INVALID", "MANIFEST_INVALID")
+    # Refused as a whole: neither the manifest nor the valid tag was stored.
+    assert_error(get_manifest(http, repo_name, img.digest), 404, "MANIFEST_UNKNOWN")
+    assert _tags(http, repo_name) == []
+
+
+@dockyard_only(TAG_PARAMETERS)
+def test_put_by_tag_with_tag_parameters_sets_every_tag(http: httpx.Client, repo_name: str) -> None:
+    # Dockyard's reading of ?tag= on a push by tag: the path's tag and the parameters alike.
+    img = make_image(f"tagq/{repo_name}", layers=1)
+    _push_blobs(http, repo_name, img)
+    r = _put_with_tags(http, repo_name, "v1", img.manifest.data, ["v1.0", "stable"])
+    assert r.status_code == 201, r.text[:300]
+    assert sorted(tag_header_values(r)) == ["stable", "v1.0"]
+    assert _tags(http, repo_name) == ["stable", "v1", "v1.0"]
 
 
 def test_manifest_bytes_are_stored_exactly(http: httpx.Client, repo_name: str) -> None:

@@ -273,6 +273,46 @@ def test_out_of_order_chunk_is_416(http: httpx.Client, repo_name: str) -> None:
     _assert_created(http, r, repo_name, data)
 
 
+@dockyard_only("distribution 2.8 ignores Content-Range on PATCH and PUT")
+def test_misplaced_chunk_is_416_with_the_range_held_and_the_upload_goes_on(
+    http: httpx.Client, repo_name: str
+) -> None:
+    # The spec: a chunk that does not start where the upload stands answers 416, with the
+    # Range the registry holds, so the client can resume from there.
+    data = random_bytes(9000, repo_name)
+    _, location = start_upload(http, repo_name)
+    r = patch_chunk(http, location, data[:3000], 0)
+    assert r.status_code == 202, r.text[:300]
+    location = upload_location(http, r)
+
+    for start in (3001, 2999, 0):  # a gap, an overlap, a restart
+        r = patch_chunk(http, location, data[start : start + 500], start)
+        assert_error(r, 416, "BLOB_UPLOAD_INVALID")
+        assert r.headers.get("range") == "0-2999", f"chunk at {start}: {r.headers}"
+        assert upload_location(http, r)
+
+    # The closing PUT may carry the last chunk: misplaced, it is refused the same way rather
+    # than written at the wrong offset (which would fail the digest and lose the upload).
+    r = http.put(
+        add_query(location, digest=sha256_digest(data)),
+        content=data[6000:],
+        headers={"Content-Type": "application/octet-stream", "Content-Range": "6000-8999"},
+    )
+    assert_error(r, 416, "BLOB_UPLOAD_INVALID")
+    assert r.headers.get("range") == "0-2999"
+
+    # The upload is intact: a correct PATCH and a correct closing PUT with a chunk succeed.
+    r = patch_chunk(http, location, data[3000:6000], 3000)
+    assert r.status_code == 202, r.text[:300]
+    assert r.headers.get("range") == "0-5999"
+    r = http.put(
+        add_query(upload_location(http, r), digest=sha256_digest(data)),
+        content=data[6000:],
+        headers={"Content-Type": "application/octet-stream", "Content-Range": "6000-8999"},
+    )
+    _assert_created(http, r, repo_name, data)
+
+
 @dockyard_only("distribution 2.8 ignores Content-Range on PATCH")
 @pytest.mark.parametrize("bad", ["abc", "5-2", "0-9", "-3"], ids=str)
 def test_malformed_content_range(http: httpx.Client, repo_name: str, bad: str) -> None:
@@ -372,6 +412,21 @@ def test_mount_from_unknown_repository(http: httpx.Client, repo_name: str) -> No
     )
     assert r.status_code == 202, r.text[:300]
     assert upload_location(http, r)
+
+
+@pytest.mark.parametrize("bad", ["sha256:abc", "sha384:" + "0" * 96], ids=["short", "sha384"])
+def test_mount_of_a_malformed_digest_falls_back_to_upload(
+    http: httpx.Client, repo_name: str, bad: str
+) -> None:
+    # Nothing can be mounted under such a digest: the spec's answer to a mount that cannot
+    # happen is an ordinary upload session.
+    push_blob(http, repo_name, b"source repository content")
+    target = repo_name + "-target"
+    r = http.post(f"/v2/{target}/blobs/uploads/", params={"mount": bad, "from": repo_name})
+    assert r.status_code == 202, r.text[:300]
+    data = random_bytes(700, repo_name)
+    r = finish_upload(http, upload_location(http, r), sha256_digest(data), data)
+    _assert_created(http, r, target, data)
 
 
 def test_mount_without_from(http: httpx.Client, repo_name: str) -> None:

@@ -53,3 +53,13 @@ def new_hasher(algorithm: str = "sha256") -> Hasher:
 
 def is_digest(text: str) -> bool:
     return ":" in text
+
+
+def lookup_digest(text: str) -> Digest | None:
+    """The digest a read or delete names; None when no content can be stored under the text
+    (malformed, or an algorithm this registry does not hash with): such a lookup finds nothing,
+    where an upload naming it is refused as invalid."""
+    try:
+        return Digest.parse(text)
+    except DigestInvalid:
+        return None

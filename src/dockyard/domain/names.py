@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from dockyard.domain.digests import Digest, is_digest
-from dockyard.domain.errors import NameInvalid, ReferenceInvalid
+from dockyard.domain.errors import DigestInvalid, NameInvalid, ReferenceInvalid
 
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _NAME = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
@@ -59,7 +59,23 @@ Reference = Tag | Digest
 
 
 def parse_reference(text: str) -> Reference:
-    """A manifest reference: a digest when it has an algorithm prefix, else a tag."""
+    """A manifest reference to write: a digest when it has an algorithm prefix, else a tag.
+
+    Invalid text is the client's error (a push of it is refused)."""
     if is_digest(text):
         return Digest.parse(text)
     return Tag.parse(text)
+
+
+def lookup_reference(text: str) -> Reference | None:
+    """A manifest reference to read or delete; None when the text is neither a valid tag nor a
+    digest the registry stores content under.
+
+    Nothing can ever have been stored under such text, so a lookup of it simply finds nothing
+    (404 MANIFEST_UNKNOWN, as the distribution spec requires of GET, HEAD and DELETE), while
+    ``parse_reference`` refuses the same text on a push.
+    """
+    try:
+        return parse_reference(text)
+    except (ReferenceInvalid, DigestInvalid):
+        return None

@@ -8,6 +8,7 @@ transaction that checks its manifest's blobs are held.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -219,12 +220,17 @@ class ContentStore:
     # Manifests and tags --------------------------------------------------
 
     def put_manifest(
-        self, key: RepositoryKey, manifest: NewManifest, tag: Tag | None, idempotent_repush: bool
+        self,
+        key: RepositoryKey,
+        manifest: NewManifest,
+        tags_to_set: Sequence[Tag],
+        idempotent_repush: bool,
     ) -> PutOutcome:
-        """Store a manifest (and point a tag at it) if everything it names is held.
+        """Store a manifest (and point tags at it) if everything it names is held.
 
         One transaction checks references and tag immutability and writes, so of
-        concurrent pushes to an immutable tag exactly one wins.
+        concurrent pushes to an immutable tag exactly one wins, and a push naming
+        several tags sets all of them or none.
         """
         with writing(self._engine) as conn:
             repository = conn.execute(
@@ -248,19 +254,20 @@ class ContentStore:
                 )
             ).scalar()
             stamp = now()
-            current = None
-            if tag is not None:
-                current = conn.execute(
+            rule = MutabilityRule(
+                TagMutability(repository.tag_mutability),
+                tuple(repository.mutability_filters or ()),
+            )
+            # Every tag is checked before anything is written.
+            current: dict[Tag, int | None] = {}
+            for tag in dict.fromkeys(tags_to_set):
+                current[tag] = conn.execute(
                     select(tags.c.manifest_id).where(
                         tags.c.repository_id == repository_id, tags.c.name == tag.value
                     )
                 ).scalar()
-                rule = MutabilityRule(
-                    TagMutability(repository.tag_mutability),
-                    tuple(repository.mutability_filters or ()),
-                )
-                repush = idempotent_repush and current == manifest_id
-                if current is not None and rule.is_immutable(tag.value) and not repush:
+                repush = idempotent_repush and current[tag] == manifest_id
+                if current[tag] is not None and rule.is_immutable(tag.value) and not repush:
                     raise TagImmutable(tag.value, key.name.value)
             new_manifest = manifest_id is None
             restored = False
@@ -276,11 +283,12 @@ class ContentStore:
                     ).rowcount
                 )
             tag_moved = False
-            if tag is not None and current != manifest_id:
-                self._set_tag(
-                    conn, repository_id, tag, manifest_id, stamp, exists=current is not None
-                )
-                tag_moved = True
+            for tag, previous in current.items():
+                if previous != manifest_id:
+                    self._set_tag(
+                        conn, repository_id, tag, manifest_id, stamp, exists=previous is not None
+                    )
+                    tag_moved = True
         return PutOutcome(manifest.digest, manifest.subject, new_manifest, tag_moved, restored)
 
     @staticmethod
@@ -365,6 +373,11 @@ class ContentStore:
                     updated_at=stamp,
                 )
             )
+
+    def check_repository(self, key: RepositoryKey) -> None:
+        """Raise NameUnknown unless the repository exists."""
+        with reading(self._engine) as conn:
+            require_repository(conn, key)
 
     def get_manifest(
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dockyard.domain.digests import Digest
+from dockyard.domain.digests import Digest, lookup_digest
 from dockyard.domain.errors import BlobUnknown, NameUnknown, RangeNotSatisfiable
 from dockyard.domain.records import RepositoryKey
 from dockyard.metadata import ContentStore
@@ -39,6 +39,18 @@ class Blobs:
         self._metadata = metadata
         self._store = store
         self._renew_after = renew_after
+
+    async def lookup(self, key: RepositoryKey, text: str) -> Digest:
+        """The digest a GET, HEAD or DELETE of a blob names.
+
+        Text that is no digest the registry stores content under names no blob the repository
+        could hold: unknown, like any other missing blob (after the repository itself).
+        """
+        digest = lookup_digest(text)
+        if digest is None:
+            await blocking(self._metadata.check_repository, key)
+            raise BlobUnknown(text)
+        return digest
 
     async def size(self, key: RepositoryKey, digest: Digest) -> int:
         return await blocking(self._metadata.blob_size, key, digest)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from dockyard.domain.digests import Digest
-from dockyard.domain.errors import DigestInvalid, ManifestTooLarge
+from dockyard.domain.errors import DigestInvalid, ManifestTooLarge, ManifestUnknown, NameUnknown
 from dockyard.domain.manifests import parse_manifest
-from dockyard.domain.names import Reference, Tag
+from dockyard.domain.names import Reference, Tag, lookup_reference
 from dockyard.domain.records import (
     NewManifest,
     Page,
@@ -30,16 +30,25 @@ class Manifests:
         pulls: Pulls,
         max_manifest_bytes: int,
         idempotent_repush: bool,
+        create_on_push: bool,
     ) -> None:
         self._metadata = metadata
         self._pulls = pulls
         self._after_push: list[PushHook] = []
         self.max_manifest_bytes = max_manifest_bytes
         self._idempotent_repush = idempotent_repush
+        self._create_on_push = create_on_push
 
     async def put(
-        self, key: RepositoryKey, reference: Reference, payload: bytes, content_type: str | None
+        self,
+        key: RepositoryKey,
+        reference: Reference,
+        payload: bytes,
+        content_type: str | None,
+        tags: Sequence[Tag] = (),
     ) -> PutOutcome:
+        """Store a manifest under ``reference`` and point ``tags`` at it as well (the
+        distribution spec's ``?tag=`` on a push by digest): all of them or none."""
         if len(payload) > self.max_manifest_bytes:
             raise ManifestTooLarge(self.max_manifest_bytes)
         algorithm = reference.algorithm if isinstance(reference, Digest) else "sha256"
@@ -59,9 +68,9 @@ class Manifests:
             config_media_type=manifest.config.media_type if manifest.config else None,
             layers_size=sum(layer.size for layer in manifest.layers),
         )
-        tag = reference if isinstance(reference, Tag) else None
+        to_set = (reference, *tags) if isinstance(reference, Tag) else tuple(tags)
         outcome = await blocking(
-            self._metadata.put_manifest, key, record, tag, self._idempotent_repush
+            self._metadata.put_manifest, key, record, to_set, self._idempotent_repush
         )
         for hook in self._after_push:
             await hook(key, outcome)
@@ -70,6 +79,19 @@ class Manifests:
     def after_push(self, hook: PushHook) -> None:
         """Call ``hook`` after every stored push (scan on push; later events, replication)."""
         self._after_push.append(hook)
+
+    async def lookup(self, key: RepositoryKey, text: str) -> Reference:
+        """The reference a GET, HEAD or DELETE names.
+
+        Text that is no valid tag or digest names nothing the repository could hold: it is
+        unknown like any other missing manifest (after the repository itself, so that a
+        missing repository still answers NAME_UNKNOWN).
+        """
+        reference = lookup_reference(text)
+        if reference is None:
+            await blocking(self._metadata.check_repository, key)
+            raise ManifestUnknown(text)
+        return reference
 
     async def get(
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True
@@ -90,7 +112,15 @@ class Manifests:
     async def referrers(
         self, key: RepositoryKey, subject: Digest, artifact_type: str | None
     ) -> list[Referrer]:
-        found = await blocking(self._metadata.referrers, key, subject)
+        try:
+            found = await blocking(self._metadata.referrers, key, subject)
+        except NameUnknown:
+            # Under create-on-push a repository that does not exist yet is one nothing was
+            # pushed to: it has no referrers. Clients ask before their first push, and read a
+            # 404 as "no referrers API" (then fall back to the tag schema).
+            if not self._create_on_push:
+                raise
+            return []
         if artifact_type is not None:
             found = [r for r in found if r.artifact_type == artifact_type]
         return found

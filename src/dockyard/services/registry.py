@@ -61,6 +61,7 @@ class Registry:
             self.pulls,
             settings.max_manifest_bytes,
             settings.idempotent_immutable_repush,
+            settings.create_on_push,
         )
         self.deleter = Deleter(metadata.content, metadata.repositories)
         self.repositories = Repositories(metadata.repositories)

@@ -72,20 +72,38 @@ class Uploads:
     ) -> UploadState:
         async with self._lock(upload_id):
             state = await self.status(key, upload_id)
-            if start is not None and start != state.offset:
-                raise UploadOutOfOrder(upload_id, state.offset, start)
-            written = await self._write(state, body)
-            if length is not None and written != length:
-                raise BlobUploadInvalid(f"chunk claimed {length} bytes but carried {written}")
-            return await self._advance(state, written)
+            return await self._append_chunk(state, body, start, length)
+
+    async def _append_chunk(
+        self,
+        state: UploadState,
+        body: AsyncIterator[bytes],
+        start: int | None,
+        length: int | None,
+    ) -> UploadState:
+        """Write one chunk at the session's offset; a chunk that says it starts elsewhere is
+        refused before any byte is written, so the session stays as it was (416)."""
+        if start is not None and start != state.offset:
+            raise UploadOutOfOrder(state.upload_id, state.offset, start)
+        written = await self._write(state, body)
+        if length is not None and written != length:
+            raise BlobUploadInvalid(f"chunk claimed {length} bytes but carried {written}")
+        return await self._advance(state, written)
 
     async def complete(
-        self, key: RepositoryKey, upload_id: str, digest: Digest, body: AsyncIterator[bytes]
+        self,
+        key: RepositoryKey,
+        upload_id: str,
+        digest: Digest,
+        body: AsyncIterator[bytes],
+        start: int | None = None,
+        length: int | None = None,
     ) -> int:
+        """Close the session, with an optional last chunk (placed by ``start``/``length``
+        like a PATCH's)."""
         async with self._lock(upload_id):
             state = await self.status(key, upload_id)
-            written = await self._write(state, body)
-            state = await self._advance(state, written)
+            state = await self._append_chunk(state, body, start, length)
             hasher = await self._hash_of(state, digest.algorithm)
             try:
                 _check_digest(digest, hasher)

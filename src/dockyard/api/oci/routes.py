@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import BaseRoute, Route
 
 from dockyard.domain import mediatypes as mt
-from dockyard.domain.digests import Digest
+from dockyard.domain.digests import Digest, lookup_digest
 from dockyard.domain.errors import (
     BlobUploadInvalid,
     DigestInvalid,
@@ -112,7 +112,7 @@ def _next_link(path: str, items: list[str], more: bool, limit: int | None) -> di
 async def manifest_get(request: Request) -> Response:
     registry = _registry(request)
     key = registry.key(request.path_params["name"], _account(request))
-    reference = parse_reference(request.path_params["reference"])
+    reference = await registry.manifests.lookup(key, request.path_params["reference"])
     head = request.method == "HEAD"
     if head:
         manifest = await registry.manifests.get(key, reference, with_payload=False)
@@ -145,11 +145,13 @@ async def manifest_put(request: Request) -> Response:
     registry = _registry(request)
     name = request.path_params["name"]
     reference = parse_reference(request.path_params["reference"])
+    # More tags in one request (distribution spec: PUT by digest with ?tag=a&tag=b).
+    tags = [Tag.parse(t) for t in request.query_params.getlist("tag")]
     limit = registry.manifests.max_manifest_bytes
     payload = await _read_limited(request, limit)
     key = await registry.key_for_push(name, _account(request))
     pushed = await registry.manifests.put(
-        key, reference, payload, request.headers.get("content-type")
+        key, reference, payload, request.headers.get("content-type"), tags
     )
     headers = {
         "Location": f"/v2/{name}/manifests/{pushed.digest}",
@@ -157,6 +159,9 @@ async def manifest_put(request: Request) -> Response:
     }
     if pushed.subject is not None:
         headers["OCI-Subject"] = str(pushed.subject)
+    if tags:
+        # Every one was set (or the push failed): the spec's acknowledgement of each.
+        headers["OCI-Tag"] = ", ".join(dict.fromkeys(t.value for t in tags))
     return Response(status_code=201, headers=headers)
 
 
@@ -177,7 +182,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 async def manifest_delete(request: Request) -> Response:
     registry = _registry(request)
     key = registry.key(request.path_params["name"], _account(request))
-    reference = parse_reference(request.path_params["reference"])
+    reference = await registry.manifests.lookup(key, request.path_params["reference"])
     if isinstance(reference, Tag):
         await registry.deleter.delete(TagTarget(key, reference))
     else:
@@ -195,7 +200,7 @@ class _BlobFile(FileResponse):
 async def blob_get(request: Request) -> Response:
     registry = _registry(request)
     key = registry.key(request.path_params["name"], _account(request))
-    digest = Digest.parse(request.path_params["digest"])
+    digest = await registry.blobs.lookup(key, request.path_params["digest"])
     if request.method == "HEAD":
         size = await registry.blobs.probe(key, digest)
         return Response(headers=_blob_headers(digest, size))
@@ -250,7 +255,7 @@ async def image_sbom(request: Request) -> Response:
 async def blob_delete(request: Request) -> Response:
     registry = _registry(request)
     key = registry.key(request.path_params["name"], _account(request))
-    digest = Digest.parse(request.path_params["digest"])
+    digest = await registry.blobs.lookup(key, request.path_params["digest"])
     await registry.deleter.delete(BlobLinkTarget(key, digest))
     return Response(status_code=202)
 
@@ -278,11 +283,12 @@ async def upload_start(request: Request) -> Response:
     key = await registry.key_for_push(name, _account(request))
     mount, source = params.get("mount"), params.get("from")
     if mount and source and await registry.mounting_enabled(_account(request)):
-        digest = Digest.parse(mount)
-        # A mount that cannot happen (bad or unknown source) falls back to an
+        digest = lookup_digest(mount)
+        # A mount that cannot happen (bad digest, bad or unknown source) falls back to an
         # ordinary upload session, as the spec asks.
         with contextlib.suppress(NameInvalid):
-            if await registry.blobs.mount(registry.key(source, _account(request)), key, digest):
+            source_key = registry.key(source, _account(request))
+            if digest is not None and await registry.blobs.mount(source_key, key, digest):
                 return _created(name, digest)
     elif "digest" in params:
         digest = Digest.parse(params["digest"])
@@ -327,8 +333,13 @@ async def upload_complete(request: Request) -> Response:
     if not text:
         raise DigestInvalid("", "the digest query parameter is required")
     digest = Digest.parse(text)
+    # A last chunk may come with the PUT, placed by Content-Range like a PATCH's; a range
+    # sent with no body places nothing.
+    start, length = None, None
+    if request.headers.get("content-length") != "0":
+        start, length = _content_range(request.headers.get("content-range"))
     await registry.uploads.complete(
-        registry.key(name, _account(request)), upload_id, digest, _body(request)
+        registry.key(name, _account(request)), upload_id, digest, _body(request), start, length
     )
     return _created(name, digest)
 
