@@ -57,6 +57,7 @@ WIRE: dict[type[e.DockyardError], str] = {
     sigv4.IncompleteSignature: "IncompleteSignatureException",
     sigv4.UnknownAccessKey: "UnrecognizedClientException",
     sigv4.InvalidSignature: "InvalidSignatureException",
+    sigv4.AuthenticationError: "UnrecognizedClientException",  # any credential failure
 }
 
 # The same domain error means something more specific in some operations.

@@ -7,6 +7,9 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dockyard.api.bodies import BodyTimeout
+from dockyard.api.redact import redact_target
+from dockyard.auth import sigv4
 from dockyard.auth.tokens import TokenInvalid
 from dockyard.domain import errors as e
 from dockyard.services.identity import Unauthenticated
@@ -37,6 +40,28 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.InvalidRequest: (400, "UNSUPPORTED"),
     TokenInvalid: (403, "DENIED"),
     Unauthenticated: (401, "UNAUTHORIZED"),
+    sigv4.AuthenticationError: (401, "UNAUTHORIZED"),
+    e.JsonInvalid: (400, "UNSUPPORTED"),
+    e.ImageNotFound: (404, "MANIFEST_UNKNOWN"),  # the SBOM of an unknown tag or digest
+    e.ImageArchived: (404, "MANIFEST_UNKNOWN"),  # archived images are not served
+    e.ScanQuotaExceeded: (429, "TOOMANYREQUESTS"),
+    e.ScanFailed: (422, "UNSUPPORTED"),
+    e.UnsupportedImage: (422, "UNSUPPORTED"),
+    e.LayerPartTooSmall: (400, "BLOB_UPLOAD_INVALID"),
+    e.LayerAlreadyExists: (400, "BLOB_UPLOAD_INVALID"),
+    e.EmptyUpload: (400, "BLOB_UPLOAD_INVALID"),
+    # The ECR API's own errors: none is raised on /v2 today, but each has an answer
+    # should one be, rather than a 500.
+    e.RepositoryAlreadyExists: (409, "DENIED"),
+    e.RepositoryNotEmpty: (409, "DENIED"),
+    e.ImageAlreadyExists: (409, "DENIED"),
+    e.ExclusionExists: (409, "DENIED"),
+    e.TooManyTags: (400, "UNSUPPORTED"),
+    e.ResourceTagInvalid: (400, "UNSUPPORTED"),
+    e.LifecyclePolicyInvalid: (400, "UNSUPPORTED"),
+    e.LifecyclePolicyNotFound: (404, "UNSUPPORTED"),
+    e.LifecyclePreviewNotFound: (404, "UNSUPPORTED"),
+    e.ExclusionNotFound: (404, "UNSUPPORTED"),
     e.ScanNotFound: (404, "MANIFEST_UNKNOWN"),
 }
 
@@ -65,18 +90,39 @@ def _headers(exc: e.DockyardError, request: Request) -> dict[str, str] | None:
     return None
 
 
+def wire_error(kind: type[e.DockyardError]) -> tuple[int, str]:
+    """(HTTP status, OCI code) for an error class: its own entry, else its nearest base's."""
+    for cls in kind.__mro__:
+        if cls in WIRE:
+            return WIRE[cls]
+    return 500, "UNKNOWN"
+
+
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.DockyardError)
-    for cls in type(exc).__mro__:
-        if cls in WIRE:
-            status, code = WIRE[cls]
-            break
-    else:
-        status, code = 500, "UNKNOWN"
+    status, code = wire_error(type(exc))
     detail = {k: v for k, v in vars(exc).items() if isinstance(v, str | int)}
     return error_response(status, code, exc.describe(), detail, _headers(exc, request))
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, redact_target(request.url.path))
     return error_response(500, "UNKNOWN", "internal server error")
+
+
+async def handle_disconnect(request: Request, exc: Exception) -> Response:
+    """A client that went away mid-body: nothing to answer, nothing wrong here; one line."""
+    log.info(
+        "%s %s: the client closed the connection before the request body ended",
+        request.method,
+        redact_target(request.url.path),
+    )
+    return Response(status_code=400)  # nobody is left to receive it
+
+
+async def handle_body_timeout(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTimeout)
+    path = redact_target(request.url.path)
+    log.info("%s %s: %s; connection closed", request.method, path, exc)
+    # 408 tells the client to try again; an upload session keeps its last committed offset.
+    return error_response(408, "UNSUPPORTED", f"request body timed out: {exc}")
