@@ -164,16 +164,19 @@ def test_put_image_needs_a_media_type_somewhere(ecr: Any, repo: str) -> None:
     document = json.loads(image.manifest.data)
     del document["mediaType"]
     bare = json.dumps(document)
-    error = expect_error(
-        "InvalidParameterException",
-        ecr.put_image,
-        repositoryName=repo,
-        imageManifest=bare,
-        imageTag="bare",
-    )
-    assert error.response["Error"]["Message"] == (
-        "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
-    )
+    for absent in ({}, {"imageManifestMediaType": ""}):
+        error = expect_error(
+            "InvalidParameterException",
+            ecr.put_image,
+            repositoryName=repo,
+            imageManifest=bare,
+            imageTag="bare",
+            **absent,
+        )
+        assert error.response["Error"]["Message"] == (
+            "Invalid parameter at 'ImageManifest' failed to satisfy constraint: "
+            "'Invalid JSON syntax'"
+        )
     expect_error(
         "ImageNotFoundException",
         ecr.describe_images,

@@ -206,7 +206,7 @@ class Images:
         digest: str | None,
     ) -> StoredManifest:
         reference: Tag | Digest
-        if media_type is None:
+        if not media_type:  # absent, or sent empty
             # ECR's PutImage cannot tell an OCI manifest without mediaType from other formats
             # and refuses it; /v2 has the Content-Type header and never comes through here.
             parse_manifest(payload, None)  # invalid JSON and other faults, as everywhere
