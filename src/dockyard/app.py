@@ -18,6 +18,7 @@ from dockyard.api.ecr.endpoint import ecr_endpoint
 from dockyard.api.oci import oci_routes
 from dockyard.api.oci.auth import BasicAuth
 from dockyard.api.oci.errors import error_response, handle_domain_error, handle_unexpected
+from dockyard.api.oci.token import token_endpoint
 from dockyard.auth import keys
 from dockyard.config import Settings, public_url
 from dockyard.domain.errors import DockyardError
@@ -114,7 +115,12 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         return error_response(405, "UNSUPPORTED", "method not allowed on this endpoint")
 
     app = Starlette(
-        routes=[*oci_routes(), Route("/", ecr_endpoint, methods=["POST"])],
+        routes=[
+            *oci_routes(),
+            Route("/", ecr_endpoint, methods=["POST"]),
+            # The Basic challenge's realm, for clients that fetch a token there anyway.
+            Route("/", token_endpoint, methods=["GET"]),
+        ],
         lifespan=lifespan,
         exception_handlers={
             DockyardError: handle_domain_error,

@@ -2,17 +2,14 @@
 
 ECR's registry endpoint takes HTTP Basic with user ``AWS`` and the password that
 GetAuthorizationToken hands out; anything else is 401 with a Basic challenge naming the
-registry URL and ``service="ecr.amazonaws.com"`` (ECR has no bearer-token service).
+registry URL and ``service="ecr.amazonaws.com"`` (ECR has no bearer-token service; the
+bearer tokens Dockyard also takes are tested in ``test_bearer_tokens.py``).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import json
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +23,7 @@ from tests.support.auth import (
     dockyard_cli,
     ecr_client,
     login_password,
+    mint_token,
     new_user_key,
     wait_until,
 )
@@ -33,24 +31,6 @@ from tests.support.images import MANIFEST_ACCEPT, make_image, push_image
 from tests.support.servers import DockyardProcess
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def mint_token(data_dir: Path, subject: str, expires_at: float, purpose: str = "login") -> str:
-    """A registry password made the way ``dockyard.auth.tokens.issue`` makes them.
-
-    This reads the server's signing key from ``<data-dir>/keys/tokens.key`` (a test-only
-    shortcut: nothing outside the server should ever read it) so that a token can be given
-    any expiry without waiting 12 hours for a real one to lapse.
-    """
-    key = (data_dir / "keys" / "tokens.key").read_bytes().strip()
-    claims = {"purpose": purpose, "subject": subject, "expires_at": expires_at}
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    payload = b64(json.dumps(claims, separators=(",", ":")).encode())
-    signature = b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
-    return f"{payload}.{signature}"
 
 
 # --- no credentials ------------------------------------------------------------------------
@@ -172,7 +152,7 @@ def test_user_other_than_aws(
 def test_password_under_another_scheme(
     auth_server: DockyardProcess, v2: httpx.Client, root_password: str, scheme: str
 ) -> None:
-    """ECR has no bearer-token service: the password is only good inside Basic."""
+    """The password is only good inside Basic (a bearer token is another kind of token)."""
     r = v2.get("/v2/", headers={"Authorization": f"{scheme} {root_password}"})
     assert_unauthorized(auth_server, r, secret=root_password)
 

@@ -6,6 +6,8 @@ Shared by ``tests/auth`` and ``tests/immutability``.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -39,10 +41,12 @@ __all__ = [
     "assert_unauthorized",
     "aws_cli_env",
     "basic",
+    "challenge",
     "dockyard_cli",
     "ecr_client",
     "ecr_error",
     "login_password",
+    "mint_token",
     "new_user_key",
     "oci_error",
     "wait_until",
@@ -109,6 +113,24 @@ def basic(password: str, user: str = "AWS") -> dict[str, str]:
 def dockyard_cli(data_dir: Path, *args: str) -> str:
     """``python -m dockyard ARGS --data-dir DATA_DIR``; its stdout."""
     return run([sys.executable, "-m", "dockyard", *args, "--data-dir", str(data_dir)]).stdout
+
+
+def mint_token(data_dir: Path, subject: str, expires_at: float, purpose: str = "login") -> str:
+    """A registry password made the way ``dockyard.auth.tokens.issue`` makes them.
+
+    This reads the server's signing key from ``<data-dir>/keys/tokens.key`` (a test-only
+    shortcut: nothing outside the server should ever read it) so that a token can be given
+    any expiry without waiting 12 hours for a real one to lapse.
+    """
+    key = (data_dir / "keys" / "tokens.key").read_bytes().strip()
+    claims = {"purpose": purpose, "subject": subject, "expires_at": expires_at}
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    payload = b64(json.dumps(claims, separators=(",", ":")).encode())
+    signature = b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+    return f"{payload}.{signature}"
 
 
 _KEY_LINE = re.compile(r"^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(\S+)$", re.MULTILINE)

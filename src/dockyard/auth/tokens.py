@@ -1,4 +1,4 @@
-"""Registry passwords (GetAuthorizationToken) and signed download URLs.
+"""Registry passwords (GetAuthorizationToken), bearer tokens and signed download URLs.
 
 Both are HMAC-SHA256 over a small JSON payload with a server key kept outside the
 database; the server checks them without storing them.
@@ -26,8 +26,8 @@ class TokenInvalid(DockyardError):
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
-    purpose: str  # "login" or "download"
-    subject: str  # the access key id (login) or "<account>/<region>/<repository>@<digest>"
+    purpose: str  # "login", "bearer" or "download"
+    subject: str  # the access key id (login, bearer) or "<account>/<region>/<repository>@<digest>"
     expires_at: float  # epoch seconds
 
 
@@ -46,6 +46,10 @@ def issue(key: bytes, claims: TokenClaims) -> str:
 
 
 def read(key: bytes, token: str, purpose: str, now: float) -> TokenClaims:
+    # Tokens arrive from headers and URLs as text that may hold any character; an issued
+    # token is ASCII, and compare_digest refuses (TypeError) to compare anything else.
+    if not token.isascii():
+        raise TokenInvalid("malformed")
     payload, _, signature = token.partition(".")
     expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
     if not signature or not hmac.compare_digest(expected, signature):

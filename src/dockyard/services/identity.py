@@ -1,4 +1,4 @@
-"""Who is calling: credentials, SigV4 checks, registry passwords.
+"""Who is calling: credentials, SigV4 checks, registry passwords and bearer tokens.
 
 Secret keys are stored encrypted (``SecretBox``) and kept decrypted only in a
 short-lived in-process cache; a disabled or deleted key stops working within
@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dockyard.auth import sigv4, tokens
@@ -21,6 +21,11 @@ from dockyard.metadata import IdentityStore
 from dockyard.services.threads import blocking
 
 TOKEN_LIFETIME = 12 * 3600
+# Bearer tokens exist for clients that insist on the token flow (oras-py's default
+# backend). Each use still checks the key, so the lifetime only bounds a leaked token;
+# an hour covers a long push by a client that never asks again (oras-py refreshes a
+# token on 403 only, and a 401 is the answer for an expired one).
+BEARER_LIFETIME = 3600
 _CACHE_SECONDS = 1.0
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -42,6 +47,13 @@ class NewKey:
 
     def __repr__(self) -> str:
         return f"NewKey(access_key_id={self.access_key_id!r}, secret_access_key=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class BearerToken:
+    token: str = field(repr=False)
+    issued_at: datetime
+    expires_in: int  # seconds
 
 
 def new_key() -> NewKey:
@@ -117,15 +129,35 @@ class Identity:
         return tokens.issue(self._token_key, claims), datetime.fromtimestamp(expires, UTC)
 
     async def check_password(self, password: str) -> Caller:
+        return (await self._check_token(password, "login"))[0]
+
+    async def exchange_password(self, password: str) -> BearerToken:
+        """A bearer token for the caller a registry password names (distribution token auth).
+
+        It names the same access key, so it carries the same rights and stops working
+        with the key; it outlives neither BEARER_LIFETIME nor the password it came from.
+        """
+        caller, claims = await self._check_token(password, "login")
+        now = time.time()
+        expires = min(now + BEARER_LIFETIME, claims.expires_at)
+        token = tokens.issue(
+            self._token_key, tokens.TokenClaims("bearer", caller.access_key_id, expires)
+        )
+        return BearerToken(token, datetime.fromtimestamp(now, UTC), int(expires - now))
+
+    async def check_bearer(self, token: str) -> Caller:
+        return (await self._check_token(token, "bearer"))[0]
+
+    async def _check_token(self, token: str, purpose: str) -> tuple[Caller, tokens.TokenClaims]:
         try:
-            claims = tokens.read(self._token_key, password, "login", time.time())
+            claims = tokens.read(self._token_key, token, purpose, time.time())
         except tokens.TokenInvalid as exc:
             raise Unauthenticated(exc.describe()) from None
         try:
             key, _ = await self._active_key(claims.subject)
         except sigv4.UnknownAccessKey:
             raise Unauthenticated("the key this token was issued for is gone or disabled") from None
-        return Caller(key.principal, key.access_key_id)
+        return Caller(key.principal, key.access_key_id), claims
 
     async def _active_key(self, access_key_id: str) -> tuple[AccessKey, str]:
         cached = self._cache.get(access_key_id)
