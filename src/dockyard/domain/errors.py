@@ -14,6 +14,7 @@ DockyardError
 ├── UploadOutOfOrder       a chunk does not start where the session ends
 ├── RangeNotSatisfiable    a read range lies outside the blob
 ├── ManifestUnknown        no manifest under that tag or digest
+│   └── ManifestArchived   its image is in the archive storage class (or on its way back)
 ├── ManifestInvalid        a manifest that is not valid JSON / not a known shape
 ├── ManifestBlobUnknown    a manifest names a blob the repository does not hold
 ├── ManifestChildUnknown   an index names a manifest the repository does not hold
@@ -147,6 +148,30 @@ class ManifestUnknown(DockyardError):
 
     def describe(self) -> str:
         return f"manifest {self.reference!r} is not known to this repository"
+
+
+class ManifestArchived(ManifestUnknown):
+    """A pull of an archived image: still "unknown" to a pull, but saying why and what to do.
+
+    ``status`` is the image's ``imageStatus``: ARCHIVED, or ACTIVATING while a restore runs.
+    """
+
+    def __init__(self, reference: str, repository: str, digest: str, status: str) -> None:
+        super().__init__(reference)
+        self.repository, self.digest, self.status = repository, digest, status
+
+    def describe(self) -> str:
+        if self.status == "ACTIVATING":
+            return (
+                f"image {self.digest} in repository {self.repository} is being restored from "
+                "the archive; pull it again when its imageStatus is ACTIVE"
+            )
+        return (
+            f"image {self.digest} in repository {self.repository} is archived; restore it with "
+            f"aws ecr update-image-storage-class --repository-name {self.repository} "
+            f"--image-id imageDigest={self.digest} --target-storage-class STANDARD "
+            "and pull it again when its imageStatus is ACTIVE"
+        )
 
 
 class ManifestInvalid(DockyardError):

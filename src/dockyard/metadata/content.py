@@ -19,6 +19,7 @@ from dockyard.domain.errors import (
     BlobUnknown,
     BlobUploadUnknown,
     ContentReferenced,
+    ManifestArchived,
     ManifestBlobUnknown,
     ManifestChildUnknown,
     ManifestUnknown,
@@ -382,7 +383,12 @@ class ContentStore:
     def get_manifest(
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True
     ) -> StoredManifest:
-        columns: list[Any] = [manifests.c.digest, manifests.c.media_type, manifests.c.size]
+        columns: list[Any] = [
+            manifests.c.digest,
+            manifests.c.media_type,
+            manifests.c.size,
+            manifests.c.image_status,
+        ]
         if with_payload:
             columns.append(manifests.c.payload)
         query = select(*columns).join(repositories, repositories.c.id == manifests.c.repository_id)
@@ -392,15 +398,15 @@ class ContentStore:
             )
         else:
             query = query.where(manifests.c.digest == str(reference))
-        query = query.where(
-            in_repository(key),
-            manifests.c.image_status == "ACTIVE",  # archived images cannot be pulled
-        )
+        query = query.where(in_repository(key))
         with reading(self._engine) as conn:
             row = conn.execute(query).first()
             if row is None:
                 require_repository(conn, key)
                 raise ManifestUnknown(str(reference))
+        if row.image_status != "ACTIVE":
+            # Archived images cannot be pulled; the error says so, and how to restore one.
+            raise ManifestArchived(str(reference), key.name.value, row.digest, row.image_status)
         return StoredManifest(
             digest=Digest.parse(row.digest),
             media_type=row.media_type,
