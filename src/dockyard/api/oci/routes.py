@@ -94,7 +94,7 @@ def _page_size(request: Request, default: int | None) -> int | None:
     text = request.query_params.get("n")
     if text is None or text == "":
         return default
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # isdigit() alone takes "²", which int() refuses
         raise PaginationInvalid(text)
     return min(int(text), _PAGE_MAX)
 
@@ -321,7 +321,8 @@ def _content_range(header: str | None) -> tuple[int | None, int | None]:
     text = header.strip().removeprefix("bytes").strip(" =")
     first, _, last = text.partition("-")
     last = last.split("/")[0]
-    if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
+    # ASCII first: isdigit() alone takes "²" (a Latin-1 header byte), which int() refuses.
+    if not (text.isascii() and first.isdigit() and last.isdigit()) or int(last) < int(first):
         raise BlobUploadInvalid(f"bad Content-Range {header!r}")
     return int(first), int(last) - int(first) + 1
 

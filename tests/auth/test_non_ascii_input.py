@@ -1,9 +1,10 @@
-"""Credentials that are not text: every door refuses them as bad credentials, never with a 500.
+"""Text that is not ASCII where the server expects credentials or numbers: never a 500.
 
 Header values are bytes on the wire and a client can send any of them. Each door that reads
 credentials is tried: Basic and Bearer on ``/v2``, the token endpoint (``GET /``), SigV4 on
-``POST /`` and the signed layer URLs of GetDownloadUrlForLayer. The server's log must not
-gain a traceback from any of it.
+``POST /`` and the signed layer URLs of GetDownloadUrlForLayer; then the numbers ``/v2``
+reads from text (``Content-Range``, ``n``), where ``"²"`` passes ``str.isdigit()`` but not
+``int()``. The server's log must not gain a traceback from any of it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.auth import assert_unauthorized, challenge
+from tests.support.auth import assert_unauthorized, basic, challenge, ecr_client
 from tests.support.servers import DockyardProcess
 
 pytestmark = pytest.mark.timeout(60)
@@ -118,3 +119,28 @@ def test_layer_url_refuses_undecodable_token(v2: httpx.Client, token: str) -> No
     r = v2.get(f"/_dockyard/layers/{token}")
     assert r.status_code == 403, r.text
     assert r.json()["errors"][0]["code"] == "DENIED"
+
+
+# "²" and "³" are Latin-1 bytes 0xb2 and 0xb3 in a header, UTF-8 in a query string.
+@pytest.mark.usefixtures("log_check")
+@pytest.mark.parametrize("value", [b"bytes=\xb2-\xb3", b"\xb2-\xb3", b"0-\xb3/4"])
+def test_upload_content_range_not_ascii(
+    auth_server: DockyardProcess, root_password: str, repo_name: str, value: bytes
+) -> None:
+    ecr_client(auth_server.url).create_repository(repositoryName=repo_name)
+    with httpx.Client(base_url=auth_server.url, headers=basic(root_password), timeout=30) as c:
+        started = c.post(f"/v2/{repo_name}/blobs/uploads/")
+        assert started.status_code == 202, started.text
+        r = c.patch(started.headers["Location"], content=b"ab", headers={"Content-Range": value})
+        assert r.status_code in (400, 416), r.text
+        assert r.json()["errors"][0]["code"] == "BLOB_UPLOAD_INVALID"
+
+
+@pytest.mark.usefixtures("log_check")
+@pytest.mark.parametrize("path", ["/v2/_catalog", "/v2/some/repo/tags/list"])
+def test_page_size_not_ascii(auth_server: DockyardProcess, root_password: str, path: str) -> None:
+    r = httpx.get(
+        auth_server.url + path, params={"n": "²"}, headers=basic(root_password), timeout=30
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["code"] == "PAGINATION_NUMBER_INVALID"
