@@ -452,10 +452,33 @@ def verify(
 ) -> None:
     """Check ``signed`` (from ``parse_authorization(request)``) with ``secret_key``.
 
-    In order: the credential scope (``CredentialScopeInvalid``), that ``host`` is signed
-    (``IncompleteSignature``), the clock (``SignatureExpired``), the payload hash
+    In order: everything ``check_claims`` checks, then the payload hash
     (``PayloadHashInvalid``), then the signature itself (``SignatureMismatch``).
     ``now`` must be timezone-aware.
+    """
+    check_claims(signed, now, region=region, service=service, max_skew=max_skew)
+    headers = _header_map(request.headers)
+    payload_hash = _payload_hash(headers, request.body_sha256, allow_unsigned_payload)
+    canonical = _canonical_request(request, signed, payload_hash, headers)
+    key = _signing_key(secret_key, signed.scope_date, signed.region, signed.service)
+    expected = hmac.new(key, string_to_sign(signed, canonical).encode(), hashlib.sha256)
+    if not hmac.compare_digest(expected.hexdigest(), signed.signature):
+        raise SignatureMismatch(signed.access_key_id)
+
+
+def check_claims(
+    signed: SignedRequest,
+    now: datetime,
+    *,
+    region: str,
+    service: str,
+    max_skew: timedelta = MAX_SKEW,
+) -> None:
+    """What can be checked of ``signed`` without the body or the secret key.
+
+    In order: the credential scope (``CredentialScopeInvalid``), that ``host`` is signed
+    (``IncompleteSignature``), the clock (``SignatureExpired``). A server runs this before
+    it reads a body, so that a request that cannot be genuine costs it nothing.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -468,13 +491,6 @@ def verify(
     if "host" not in signed.signed_headers:
         raise IncompleteSignature("'Host' must be a 'SignedHeader' in the AWS Authorization.")
     _check_clock(signed, now, max_skew)
-    headers = _header_map(request.headers)
-    payload_hash = _payload_hash(headers, request.body_sha256, allow_unsigned_payload)
-    canonical = _canonical_request(request, signed, payload_hash, headers)
-    key = _signing_key(secret_key, signed.scope_date, signed.region, signed.service)
-    expected = hmac.new(key, string_to_sign(signed, canonical).encode(), hashlib.sha256)
-    if not hmac.compare_digest(expected.hexdigest(), signed.signature):
-        raise SignatureMismatch(signed.access_key_id)
 
 
 def _check_clock(signed: SignedRequest, now: datetime, max_skew: timedelta) -> None:

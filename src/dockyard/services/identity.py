@@ -112,16 +112,27 @@ class Identity:
 
     # Authentication --------------------------------------------------------
 
+    async def precheck(self, request: sigv4.ReceivedRequest, service: str) -> None:
+        """Everything ``authenticate`` checks that needs neither the body nor the signature:
+        the credentials' form, an active access key, scope and clock. Run before reading a
+        body, so that requests that cannot be genuine are refused before they cost memory."""
+        signed = sigv4.parse_authorization(request)
+        await self._signing_key(signed)
+        sigv4.check_claims(signed, datetime.now(UTC), region=self.region, service=service)
+
     async def authenticate(self, request: sigv4.ReceivedRequest, service: str) -> Caller:
         signed = sigv4.parse_authorization(request)
-        if signed.security_token is not None:
-            # Dockyard issues no session credentials, so no session token can be valid.
-            raise sigv4.UnknownAccessKey(signed.access_key_id)
-        key, secret = await self._active_key(signed.access_key_id)
+        key, secret = await self._signing_key(signed)
         sigv4.verify(
             signed, request, secret, datetime.now(UTC), region=self.region, service=service
         )
         return Caller(key.principal, key.access_key_id)
+
+    async def _signing_key(self, signed: sigv4.SignedRequest) -> tuple[AccessKey, str]:
+        if signed.security_token is not None:
+            # Dockyard issues no session credentials, so no session token can be valid.
+            raise sigv4.UnknownAccessKey(signed.access_key_id)
+        return await self._active_key(signed.access_key_id)
 
     def login_password(self, caller: Caller) -> tuple[str, datetime]:
         expires = time.time() + TOKEN_LIFETIME
