@@ -9,15 +9,22 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.api.bodies import BodyGuard, BodyTimeout
 from dockyard.api.ecr.endpoint import ecr_endpoint
 from dockyard.api.oci import oci_routes
 from dockyard.api.oci.auth import BasicAuth
-from dockyard.api.oci.errors import error_response, handle_domain_error, handle_unexpected
+from dockyard.api.oci.errors import (
+    error_response,
+    handle_body_timeout,
+    handle_disconnect,
+    handle_domain_error,
+    handle_unexpected,
+)
 from dockyard.api.oci.token import token_endpoint
 from dockyard.auth import keys
 from dockyard.config import Settings, public_url
@@ -124,6 +131,8 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         lifespan=lifespan,
         exception_handlers={
             DockyardError: handle_domain_error,
+            ClientDisconnect: handle_disconnect,
+            BodyTimeout: handle_body_timeout,
             Exception: handle_unexpected,
             404: not_found,
             405: not_allowed,
@@ -138,7 +147,7 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         anonymous_pull=settings.allow_anonymous_pull,
         disabled=settings.insecure_no_auth,
     )
-    return _VersionHeader(guarded)
+    return BodyGuard(_VersionHeader(guarded), settings.body_timeout.total_seconds())
 
 
 class _VersionHeader:

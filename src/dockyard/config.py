@@ -46,6 +46,9 @@ class Settings:
     scan_max_layer_bytes: int = 8 << 30
     scan_max_image_bytes: int = 32 << 30
     scan_max_compression_ratio: int = 250
+    header_timeout: timedelta = timedelta(seconds=30)
+    body_timeout: timedelta = timedelta(seconds=60)
+    keep_alive_timeout: timedelta = timedelta(seconds=5)
 
 
 # What each setting means, for --help and the README.
@@ -79,6 +82,11 @@ HELP: dict[str, str] = {
     "scan_max_image_bytes": "A scan fails when an image's layers decompress to more than this.",
     "scan_max_compression_ratio": "A scan fails on a layer that expands more than this ratio "
     "(a decompression bomb).",
+    "header_timeout": "A connection must deliver a request's headers within this long "
+    "(from connecting, or from the first byte of a later request) or is closed.",
+    "body_timeout": "A request whose body sends nothing for this long is answered 408 and "
+    "closed (an upload session keeps what it had and can be resumed).",
+    "keep_alive_timeout": "An idle connection between requests is closed after this long.",
 }
 
 ENV_PREFIX = "DOCKYARD_"
@@ -137,6 +145,9 @@ def _validate(values: dict[str, Any]) -> Settings:
         raise ConfigError(f"public_url must be http(s)://host[:port], not {settings.public_url!r}")
     if settings.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level must be debug, info, warning or error")
+    for name in ("header_timeout", "body_timeout", "keep_alive_timeout"):
+        if getattr(settings, name) <= timedelta(0):
+            raise ConfigError(f"{name} must be longer than 0")
     return settings
 
 

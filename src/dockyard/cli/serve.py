@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from collections.abc import Iterator
 from dataclasses import fields
@@ -13,7 +14,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from dockyard.api.redact import RedactingFilter
 from dockyard.app import ROOT_CREDENTIALS_FILE, bootstrap_root, create_app, open_registry
+from dockyard.cli.connections import http_protocol
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.config import HELP, Settings, env_name
 
@@ -108,18 +111,22 @@ def serve(
             err=True,
         )
     app = create_app(settings, registry)
-    server = _Server(
-        uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=settings.access_log,
-            lifespan="on",
-            server_header=False,
-            proxy_headers=False,
-        )
+    server_config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        lifespan="on",
+        server_header=False,
+        proxy_headers=False,
+        http=http_protocol(settings.header_timeout.total_seconds()),
+        timeout_keep_alive=math.ceil(settings.keep_alive_timeout.total_seconds()),
     )
+    # uvicorn has configured its loggers by now: download URLs and presigned queries carry
+    # credentials, which the access log must not keep.
+    logging.getLogger("uvicorn.access").addFilter(RedactingFilter())
+    server = _Server(server_config)
     server.run()
     if not server.started:
         raise typer.Exit(1)

@@ -1,0 +1,96 @@
+"""uvicorn's HTTP/1.1 protocol with bounds on request headers: how long, and how large.
+
+uvicorn closes a connection idle *between* requests (``timeout_keep_alive``), but waits
+forever for the first request on a new connection and for headers that trickle in, and it
+buffers headers of any size: a few sockets can hold the server's connections, or its
+memory, without ever authenticating. Each connection here must deliver a request's headers
+within ``header_timeout`` of connecting (or of that request's first byte, on a kept-alive
+connection), in at most ``MAX_HEADER_BYTES``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger(__name__)
+
+# Real requests send a few kilobytes of headers (a registry password or a SigV4
+# Authorization header is well under one); 64 KiB leaves room for any of them.
+MAX_HEADER_BYTES = 64 << 10
+
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
+    b"connection: close\r\n\r\nrequest headers are too large\r\n"
+)
+
+
+class _HeaderGuardProtocol(HttpToolsProtocol):
+    header_timeout: float = 30.0
+    _deadline: asyncio.TimerHandle | None = None
+    _awaiting_headers = False
+    _header_bytes = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._await_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._awaiting_headers:
+            # Counted after parsing, so that the body which follows complete headers in
+            # the same read never counts.
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                log.info(
+                    "%s: request headers over %d bytes; closed", self._peer(), MAX_HEADER_BYTES
+                )
+                self._stop_waiting()
+                self.transport.write(_TOO_LARGE)
+                self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self._awaiting_headers:  # a later request on a kept-alive connection
+            self._await_headers()
+
+    def on_headers_complete(self) -> None:
+        self._stop_waiting()
+        super().on_headers_complete()
+
+    def _await_headers(self) -> None:
+        self._awaiting_headers, self._header_bytes = True, 0
+        self._deadline = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _stop_waiting(self) -> None:
+        self._awaiting_headers = False
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _headers_late(self) -> None:
+        self._deadline = None
+        log.debug(
+            "%s: no complete request headers in %gs; closed", self._peer(), self.header_timeout
+        )
+        if self.cycle is not None and not self.cycle.response_complete:
+            # Headers trickling in behind a request still being answered (pipelining):
+            # finish that answer, then close.
+            self.cycle.keep_alive = False
+        elif not self.transport.is_closing():
+            self.transport.close()
+
+    def _peer(self) -> str:
+        return f"{self.client[0]}:{self.client[1]}" if self.client else "client"
+
+
+def http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
+    """The protocol class to give ``uvicorn.Config(http=...)``."""
+    return type("HeaderGuardProtocol", (_HeaderGuardProtocol,), {"header_timeout": header_timeout})
