@@ -155,6 +155,9 @@ principals = Table(
     Column("name", String(64), nullable=False),
     Column("kind", String(16), nullable=False),  # "root" or "user"
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # IAM's Path and UserId ("AIDA..."); rows older than IAM get theirs from migration 0006.
+    Column("path", String(512), nullable=False, server_default="/"),
+    Column("unique_id", String(32), unique=True),
     UniqueConstraint("account_id", "name"),
 )
 
@@ -170,6 +173,107 @@ access_keys = Table(
     Column("secret_ciphertext", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),  # "Active" or "Inactive"
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# IAM is global (no region), as in AWS: every IAM row is keyed by its account alone.
+# Groups, roles and customer-managed policies have an integer key for joins and IAM's
+# own id ("AGPA...", "AROA...", "ANPA...") as unique_id.
+iam_groups = Table(
+    "iam_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("path", String(512), nullable=False, server_default="/"),
+    Column("unique_id", String(32), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+iam_group_members = Table(
+    "iam_group_members",
+    metadata,
+    Column("group_id", Integer, ForeignKey("iam_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "principal_id", Integer, ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Index(None, "principal_id"),
+)
+
+iam_roles = Table(
+    "iam_roles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("path", String(512), nullable=False, server_default="/"),
+    Column("unique_id", String(32), nullable=False, unique=True),
+    Column("trust_policy", Text, nullable=False),
+    Column("max_session_duration", Integer, nullable=False, server_default="3600"),
+    Column("description", String(1000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+# Customer-managed policies. One stored version (the default); AWS-managed policies
+# live in code, so attachments name a policy by ARN.
+iam_managed_policies = Table(
+    "iam_managed_policies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("path", String(512), nullable=False, server_default="/"),
+    Column("unique_id", String(32), nullable=False, unique=True),
+    Column("description", String(1000)),
+    Column("default_version", String(16), nullable=False, server_default="v1"),
+    Column("document", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+# Inline policies and attachments belong to a user (principals.id), a group or a role:
+# owner_kind says which table owner_id points into. IAM refuses to delete an owner that
+# still has either, so no row outlives its owner.
+iam_inline_policies = Table(
+    "iam_inline_policies",
+    metadata,
+    Column("owner_kind", String(8), primary_key=True),  # "user", "group" or "role"
+    Column("owner_id", Integer, primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+iam_policy_attachments = Table(
+    "iam_policy_attachments",
+    metadata,
+    Column("owner_kind", String(8), primary_key=True),
+    Column("owner_id", Integer, primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("attached_at", DateTime(timezone=True), nullable=False),
+    Index(None, "policy_arn"),
+)
+
+# STS sessions: temporary keys ("ASIA...") of an assumed role. The secret is sealed like
+# an access key's; the session token is kept only as its SHA-256.
+sts_sessions = Table(
+    "sts_sessions",
+    metadata,
+    Column("access_key_id", String(128), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("role_id", Integer, ForeignKey("iam_roles.id", ondelete="CASCADE"), nullable=False),
+    Column("session_name", String(64), nullable=False),
+    Column("source_arn", String(2048), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index(None, "expires_at"),
 )
 
 account_settings = Table(
@@ -211,6 +315,24 @@ lifecycle_policies = Table(
     Column("text", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_evaluated_at", DateTime(timezone=True)),
+)
+
+# Resource policies: one per repository (SetRepositoryPolicy), one per registry.
+repository_policies = Table(
+    "repository_policies",
+    metadata,
+    _repository_id(primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+registry_policies = Table(
+    "registry_policies",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 lifecycle_previews = Table(
