@@ -42,7 +42,9 @@ DockyardError
 ├── LifecyclePolicyNotFound / LifecyclePreviewNotFound
 ├── ExclusionExists / ExclusionNotFound   pull-time update exclusions
 ├── ScanFailed             an image scan that had to stop (a limit, a corrupt or hostile layer)
-└── UnsupportedImage       an image the scanner cannot read (an unknown layer media type)
+├── UnsupportedImage       an image the scanner cannot read (an unknown layer media type)
+├── AccessDenied           a request the policies do not allow (message in AWS's wording)
+└── RepositoryPolicyNotFound / RegistryPolicyNotFound   resource policies
 """
 
 from __future__ import annotations
@@ -468,3 +470,33 @@ class UnsupportedImage(DockyardError):
 
     def describe(self) -> str:
         return self.reason
+
+
+class AccessDenied(DockyardError):
+    """A request no policy allows, or one a policy denies; ``message`` is AWS's sentence
+    ("User: <arn> is not authorized to perform: <action> on resource: <arn> because ...")."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def describe(self) -> str:
+        return self.message
+
+
+class RepositoryPolicyNotFound(DockyardError):
+    def __init__(self, repository: str, registry_id: str) -> None:
+        self.repository, self.registry_id = repository, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"Repository policy does not exist for the repository with name "
+            f"'{self.repository}' in the registry with id '{self.registry_id}'"
+        )
+
+
+class RegistryPolicyNotFound(DockyardError):
+    def __init__(self, registry_id: str) -> None:
+        self.registry_id = registry_id
+
+    def describe(self) -> str:
+        return f"Registry policy does not exist in the registry with id '{self.registry_id}'"

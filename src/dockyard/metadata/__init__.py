@@ -15,6 +15,7 @@ from dockyard.metadata.identity import IdentityStore
 from dockyard.metadata.images import ImageStore
 from dockyard.metadata.jobs import JobRecord, JobStore
 from dockyard.metadata.lifecycle import ImageFacts, LifecycleStore, StoredPolicy, StoredPreview
+from dockyard.metadata.policies import PolicyStore, PolicyText, RepositoryFacts
 from dockyard.metadata.repositories import RepositoryStore
 from dockyard.metadata.scans import ScanStore
 from dockyard.metadata.vulndb import VulnStore
@@ -29,6 +30,7 @@ class Metadata:
     garbage: GarbageStore
     jobs: JobStore
     lifecycle: LifecycleStore
+    policies: PolicyStore
     scans: ScanStore
     vulns: VulnStore
     engine: Engine
@@ -49,6 +51,7 @@ def open_metadata(database_url: str | None, data_dir: Path) -> Metadata:
         garbage=GarbageStore(engine),
         jobs=JobStore(engine),
         lifecycle=LifecycleStore(engine),
+        policies=PolicyStore(engine),
         scans=ScanStore(engine),
         vulns=VulnStore(engine),
         engine=engine,
@@ -65,6 +68,9 @@ __all__ = [
     "JobStore",
     "LifecycleStore",
     "Metadata",
+    "PolicyStore",
+    "PolicyText",
+    "RepositoryFacts",
     "RepositoryStore",
     "ScanStore",
     "StoredPolicy",

@@ -63,6 +63,10 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.LifecyclePreviewNotFound: (404, "UNSUPPORTED"),
     e.ExclusionNotFound: (404, "UNSUPPORTED"),
     e.ScanNotFound: (404, "MANIFEST_UNKNOWN"),
+    # A request the policies refuse: the same AWS sentence as the ECR door's.
+    e.AccessDenied: (403, "DENIED"),
+    e.RepositoryPolicyNotFound: (404, "UNSUPPORTED"),
+    e.RegistryPolicyNotFound: (404, "UNSUPPORTED"),
 }
 
 
