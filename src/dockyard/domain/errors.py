@@ -39,6 +39,7 @@ DockyardError
 ├── ScanQuotaExceeded      a second BASIC StartImageScan of an image within 24 hours
 ├── ResourceTagInvalid     a resource tag key or value over its limits
 ├── LifecyclePolicyInvalid a lifecycle policy text that breaks ECR's rules (InvalidParameter)
+├── PolicyInvalid          an IAM policy document that breaks the policy grammar
 ├── LifecyclePolicyNotFound / LifecyclePreviewNotFound
 ├── ExclusionExists / ExclusionNotFound   pull-time update exclusions
 ├── ScanFailed             an image scan that had to stop (a limit, a corrupt or hostile layer)
@@ -412,6 +413,17 @@ class LifecyclePolicyInvalid(DockyardError):
 
     def describe(self) -> str:
         return self.reason
+
+
+class PolicyInvalid(DockyardError):
+    """An IAM policy document (identity, resource or trust) that IAM or ECR would refuse;
+    ``message`` names the problem (IAM's MalformedPolicyDocument, ECR's InvalidParameter)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def describe(self) -> str:
+        return self.message
 
 
 class LifecyclePolicyNotFound(DockyardError):

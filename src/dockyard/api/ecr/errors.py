@@ -39,6 +39,7 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.PaginationInvalid: "InvalidParameterException",
     e.Unsupported: "UnsupportedCommandException",
     e.LifecyclePolicyInvalid: "InvalidParameterException",
+    e.PolicyInvalid: "InvalidParameterException",
     e.LifecyclePolicyNotFound: "LifecyclePolicyNotFoundException",
     e.LifecyclePreviewNotFound: "LifecyclePolicyPreviewNotFoundException",
     e.ExclusionExists: "ExclusionAlreadyExistsException",

@@ -59,6 +59,7 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.TooManyTags: (400, "UNSUPPORTED"),
     e.ResourceTagInvalid: (400, "UNSUPPORTED"),
     e.LifecyclePolicyInvalid: (400, "UNSUPPORTED"),
+    e.PolicyInvalid: (400, "UNSUPPORTED"),
     e.LifecyclePolicyNotFound: (404, "UNSUPPORTED"),
     e.LifecyclePreviewNotFound: (404, "UNSUPPORTED"),
     e.ExclusionNotFound: (404, "UNSUPPORTED"),
