@@ -14,6 +14,7 @@ from dockyard.domain.records import Page, RepositoryKey, Scope
 from dockyard.metadata import Metadata
 from dockyard.scanning import ScanLimits
 from dockyard.services.account_settings import AccountSettings
+from dockyard.services.authorization import Authorizer
 from dockyard.services.blobs import Blobs
 from dockyard.services.deletion import Deleter
 from dockyard.services.gc import GarbageCollector
@@ -23,6 +24,7 @@ from dockyard.services.jobs import Jobs
 from dockyard.services.layers import Layers
 from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
+from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
@@ -69,6 +71,10 @@ class Registry:
         self.layers = Layers(self.uploads, self.blobs, metadata.images)
         self.account_settings = AccountSettings(metadata.identity)
         self.identity = identity
+        # Every request's policy decision, on both doors; the IAM service, once it exists,
+        # gives it each caller's identity policies.
+        self.authz = Authorizer(metadata.policies, self.account_settings, None, settings.region)
+        self.policies = ResourcePolicies(metadata.policies, self.authz)
         self.gc = GarbageCollector(metadata.garbage, store)
         self.jobs = Jobs(metadata.jobs)
         self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)

@@ -1,0 +1,394 @@
+"""One policy decision for every request, whichever door it came through.
+
+A request is first named as a ``Target``: the IAM action and the resource ARN (ECR's
+repository ARN, or ``*`` for the registry-wide operations), plus the account that owns the
+resource. ``ecr_targets`` maps an ECR operation to its targets; ``api/oci`` keeps a table of
+the ``/v2`` routes' actions and builds targets with ``repository_target``.
+
+The ``Authorizer`` gathers what the evaluation needs (the caller's identity policies, the
+resource's policy, its tags) and asks the pure ``evaluate`` of ``domain.policy``. Decisions
+are cached for ``CACHE_SECONDS``, keyed by everything they depend on that a request can
+change, so a manifest GET costs its own query and a dictionary lookup; a permission revoked
+anywhere (another node, the command line) stops working within that second, and at once when
+it is revoked through this process (``forget``).
+
+Who is allowed what, beyond the policies themselves:
+
+- no caller (``--insecure-no-auth``, or an anonymous pull the settings allow): the
+  authentication layer already decided; everything it lets through is allowed;
+- an account's root has every permission its account can give (an allow-all identity
+  policy), so within its own account only an explicit Deny in a resource policy stops it;
+  elsewhere the resource policy must allow it, as for any other principal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from dockyard.domain.errors import AccessDenied, PolicyInvalid
+from dockyard.domain.identity import Caller, Principal, PrincipalKind
+from dockyard.domain.names import RepositoryName
+from dockyard.domain.policy import (
+    AccessRequest,
+    Decision,
+    Policy,
+    PolicyKind,
+    PrincipalType,
+    Reason,
+    evaluate,
+    parse_policy,
+)
+from dockyard.domain.records import RepositoryKey, Scope
+from dockyard.metadata import PolicyStore, RepositoryFacts
+from dockyard.services.account_settings import AccountSettings
+from dockyard.services.threads import blocking
+
+CACHE_SECONDS = 1.0
+
+# Registry-level actions: the registry policy governs them in either REGISTRY_POLICY_SCOPE.
+REGISTRY_ACTIONS = frozenset(
+    {"ecr:ReplicateImage", "ecr:CreateRepository", "ecr:BatchImportUpstreamImage"}
+)
+PULL_ACTIONS = frozenset(
+    {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a request does (an IAM action) to what (a resource ARN), owned by which account."""
+
+    action: str
+    resource_arn: str
+    account_id: str
+    repository: RepositoryKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What a request says about itself that conditions may test."""
+
+    source_ip: str | None = None
+    secure_transport: bool = False
+    request_tags: tuple[tuple[str, str], ...] = ()
+
+
+NO_FACTS = RequestFacts()
+
+
+def repository_arn(key: RepositoryKey) -> str:
+    return f"arn:aws:ecr:{key.scope.region}:{key.scope.account_id}:repository/{key.name}"
+
+
+def repository_target(action: str, key: RepositoryKey) -> Target:
+    return Target(action, repository_arn(key), key.scope.account_id, key)
+
+
+def registry_target(action: str, account_id: str) -> Target:
+    return Target(action, "*", account_id)
+
+
+def _repository_of_arn(arn: str, region: str) -> RepositoryKey | None:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[:4] != ["arn", "aws", "ecr", region]:
+        return None
+    kind, _, name = parts[5].partition("/")
+    if kind != "repository" or not name:
+        return None
+    try:
+        return RepositoryKey(Scope(parts[4], region), RepositoryName.parse(name))
+    except Exception:  # a malformed name: the handler answers for it
+        return None
+
+
+def ecr_targets(
+    operation: str, body: Mapping[str, Any], caller_account: str, region: str
+) -> list[Target]:
+    """The targets an ECR operation must be allowed on: ``ecr:<Operation>`` on the
+    repository it names (``repositoryName``, ``resourceArn``, each of ``repositoryNames``),
+    on every repository of the registry (DescribeRepositories without names), or on ``*``
+    for the registry-wide operations. The account is ``registryId``'s, else the caller's."""
+    action = f"ecr:{operation}"
+    account = str(body.get("registryId") or caller_account)
+    arn = body.get("resourceArn")
+    if isinstance(arn, str):
+        key = _repository_of_arn(arn, region)
+        owner = key.scope.account_id if key else account
+        return [Target(action, arn, owner, key)]
+    names: list[Any] = []
+    if isinstance(body.get("repositoryName"), str):
+        names = [body["repositoryName"]]
+    elif isinstance(body.get("repositoryNames"), list):
+        names = list(body["repositoryNames"])
+    if names:
+        targets = []
+        for name in names:
+            try:
+                key = RepositoryKey(Scope(account, region), RepositoryName.parse(str(name)))
+            except Exception:
+                # Invalid names are the handler's to refuse; authorize the ARN as given.
+                targets.append(
+                    Target(action, f"arn:aws:ecr:{region}:{account}:repository/{name}", account)
+                )
+                continue
+            targets.append(repository_target(action, key))
+        return targets
+    if operation == "DescribeRepositories":
+        return [Target(action, f"arn:aws:ecr:{region}:{account}:repository/*", account)]
+    return [registry_target(action, account)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    identity: tuple[tuple[str, str], ...]  # (policy name or ARN, document)
+    resource: tuple[tuple[str, str], ...]  # (what it is, document)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Authorizer:
+    def __init__(
+        self,
+        policies: PolicyStore,
+        account_settings: AccountSettings,
+        identity_policies: Any,
+        region: str,
+    ) -> None:
+        self._policies = policies
+        self._settings = account_settings
+        # registry.iam.identity_policies(caller) once the IAM service exists; set by Registry.
+        self._identity_policies = identity_policies
+        self._region = region
+        self._decisions: dict[tuple[Any, ...], tuple[float, Decision]] = {}
+        self._pending: dict[tuple[Any, ...], asyncio.Future[Decision]] = {}
+
+    # Public API ----------------------------------------------------------
+
+    async def authorize(
+        self, caller: Caller | None, target: Target, facts: RequestFacts = NO_FACTS
+    ) -> None:
+        """Nothing when allowed; AccessDenied in AWS's words otherwise."""
+        if caller is None:
+            return
+        decision = await self.decide(caller.principal, target, facts)
+        if not decision.allowed:
+            raise AccessDenied(denial_message(caller.principal.arn, target, decision))
+
+    async def allows(
+        self, caller: Caller | None, target: Target, facts: RequestFacts = NO_FACTS
+    ) -> bool:
+        if caller is None:
+            return True
+        return bool((await self.decide(caller.principal, target, facts)).allowed)
+
+    async def decide(self, principal: Principal, target: Target, facts: RequestFacts) -> Decision:
+        key = (principal, target.action, target.resource_arn, target.account_id, facts)
+        cached = self._decisions.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        pending = self._pending.get(key)
+        if pending is not None:
+            # Concurrent misses of one key (c=32 when the entry lapses) share one evaluation.
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            decision = await self._evaluate(principal, target, facts)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        finally:
+            self._pending.pop(key, None)
+        future.set_result(decision)
+        if len(self._decisions) > 50_000:
+            self._decisions.clear()
+        self._decisions[key] = (time.monotonic() + CACHE_SECONDS, decision)
+        return decision
+
+    async def simulate(
+        self, principal: Principal, action: str, resource_arn: str, account_id: str | None = None
+    ) -> Decision:
+        """The decision for a principal, action and resource, uncached, with the statements
+        that made it (``dockyard iam simulate``)."""
+        key = _repository_of_arn(resource_arn, self._region)
+        owner = account_id or (key.scope.account_id if key else principal.account_id)
+        return await self._evaluate(principal, Target(action, resource_arn, owner, key), NO_FACTS)
+
+    def forget(self) -> None:
+        """Drop every cached decision: a policy changed through this process."""
+        self._decisions.clear()
+
+    # Gathering -----------------------------------------------------------
+
+    async def _evaluate(
+        self, principal: Principal, target: Target, facts: RequestFacts
+    ) -> Decision:
+        inputs = await self._gather(principal, target)
+        return evaluate_inputs(principal, target, facts, inputs, datetime.now(UTC))
+
+    async def allowed_under(
+        self, principal: Principal, target: Target, repository_policy: str
+    ) -> bool:
+        """Whether ``target`` would be allowed if the repository's policy were
+        ``repository_policy`` (SetRepositoryPolicy's guard against a lock-out)."""
+        inputs = await self._gather(principal, target, repository_policy)
+        decision = evaluate_inputs(principal, target, NO_FACTS, inputs, datetime.now(UTC))
+        return decision.allowed
+
+    async def _gather(
+        self, principal: Principal, target: Target, proposed: str | None = None
+    ) -> _Inputs:
+        # A root needs no identity policy (it holds its account's every permission, which
+        # the evaluation knows), and none can be attached to it.
+        identity = [] if principal.kind is PrincipalKind.ROOT else await self._identity(principal)
+        resource: list[tuple[str, str]] = []
+        tags: Mapping[str, str] = {}
+        if target.repository is not None:
+            facts: RepositoryFacts | None = await blocking(
+                self._policies.repository_facts, target.repository
+            )
+            if facts is not None:
+                tags = facts.tags
+                text = facts.policy.text if facts.policy is not None else None
+                if proposed is not None:
+                    text = proposed
+                if text is not None:
+                    resource.append((f"repository policy of {target.resource_arn}", text))
+        registry_policy = await self._registry_policy(target)
+        if registry_policy is not None:
+            resource.append(registry_policy)
+        return _Inputs(tuple(identity), tuple(resource), tags)
+
+    async def _identity(self, principal: Principal) -> list[tuple[str, str]]:
+        source = self._identity_policies
+        if source is None:
+            return []
+        found = source(principal)
+        if asyncio.iscoroutine(found):
+            found = await found
+        return [(str(name), str(text)) for name, text in found]
+
+    async def _registry_policy(self, target: Target) -> tuple[str, str] | None:
+        """The registry policy, when it governs this action: always for the registry-level
+        actions; for every ECR action under REGISTRY_POLICY_SCOPE V2 (ECR's default)."""
+        if not target.action.startswith("ecr:"):
+            return None
+        scope = Scope(target.account_id, self._region)
+        if (
+            target.action not in REGISTRY_ACTIONS
+            and await self._settings.get(scope, "REGISTRY_POLICY_SCOPE") != "V2"
+        ):
+            return None
+        stored = await blocking(self._policies.registry_policy, scope)
+        if stored is None:
+            return None
+        return (f"registry policy of {target.account_id}", stored.text)
+
+
+# Evaluation (the pure part is domain.policy's) --------------------------------
+
+_PRINCIPAL_TYPES = {
+    PrincipalKind.ROOT: PrincipalType.ACCOUNT,
+    PrincipalKind.USER: PrincipalType.USER,
+}
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str, kind: PolicyKind, name: str) -> Policy:
+    # Stored policies were checked when they were stored; one that no longer parses (an
+    # older, laxer check) counts as absent rather than failing every request it touches.
+    return parse_policy(text, kind=kind, name=name)
+
+
+def _policies(found: Iterable[tuple[str, str]], kind: PolicyKind) -> list[Policy]:
+    parsed = []
+    for name, text in found:
+        try:
+            parsed.append(_parsed(text, kind, name))
+        except PolicyInvalid:
+            continue
+    return parsed
+
+
+def check_resource_policy(text: str) -> str | None:
+    """What is wrong with ``text`` as a repository or registry policy; None if nothing."""
+    try:
+        parse_policy(text, kind=PolicyKind.RESOURCE)
+    except PolicyInvalid as exc:
+        return exc.describe()
+    return None
+
+
+def access_request(
+    principal: Principal, target: Target, facts: RequestFacts, tags: Mapping[str, str]
+) -> AccessRequest:
+    context: dict[str, str | tuple[str, ...]] = {
+        "aws:SecureTransport": "true" if facts.secure_transport else "false",
+    }
+    if facts.source_ip:
+        context["aws:SourceIp"] = facts.source_ip
+    for key, value in tags.items():
+        context[f"aws:ResourceTag/{key}"] = value
+        context[f"ecr:ResourceTag/{key}"] = value
+    if facts.request_tags:
+        for key, value in facts.request_tags:
+            context[f"aws:RequestTag/{key}"] = value
+        context["aws:TagKeys"] = tuple(key for key, _ in facts.request_tags)
+    kind = principal.kind
+    return AccessRequest(
+        principal_arn=principal.arn,
+        principal_account=principal.account_id,
+        action=target.action,
+        resource=target.resource_arn,
+        principal_type=_PRINCIPAL_TYPES.get(kind, PrincipalType.ASSUMED_ROLE),
+        username=principal.name if kind is PrincipalKind.USER else None,
+        userid=getattr(principal, "user_id", None),
+        role_arn=getattr(principal, "role_arn", None),
+        context=context,
+    )
+
+
+def evaluate_inputs(
+    principal: Principal,
+    target: Target,
+    facts: RequestFacts,
+    inputs: _Inputs,
+    now: datetime,
+) -> Decision:
+    """The decision; with a repository policy and a registry policy both in force, each is
+    a resource-based policy of its own: a Deny in either wins, an Allow in either suffices."""
+    request = access_request(principal, target, facts, inputs.tags)
+    identity = _policies(inputs.identity, PolicyKind.IDENTITY)
+    resources: list[Policy | None] = list(_policies(inputs.resource, PolicyKind.RESOURCE)) or [None]
+    decisions = [
+        evaluate(
+            request,
+            identity_policies=identity,
+            resource_policy=resource,
+            resource_account=target.account_id,
+            now=now,
+        )
+        for resource in resources
+    ]
+    denied = [d for d in decisions if not d.allowed and d.statements]
+    if denied:  # an explicit deny
+        return denied[0]
+    allowed = [d for d in decisions if d.allowed]
+    if allowed:
+        statements = tuple(dict.fromkeys(s for d in allowed for s in d.statements))
+        return Decision(True, Reason.ALLOWED, statements)
+    return decisions[0]
+
+
+def denial_message(principal_arn: str, target: Target, decision: Decision) -> str:
+    """AWS's AccessDenied sentence for a denied ``target``."""
+    return (
+        f"User: {principal_arn} is not authorized to perform: {target.action} "
+        f"on resource: {target.resource_arn} {decision.because(target.action)}"
+    )
