@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.domain.errors import DockyardError
 from dockyard.domain.identity import KeyStatus, Principal, PrincipalKind
 from dockyard.services import Registry
+from dockyard.services.authorization import principal_of_arn
 
 iam = typer.Typer(help="Manage users and access keys.", no_args_is_help=True)
 
@@ -120,3 +122,40 @@ def delete_access_key(
     if not registry.identity.delete_key(access_key_id):
         typer.echo(f"dockyard iam: no access key {access_key_id!r}", err=True)
         raise typer.Exit(1)
+
+
+@iam.command("simulate")
+def simulate(
+    principal: Annotated[str, typer.Option("--principal", help="The caller's ARN.")],
+    action: Annotated[str, typer.Option("--action", help="An IAM action, e.g. ecr:PutImage.")],
+    resource: Annotated[str, typer.Option("--resource", help="A resource ARN, or *.")],
+    account_id: Annotated[
+        str | None,
+        typer.Option("--account", help="The resource's account (default: from its ARN)."),
+    ] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Decide a request as the server would, and show the statements that decided it."""
+    registry, _ = _open(data_dir, config)
+    who = principal_of_arn(principal)
+    if who is None:
+        typer.echo(f"dockyard iam: {principal!r} is not a root or user ARN", err=True)
+        raise typer.Exit(2)
+    decision = asyncio.run(registry.authz.simulate(who, action, resource, account_id))
+    console = Console()
+    verdict = "[green]allowed[/green]" if decision.allowed else "[red]denied[/red]"
+    why = "" if decision.allowed else f" {decision.because(action)}"
+    console.print(f"{verdict}: {principal} {action} on {resource}{why}")
+    table = Table("effect", "policy", "statement")
+    for ref in decision.statements:
+        table.add_row(
+            str(ref.effect), f"{ref.kind}: {ref.policy or '(unnamed)'}", ref.sid or f"#{ref.index}"
+        )
+    if decision.statements:
+        console.print(table)
+    elif decision.allowed:
+        console.print("no statement needed: an account's root holds its account's permissions")
+    else:
+        console.print("no statement allows it: an implicit deny")
+    raise typer.Exit(0 if decision.allowed else 1)

@@ -107,6 +107,24 @@ def _repository_of_arn(arn: str, region: str) -> RepositoryKey | None:
         return None
 
 
+def principal_of_arn(arn: str) -> Principal | None:
+    """The principal an ARN names (a root, or a user; with a path, the path is dropped);
+    None for anything else."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[:4] != ["arn", "aws", "iam", ""]:
+        return None
+    account, resource = parts[4], parts[5]
+    if not (len(account) == 12 and account.isascii() and account.isdigit()):
+        return None
+    if resource == "root":
+        return Principal(account, "root", PrincipalKind.ROOT)
+    kind, _, rest = resource.partition("/")
+    name = rest.rsplit("/", 1)[-1]
+    if kind == "user" and name:
+        return Principal(account, name, PrincipalKind.USER)
+    return None
+
+
 def ecr_targets(
     operation: str, body: Mapping[str, Any], caller_account: str, region: str
 ) -> list[Target]:
