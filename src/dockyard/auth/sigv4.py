@@ -128,6 +128,17 @@ class UnknownAccessKey(AuthenticationError):
         return "The security token included in the request is invalid."
 
 
+class ExpiredToken(AuthenticationError):
+    """Temporary credentials (an STS session) past their expiry (wire:
+    ``ExpiredTokenException``). Raised by the caller."""
+
+    def __init__(self, access_key_id: str) -> None:
+        self.access_key_id = access_key_id
+
+    def describe(self) -> str:
+        return "The security token included in the request is expired"
+
+
 class InvalidSignature(AuthenticationError):
     """Base of the errors the wire reports as ``InvalidSignatureException``."""
 

@@ -45,7 +45,13 @@ DockyardError
 ├── ScanFailed             an image scan that had to stop (a limit, a corrupt or hostile layer)
 ├── UnsupportedImage       an image the scanner cannot read (an unknown layer media type)
 ├── AccessDenied           a request the policies do not allow (message in AWS's wording)
-└── RepositoryPolicyNotFound / RegistryPolicyNotFound   resource policies
+│   └── RoleTrustDenied    STS: a role whose trust policy does not let the caller assume it
+├── RepositoryPolicyNotFound / RegistryPolicyNotFound   resource policies
+├── NoSuchEntity           IAM: no user, group, role, policy or inline policy of that name
+├── EntityAlreadyExists    IAM: a user, group, role or policy of that name exists
+├── DeleteConflict         IAM: a delete of an entity that still has keys, members or policies
+├── LimitExceeded          IAM: a quota (two access keys per user)
+└── MalformedPolicyDocument  IAM: a policy document that is not a policy
 """
 
 from __future__ import annotations
@@ -512,3 +518,71 @@ class RegistryPolicyNotFound(DockyardError):
 
     def describe(self) -> str:
         return f"Registry policy does not exist in the registry with id '{self.registry_id}'"
+
+
+class RoleTrustDenied(AccessDenied):
+    """AssumeRole refused: the role does not exist or its trust policy does not name the
+    caller (STS answers both alike, so as not to reveal which roles exist)."""
+
+    def __init__(self, caller_arn: str, role_arn: str) -> None:
+        self.caller_arn, self.role_arn = caller_arn, role_arn
+        super().__init__(
+            f"User: {caller_arn} is not authorized to perform: sts:AssumeRole "
+            f"on resource: {role_arn}"
+        )
+
+
+class NoSuchEntity(DockyardError):
+    """``entity`` is "user", "group", "role", "policy" (``name`` its ARN) or, for inline
+    policies, "user policy", "group policy", "role policy"."""
+
+    def __init__(self, entity: str, name: str) -> None:
+        self.entity, self.name = entity, name
+
+    def describe(self) -> str:
+        if self.entity == "policy":
+            return f"Policy {self.name} does not exist or is not attachable."
+        if self.entity == "access key":
+            return f"The Access Key with id {self.name} cannot be found."
+        return f"The {self.entity} with name {self.name} cannot be found."
+
+
+class EntityAlreadyExists(DockyardError):
+    def __init__(self, entity: str, name: str) -> None:
+        self.entity, self.name = entity, name
+
+    def describe(self) -> str:
+        if self.entity == "policy":
+            return f"A policy called {self.name} already exists. Duplicate names are not allowed."
+        return f"{self.entity.capitalize()} with name {self.name} already exists."
+
+
+class DeleteConflict(DockyardError):
+    """``what`` must go first ("delete access keys", "delete policies", "remove users from
+    group", "detach all policies"), or "attachments" for a policy still attached."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def describe(self) -> str:
+        if self.what == "attachments":
+            return "Cannot delete a policy attached to entities."
+        return f"Cannot delete entity, must {self.what} first."
+
+
+class LimitExceeded(DockyardError):
+    def __init__(self, quota: str, limit: int) -> None:
+        self.quota, self.limit = quota, limit
+
+    def describe(self) -> str:
+        return f"Cannot exceed quota for {self.quota}: {self.limit}"
+
+
+class MalformedPolicyDocument(DockyardError):
+    """``reason`` names the problem, as IAM's messages do ("Syntax errors in policy.")."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason

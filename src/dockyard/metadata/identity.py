@@ -1,15 +1,37 @@
-"""Accounts, principals, access keys and account settings."""
+"""Accounts, principals, access keys, STS sessions and account settings."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, select, update
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dockyard.domain.errors import InvalidRequest
-from dockyard.domain.identity import AccessKey, KeyStatus, Principal, PrincipalKind
+from dockyard.domain.errors import EntityAlreadyExists, InvalidRequest
+from dockyard.domain.identity import AccessKey, Account, KeyStatus, Principal, PrincipalKind
 from dockyard.metadata.common import aware, now
 from dockyard.metadata.database import reading, writing
-from dockyard.metadata.tables import access_keys, account_settings, accounts, principals
+from dockyard.metadata.tables import (
+    access_keys,
+    account_settings,
+    accounts,
+    iam_roles,
+    principals,
+    sts_sessions,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """An STS session as stored: its principal (the assumed role), sealed secret, the
+    SHA-256 of its token, and when it ends."""
+
+    principal: Principal
+    secret_ciphertext: bytes = field(repr=False)
+    token_hash: str = field(repr=False)
+    source_arn: str
+    expires_at: datetime
 
 
 class IdentityStore:
@@ -34,8 +56,21 @@ class IdentityStore:
                         name="root",
                         kind=PrincipalKind.ROOT.value,
                         created_at=now(),
+                        unique_id=account_id,  # a root's UserId is its account id
                     )
                 )
+
+    def accounts(self) -> list[Account]:
+        with reading(self._engine) as conn:
+            rows = conn.execute(
+                select(accounts.c.id, accounts.c.created_at).order_by(accounts.c.id)
+            ).all()
+        return [Account(r.id, aware(r.created_at)) for r in rows]
+
+    def account_exists(self, account_id: str) -> bool:
+        with reading(self._engine) as conn:
+            found = conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first()
+        return found is not None
 
     def account_ids(self) -> list[str]:
         with reading(self._engine) as conn:
@@ -44,7 +79,7 @@ class IdentityStore:
                 for a in conn.execute(select(accounts.c.id).order_by(accounts.c.id)).scalars()
             ]
 
-    def create_user(self, account_id: str, name: str) -> Principal:
+    def create_user(self, account_id: str, name: str, path: str, unique_id: str) -> Principal:
         try:
             with writing(self._engine) as conn:
                 conn.execute(
@@ -53,20 +88,26 @@ class IdentityStore:
                         name=name,
                         kind=PrincipalKind.USER.value,
                         created_at=now(),
+                        path=path,
+                        unique_id=unique_id,
                     )
                 )
         except IntegrityError:
-            raise InvalidRequest(f"a principal named {name!r} exists in {account_id}") from None
-        return Principal(account_id, name, PrincipalKind.USER)
+            raise EntityAlreadyExists("user", name) from None
+        return Principal(account_id, name, PrincipalKind.USER, path, unique_id)
 
     def principals(self, account_id: str) -> list[Principal]:
         with reading(self._engine) as conn:
             rows = conn.execute(
-                select(principals.c.name, principals.c.kind)
+                select(
+                    principals.c.name, principals.c.kind, principals.c.path, principals.c.unique_id
+                )
                 .where(principals.c.account_id == account_id)
                 .order_by(principals.c.name)
             ).all()
-        return [Principal(account_id, r.name, PrincipalKind(r.kind)) for r in rows]
+        return [
+            Principal(account_id, r.name, PrincipalKind(r.kind), r.path, r.unique_id) for r in rows
+        ]
 
     def delete_user(self, account_id: str, name: str) -> bool:
         with writing(self._engine) as conn:
@@ -114,13 +155,17 @@ class IdentityStore:
                     principals.c.account_id,
                     principals.c.name,
                     principals.c.kind,
+                    principals.c.path,
+                    principals.c.unique_id,
                 )
                 .join(principals, principals.c.id == access_keys.c.principal_id)
                 .where(access_keys.c.id == access_key_id)
             ).first()
         if row is None:
             return None
-        principal = Principal(row.account_id, row.name, PrincipalKind(row.kind))
+        principal = Principal(
+            row.account_id, row.name, PrincipalKind(row.kind), row.path, row.unique_id
+        )
         key = AccessKey(access_key_id, principal, KeyStatus(row.status), aware(row.created_at))
         return key, bytes(row.secret_ciphertext)
 
@@ -137,6 +182,20 @@ class IdentityStore:
             ).all()
         return [AccessKey(r.id, principal, KeyStatus(r.status), aware(r.created_at)) for r in rows]
 
+    def key_count(self, principal: Principal) -> int:
+        with reading(self._engine) as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(access_keys)
+                    .join(principals, principals.c.id == access_keys.c.principal_id)
+                    .where(
+                        principals.c.account_id == principal.account_id,
+                        principals.c.name == principal.name,
+                    )
+                ).scalar_one()
+            )
+
     def set_key_status(self, access_key_id: str, status: KeyStatus) -> bool:
         with writing(self._engine) as conn:
             changed = conn.execute(
@@ -152,6 +211,78 @@ class IdentityStore:
                 delete(access_keys).where(access_keys.c.id == access_key_id)
             ).rowcount
         return bool(removed)
+
+    # STS sessions -----------------------------------------------------------
+
+    def add_session(
+        self,
+        access_key_id: str,
+        account_id: str,
+        role_name: str,
+        session_name: str,
+        source_arn: str,
+        secret_ciphertext: bytes,
+        token_hash: str,
+        expires_at: datetime,
+    ) -> None:
+        with writing(self._engine) as conn:
+            role_id = conn.execute(
+                select(iam_roles.c.id).where(
+                    iam_roles.c.account_id == account_id, iam_roles.c.name == role_name
+                )
+            ).scalar()
+            if role_id is None:
+                raise InvalidRequest(f"no role {role_name!r} in {account_id}")
+            conn.execute(
+                insert(sts_sessions).values(
+                    access_key_id=access_key_id,
+                    account_id=account_id,
+                    secret_ciphertext=secret_ciphertext,
+                    token_hash=token_hash,
+                    role_id=role_id,
+                    session_name=session_name,
+                    source_arn=source_arn,
+                    created_at=now(),
+                    expires_at=expires_at,
+                )
+            )
+            # Expired sessions are of no use to anyone: each new one clears them away.
+            conn.execute(delete(sts_sessions).where(sts_sessions.c.expires_at < now()))
+
+    def session(self, access_key_id: str) -> StoredSession | None:
+        with reading(self._engine) as conn:
+            row = conn.execute(
+                select(
+                    sts_sessions.c.account_id,
+                    sts_sessions.c.secret_ciphertext,
+                    sts_sessions.c.token_hash,
+                    sts_sessions.c.session_name,
+                    sts_sessions.c.source_arn,
+                    sts_sessions.c.expires_at,
+                    iam_roles.c.name,
+                    iam_roles.c.path,
+                    iam_roles.c.unique_id,
+                )
+                .join(iam_roles, iam_roles.c.id == sts_sessions.c.role_id)
+                .where(sts_sessions.c.access_key_id == access_key_id)
+            ).first()
+        if row is None:
+            return None
+        principal = Principal(
+            row.account_id,
+            row.name,
+            PrincipalKind.ASSUMED_ROLE,
+            row.path,
+            row.unique_id,
+            row.session_name,
+        )
+        return StoredSession(
+            principal,
+            bytes(row.secret_ciphertext),
+            row.token_hash,
+            row.source_arn,
+            aware(row.expires_at),
+        )
 
     def setting(self, account_id: str, region: str, name: str) -> str | None:
         with reading(self._engine) as conn:

@@ -7,16 +7,31 @@ that cache's lifetime on other nodes and at once on this one.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import string
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dockyard.auth import sigv4, tokens
 from dockyard.auth.keys import SecretBox
 from dockyard.domain.errors import DockyardError, InvalidRequest
-from dockyard.domain.identity import AccessKey, Caller, KeyStatus, Principal, PrincipalKind
+from dockyard.domain.identity import (
+    ACCESS_KEY_PREFIX,
+    SESSION_KEY_PREFIX,
+    USER_ID_PREFIX,
+    AccessKey,
+    Caller,
+    KeyStatus,
+    Principal,
+    PrincipalKind,
+    SessionCredentials,
+    valid_name,
+    valid_path,
+)
 from dockyard.metadata import IdentityStore
 from dockyard.services.threads import blocking
 
@@ -56,18 +71,55 @@ class BearerToken:
     expires_in: int  # seconds
 
 
-def new_key() -> NewKey:
-    access_key_id = "AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
-    return NewKey(access_key_id, secrets.token_urlsafe(30)[:40])
+@dataclass(frozen=True, slots=True)
+class _Credential:
+    """A key that can sign: a long-term access key, or an STS session's temporary key
+    (with the SHA-256 of its session token and its expiry)."""
+
+    principal: Principal
+    access_key_id: str
+    secret: str = field(repr=False)
+    token_hash: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+
+    def caller(self) -> Caller:
+        return Caller(self.principal, self.access_key_id, self.expires_at)
+
+
+def _random(count: int) -> str:
+    return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(count))
+
+
+def new_unique_id(prefix: str) -> str:
+    """An IAM unique id as AWS shapes them: a 4-letter prefix ("AIDA", "AROA"...) and 17
+    more letters and digits."""
+    return prefix + _random(17)
+
+
+def new_key(prefix: str = ACCESS_KEY_PREFIX) -> NewKey:
+    return NewKey(prefix + _random(16), secrets.token_urlsafe(30)[:40])
+
+
+def token_hash(session_token: str) -> str:
+    return hashlib.sha256(session_token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class Identity:
-    def __init__(self, store: IdentityStore, box: SecretBox, token_key: bytes, region: str) -> None:
+    def __init__(
+        self,
+        store: IdentityStore,
+        box: SecretBox,
+        token_key: bytes,
+        region: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
         self._box = box
         self._token_key = token_key
         self.region = region
-        self._cache: dict[str, tuple[float, AccessKey, str]] = {}
+        # Epoch seconds; tests give a clock of their own to see sessions and passwords end.
+        self.clock = clock
+        self._cache: dict[str, tuple[float, _Credential]] = {}
 
     # Accounts and keys (also used by the CLI) ------------------------------
 
@@ -81,11 +133,13 @@ class Identity:
         self._store.add_key(root, key.access_key_id, self._box.seal(key.secret_access_key))
         return None if root_key else key
 
-    def create_user(self, account_id: str, name: str) -> Principal:
-        if not name or len(name) > 64 or not all(c.isalnum() or c in "+=,.@_-" for c in name):
+    def create_user(self, account_id: str, name: str, path: str = "/") -> Principal:
+        if not valid_name(name, 64):
             raise InvalidRequest(f"invalid user name {name!r}")
+        if not valid_path(path):
+            raise InvalidRequest(f"invalid path {path!r}")
         self._store.ensure_account(account_id)
-        return self._store.create_user(account_id, name)
+        return self._store.create_user(account_id, name, path, new_unique_id(USER_ID_PREFIX))
 
     def create_key(self, principal: Principal) -> NewKey:
         key = new_key()
@@ -95,6 +149,10 @@ class Identity:
     def delete_user(self, account_id: str, name: str) -> bool:
         self._cache.clear()
         return self._store.delete_user(account_id, name)
+
+    def forget_cached(self) -> None:
+        """Drop every cached key and session: a user or role was deleted."""
+        self._cache.clear()
 
     def set_key_status(self, access_key_id: str, status: KeyStatus) -> bool:
         self._cache.pop(access_key_id, None)
@@ -110,6 +168,35 @@ class Identity:
     def keys(self, principal: Principal) -> list[AccessKey]:
         return self._store.keys(principal)
 
+    def key_count(self, principal: Principal) -> int:
+        return self._store.key_count(principal)
+
+    def key_owner(self, access_key_id: str) -> Principal | None:
+        found = self._store.key(access_key_id)
+        return None if found is None else found[0].principal
+
+    def start_session(
+        self, role: Principal, source_arn: str, expires_at: datetime
+    ) -> SessionCredentials:
+        """Temporary credentials for ``role`` (an ASSUMED_ROLE principal with its session
+        name); the secret is sealed like an access key's, the token kept only as a hash."""
+        key = new_key(SESSION_KEY_PREFIX)
+        session_token = secrets.token_urlsafe(96)
+        assert role.session_name is not None
+        self._store.add_session(
+            key.access_key_id,
+            role.account_id,
+            role.name,
+            role.session_name,
+            source_arn,
+            self._box.seal(key.secret_access_key),
+            token_hash(session_token),
+            expires_at,
+        )
+        return SessionCredentials(
+            key.access_key_id, key.secret_access_key, session_token, expires_at
+        )
+
     # Authentication --------------------------------------------------------
 
     async def precheck(self, request: sigv4.ReceivedRequest, service: str) -> None:
@@ -122,20 +209,36 @@ class Identity:
 
     async def authenticate(self, request: sigv4.ReceivedRequest, service: str) -> Caller:
         signed = sigv4.parse_authorization(request)
-        key, secret = await self._signing_key(signed)
+        credential = await self._signing_key(signed)
         sigv4.verify(
-            signed, request, secret, datetime.now(UTC), region=self.region, service=service
+            signed,
+            request,
+            credential.secret,
+            datetime.now(UTC),
+            region=self.region,
+            service=service,
         )
-        return Caller(key.principal, key.access_key_id)
+        return credential.caller()
 
-    async def _signing_key(self, signed: sigv4.SignedRequest) -> tuple[AccessKey, str]:
-        if signed.security_token is not None:
-            # Dockyard issues no session credentials, so no session token can be valid.
+    async def _signing_key(self, signed: sigv4.SignedRequest) -> _Credential:
+        credential = await self._active_key(signed.access_key_id)
+        # A session's key signs only with its own token (X-Amz-Security-Token, in a header
+        # or a presigned URL); a long-term key never carries one.
+        if credential.token_hash is None:
+            if signed.security_token is not None:
+                raise sigv4.UnknownAccessKey(signed.access_key_id)
+        elif signed.security_token is None or not hmac.compare_digest(
+            credential.token_hash, token_hash(signed.security_token)
+        ):
             raise sigv4.UnknownAccessKey(signed.access_key_id)
-        return await self._active_key(signed.access_key_id)
+        return credential
 
     def login_password(self, caller: Caller) -> tuple[str, datetime]:
-        expires = time.time() + TOKEN_LIFETIME
+        """A registry password for ``caller``; one minted with session credentials names the
+        session and ends with it (ECR: 12 hours, or the session's end if sooner)."""
+        expires = self.clock() + TOKEN_LIFETIME
+        if caller.session_expires_at is not None:
+            expires = min(expires, caller.session_expires_at.timestamp())
         claims = tokens.TokenClaims("login", caller.access_key_id, expires)
         return tokens.issue(self._token_key, claims), datetime.fromtimestamp(expires, UTC)
 
@@ -149,7 +252,7 @@ class Identity:
         with the key; it outlives neither BEARER_LIFETIME nor the password it came from.
         """
         caller, claims = await self._check_token(password, "login")
-        now = time.time()
+        now = self.clock()
         expires = min(now + BEARER_LIFETIME, claims.expires_at)
         token = tokens.issue(
             self._token_key, tokens.TokenClaims("bearer", caller.access_key_id, expires)
@@ -161,34 +264,62 @@ class Identity:
 
     async def _check_token(self, token: str, purpose: str) -> tuple[Caller, tokens.TokenClaims]:
         try:
-            claims = tokens.read(self._token_key, token, purpose, time.time())
+            claims = tokens.read(self._token_key, token, purpose, self.clock())
         except tokens.TokenInvalid as exc:
             raise Unauthenticated(exc.describe()) from None
         try:
-            key, _ = await self._active_key(claims.subject)
+            credential = await self._active_key(claims.subject)
+        except sigv4.ExpiredToken:
+            raise Unauthenticated("the session this token was issued for has expired") from None
         except sigv4.UnknownAccessKey:
             raise Unauthenticated("the key this token was issued for is gone or disabled") from None
-        return Caller(key.principal, key.access_key_id), claims
+        return credential.caller(), claims
 
-    async def _active_key(self, access_key_id: str) -> tuple[AccessKey, str]:
+    async def _active_key(self, access_key_id: str) -> _Credential:
+        """The active key or live session with this id: UnknownAccessKey when there is
+        none, ExpiredToken for a session past its end."""
         cached = self._cache.get(access_key_id)
         if cached is not None and cached[0] > time.monotonic():
-            return cached[1], cached[2]
+            credential = cached[1]
+        elif access_key_id.startswith(SESSION_KEY_PREFIX):
+            credential = await self._load_session(access_key_id)
+        else:
+            credential = await self._load_key(access_key_id)
+        if credential.expires_at is not None and credential.expires_at.timestamp() <= self.clock():
+            raise sigv4.ExpiredToken(access_key_id)
+        return credential
+
+    async def _load_key(self, access_key_id: str) -> _Credential:
         found = await blocking(self._store.key, access_key_id)
         if found is None or found[0].status is not KeyStatus.ACTIVE:
             self._cache.pop(access_key_id, None)
             raise sigv4.UnknownAccessKey(access_key_id)
         key, ciphertext = found
-        secret = self._box.open(ciphertext)
-        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, key, secret)
-        return key, secret
+        credential = _Credential(key.principal, access_key_id, self._box.open(ciphertext))
+        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, credential)
+        return credential
+
+    async def _load_session(self, access_key_id: str) -> _Credential:
+        session = await blocking(self._store.session, access_key_id)
+        if session is None:
+            self._cache.pop(access_key_id, None)
+            raise sigv4.UnknownAccessKey(access_key_id)
+        credential = _Credential(
+            session.principal,
+            access_key_id,
+            self._box.open(session.secret_ciphertext),
+            session.token_hash,
+            session.expires_at,
+        )
+        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, credential)
+        return credential
 
     # Signed download URLs -------------------------------------------------
 
     def download_token(self, subject: str, lifetime: float) -> str:
         return tokens.issue(
-            self._token_key, tokens.TokenClaims("download", subject, time.time() + lifetime)
+            self._token_key, tokens.TokenClaims("download", subject, self.clock() + lifetime)
         )
 
     def read_download_token(self, token: str) -> str:
-        return tokens.read(self._token_key, token, "download", time.time()).subject
+        return tokens.read(self._token_key, token, "download", self.clock()).subject

@@ -12,12 +12,14 @@ from datetime import timedelta
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
 from dockyard.metadata import Metadata
+from dockyard.metadata.iam import IamStore
 from dockyard.scanning import ScanLimits
 from dockyard.services.account_settings import AccountSettings
 from dockyard.services.authorization import Authorizer
 from dockyard.services.blobs import Blobs
 from dockyard.services.deletion import Deleter
 from dockyard.services.gc import GarbageCollector
+from dockyard.services.iam import Iam
 from dockyard.services.identity import Identity
 from dockyard.services.images import Images
 from dockyard.services.jobs import Jobs
@@ -71,6 +73,7 @@ class Registry:
         self.layers = Layers(self.uploads, self.blobs, metadata.images)
         self.account_settings = AccountSettings(metadata.identity)
         self.identity = identity
+        self.iam = Iam(metadata.identity, IamStore(metadata.engine), identity)
         # Every request's policy decision, on both doors; the IAM service, once it exists,
         # gives it each caller's identity policies.
         self.authz = Authorizer(metadata.policies, self.account_settings, None, settings.region)

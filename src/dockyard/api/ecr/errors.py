@@ -48,6 +48,13 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.AccessDenied: "AccessDeniedException",
     e.RepositoryPolicyNotFound: "RepositoryPolicyNotFoundException",
     e.RegistryPolicyNotFound: "RegistryPolicyNotFoundException",
+    # IAM's errors, should an ECR operation meet one.
+    e.NoSuchEntity: "InvalidParameterException",
+    e.EntityAlreadyExists: "InvalidParameterException",
+    e.DeleteConflict: "InvalidParameterException",
+    e.LimitExceeded: "LimitExceededException",
+    e.MalformedPolicyDocument: "InvalidParameterException",
+    sigv4.ExpiredToken: "ExpiredTokenException",
     e.ScanNotFound: "ScanNotFoundException",
     e.ScanQuotaExceeded: "LimitExceededException",
     e.ImageArchived: "ImageArchivedException",
@@ -76,6 +83,7 @@ STATUS: dict[str, int] = {
     "InvalidSignatureException": 403,
     "IncompleteSignatureException": 403,
     "AccessDeniedException": 403,
+    "ExpiredTokenException": 403,
     "ServerException": 500,
 }
 

@@ -68,6 +68,11 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.AccessDenied: (403, "DENIED"),
     e.RepositoryPolicyNotFound: (404, "UNSUPPORTED"),
     e.RegistryPolicyNotFound: (404, "UNSUPPORTED"),
+    e.NoSuchEntity: (404, "UNSUPPORTED"),
+    e.EntityAlreadyExists: (409, "DENIED"),
+    e.DeleteConflict: (409, "DENIED"),
+    e.LimitExceeded: (400, "DENIED"),
+    e.MalformedPolicyDocument: (400, "UNSUPPORTED"),
 }
 
 
