@@ -108,20 +108,30 @@ def _repository_of_arn(arn: str, region: str) -> RepositoryKey | None:
 
 
 def principal_of_arn(arn: str) -> Principal | None:
-    """The principal an ARN names (a root, or a user; with a path, the path is dropped);
-    None for anything else."""
+    """The principal an ARN names: a root, a user, an assumed-role session
+    (``arn:aws:sts::A:assumed-role/R/S``), or a role (as a session of it named
+    ``simulated``); None for anything else. Paths are dropped."""
     parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[:4] != ["arn", "aws", "iam", ""]:
+    if len(parts) != 6 or parts[:2] != ["arn", "aws"] or parts[3] != "":
         return None
-    account, resource = parts[4], parts[5]
+    service, account, resource = parts[2], parts[4], parts[5]
     if not (len(account) == 12 and account.isascii() and account.isdigit()):
+        return None
+    kind, _, rest = resource.partition("/")
+    if service == "sts" and kind == "assumed-role":
+        role, _, session = rest.partition("/")
+        if role and session:
+            return Principal(account, role, PrincipalKind.ASSUMED_ROLE, session_name=session)
+        return None
+    if service != "iam":
         return None
     if resource == "root":
         return Principal(account, "root", PrincipalKind.ROOT)
-    kind, _, rest = resource.partition("/")
     name = rest.rsplit("/", 1)[-1]
     if kind == "user" and name:
         return Principal(account, name, PrincipalKind.USER)
+    if kind == "role" and name:
+        return Principal(account, name, PrincipalKind.ASSUMED_ROLE, session_name="simulated")
     return None
 
 
@@ -179,7 +189,7 @@ class Authorizer:
     ) -> None:
         self._policies = policies
         self._settings = account_settings
-        # registry.iam.identity_policies(caller) once the IAM service exists; set by Registry.
+        # registry.iam.identity_policies: (policy name or ARN, document) of a principal.
         self._identity_policies = identity_policies
         self._region = region
         self._decisions: dict[tuple[Any, ...], tuple[float, Decision]] = {}
@@ -311,11 +321,6 @@ class Authorizer:
 
 # Evaluation (the pure part is domain.policy's) --------------------------------
 
-_PRINCIPAL_TYPES = {
-    PrincipalKind.ROOT: PrincipalType.ACCOUNT,
-    PrincipalKind.USER: PrincipalType.USER,
-}
-
 
 @lru_cache(maxsize=4096)
 def _parsed(text: str, kind: PolicyKind, name: str) -> Policy:
@@ -364,10 +369,10 @@ def access_request(
         principal_account=principal.account_id,
         action=target.action,
         resource=target.resource_arn,
-        principal_type=_PRINCIPAL_TYPES.get(kind, PrincipalType.ASSUMED_ROLE),
+        principal_type=PrincipalType(principal.principal_type),
         username=principal.name if kind is PrincipalKind.USER else None,
-        userid=getattr(principal, "user_id", None),
-        role_arn=getattr(principal, "role_arn", None),
+        userid=principal.user_id,
+        role_arn=principal.role_arn,
         context=context,
     )
 

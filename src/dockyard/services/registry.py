@@ -74,9 +74,11 @@ class Registry:
         self.account_settings = AccountSettings(metadata.identity)
         self.identity = identity
         self.iam = Iam(metadata.identity, IamStore(metadata.engine), identity)
-        # Every request's policy decision, on both doors; the IAM service, once it exists,
-        # gives it each caller's identity policies.
-        self.authz = Authorizer(metadata.policies, self.account_settings, None, settings.region)
+        # Every request's policy decision, on both doors, with each caller's identity
+        # policies from IAM.
+        self.authz = Authorizer(
+            metadata.policies, self.account_settings, self.iam.identity_policies, settings.region
+        )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
         self.gc = GarbageCollector(metadata.garbage, store)
         self.jobs = Jobs(metadata.jobs)
