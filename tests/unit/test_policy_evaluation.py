@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dockyard.domain.errors import PolicyInvalid
 from dockyard.domain.policy import (
     AccessRequest,
     Decision,
@@ -830,6 +831,13 @@ def test_principal_keys_of_an_assumed_role_session() -> None:
     assert cond({"StringEquals": {"aws:PrincipalType": "Account"}}, root())
 
 
+def test_resource_account_key() -> None:
+    same = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
+    assert cond(same, user("u"))
+    policy = identity(allow("ecr:*", Condition=same))
+    assert not decide(user("u", B), [policy], resource(grant({"AWS": B}))).allowed
+
+
 def test_deny_unless_secure_transport() -> None:
     statement = {
         "Effect": "Deny",
@@ -1097,3 +1105,125 @@ def test_decisions_name_their_statements(scenario: Any) -> None:
         assert decision.statements or scenario[2].is_root
     else:
         assert decision.statements == ()
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+_ODD = st.text(alphabet="*?${}:/ab-.'", max_size=16)
+_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "10.0.0.0/8",
+            "::/0",
+            "2026-01-01",
+            "1780315200",
+            "1e3",
+            "-0",
+            "true",
+            "FALSE",
+            "${aws:username}",
+            "${*}${?}${$}",
+            "${aws:username, 'x'}",
+            "${",
+            "arn:aws:iam::*:role/*",
+        ]
+    ),
+    _ODD,
+    st.integers(),
+    st.booleans(),
+)
+_OPERATORS = st.sampled_from(
+    [
+        "StringEquals",
+        "StringNotLike",
+        "StringEqualsIgnoreCase",
+        "ArnLike",
+        "ArnNotEquals",
+        "NumericLessThan",
+        "NumericNotEquals",
+        "DateGreaterThanEquals",
+        "DateNotEquals",
+        "Bool",
+        "BinaryEquals",
+        "IpAddress",
+        "NotIpAddress",
+        "Null",
+        "ForAllValues:StringLike",
+        "ForAnyValue:StringNotEquals",
+        "ForAnyValue:ArnLikeIfExists",
+        "NumericEqualsIfExists",
+    ]
+)
+_KEYS = st.sampled_from(
+    [
+        "aws:SourceIp",
+        "aws:TagKeys",
+        "aws:username",
+        "aws:CurrentTime",
+        "aws:EpochTime",
+        "aws:PrincipalArn",
+        "aws:ResourceTag/team",
+        "ecr:Count",
+        "aws:SecureTransport",
+    ]
+)
+
+
+@st.composite
+def fuzzed_statements(draw: st.DrawFn) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": draw(st.sampled_from(["Allow", "Deny"]))}
+    patterns = st.lists(
+        st.sampled_from(_ACTIONS) | _ODD.map(lambda s: "ecr:" + s), min_size=1, max_size=3
+    )
+    statement[draw(st.sampled_from(["Action", "NotAction"]))] = draw(patterns)
+    arns = st.sampled_from(_RESOURCES) | _ODD.map(lambda s: "arn:aws:ecr:" + s)
+    statement[draw(st.sampled_from(["Resource", "NotResource"]))] = draw(
+        st.lists(arns, min_size=1, max_size=3)
+    )
+    statement["Condition"] = draw(
+        st.dictionaries(
+            _OPERATORS,
+            st.dictionaries(
+                _KEYS, st.lists(_VALUES, min_size=1, max_size=3), min_size=1, max_size=2
+            ),
+            max_size=3,
+        )
+    )
+    if not statement["Condition"]:
+        del statement["Condition"]
+    return statement
+
+
+_FUZZ_CONTEXTS = st.dictionaries(
+    _KEYS, st.one_of(_VALUES.map(str), st.lists(_VALUES.map(str), max_size=3)), max_size=4
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(fuzzed_statements(), min_size=1, max_size=3),
+    requests(),
+    _FUZZ_CONTEXTS,
+    st.sampled_from(["2012-10-17", "2008-10-17"]),
+)
+def test_fuzzed_policies_parse_or_are_refused_and_evaluate_without_error(
+    body: list[dict[str, Any]], request: AccessRequest, context: dict[str, Any], version: str
+) -> None:
+    text = json.dumps({"Version": version, "Statement": body})
+    try:
+        policy = parse_policy(text, kind="identity")
+    except PolicyInvalid:
+        return
+    request = AccessRequest(
+        request.principal_arn,
+        request.principal_account,
+        request.action,
+        request.resource,
+        request.principal_type,
+        request.username,
+        request.userid,
+        request.role_arn,
+        context,
+    )
+    decision = decide(request, [policy], None, request.principal_account)
+    assert decision.allowed in (True, False)

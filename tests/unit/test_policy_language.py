@@ -272,6 +272,12 @@ REFUSED: list[tuple[str, str, str, str]] = [
     ),
     ("empty principal", doc(grant(Principal={})), "resource", "Invalid principal in policy"),
     (
+        "principal ARN without an account",
+        doc(grant(Principal={"AWS": "arn:aws:iam:::user/bob"})),
+        "resource",
+        "Invalid principal in policy",
+    ),
+    (
         "duplicate Sid",
         doc(allow(Sid="A"), allow(Sid="A")),
         "identity",

@@ -61,7 +61,8 @@ class AccessRequest:
     ``aws:TagKeys``, ...); a list or tuple is a multivalued key. The principal keys
     (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``, ``aws:username``,
     ``aws:userid``) are derived from the fields and win over the context;
-    ``aws:CurrentTime`` and ``aws:EpochTime`` default to ``now``.
+    ``aws:CurrentTime`` and ``aws:EpochTime`` default to ``now``, ``aws:ResourceAccount`` to
+    the resource's account.
     """
 
     principal_arn: str
@@ -154,6 +155,7 @@ def evaluate(
 ) -> Decision:
     """Whether ``request`` is allowed, why, and by or despite which statements."""
     context = _context(request, now)
+    context.setdefault("aws:resourceaccount", resource_account)
     identity_allows: list[StatementRef] = []
     identity_denies: list[StatementRef] = []
     for policy in identity_policies:

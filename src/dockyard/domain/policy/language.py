@@ -43,7 +43,7 @@ _SID = re.compile(r"[0-9A-Za-z]*")
 _VENDOR = re.compile(r"[a-zA-Z0-9_.*?-]+")
 _ACTION_NAME = re.compile(r"[^\s:]+")
 # IAM's and STS's principal ARNs: users, roles, sessions, federated users, roots.
-_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(iam|sts)::([0-9]{12}|\*?):\S+")
+_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:\S+")
 
 
 class PolicyKind(StrEnum):
