@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -12,16 +13,21 @@ from rich.table import Table
 from dockyard.app import open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.domain.errors import DockyardError
-from dockyard.domain.identity import KeyStatus, Principal, PrincipalKind
+from dockyard.domain.identity import Caller, KeyStatus, Principal, PrincipalKind
 from dockyard.services import Registry
 from dockyard.services.authorization import principal_of_arn
 
-iam = typer.Typer(help="Manage users and access keys.", no_args_is_help=True)
+iam = typer.Typer(
+    help="Manage users, access keys, groups, roles and policies.", no_args_is_help=True
+)
 
 Account = Annotated[
-    str | None, typer.Option("--account-id", help="Account (default: the registry's default).")
+    str | None,
+    typer.Option("--account", "--account-id", help="Account (default: the registry's default)."),
 ]
 User = Annotated[str | None, typer.Option("--user", help="User name; omit for the account's root.")]
+Path_ = Annotated[str, typer.Option("--path", help="IAM path, e.g. /ci/ (default /).")]
+T = TypeVar("T")
 
 
 def _open(data_dir: DataDir, config: ConfigFile) -> tuple[Registry, str]:
@@ -29,39 +35,77 @@ def _open(data_dir: DataDir, config: ConfigFile) -> tuple[Registry, str]:
     return open_registry(settings), settings.account_id
 
 
-def _principal(account_id: str, user: str | None) -> Principal:
-    if user is None:
-        return Principal(account_id, "root", PrincipalKind.ROOT)
-    return Principal(account_id, user, PrincipalKind.USER)
-
-
 def _fail(exc: DockyardError) -> typer.Exit:
     typer.echo(f"dockyard iam: {exc.describe()}", err=True)
     return typer.Exit(1)
 
 
+def as_root(account_id: str) -> Caller:
+    """The operator acts as the account's root: IAM calls name the account they work in."""
+    return Caller(Principal(account_id, "root", PrincipalKind.ROOT), "dockyard-cli")
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run one IAM call; a refusal (NoSuchEntity, DeleteConflict...) is one line and exit 1."""
+    try:
+        return asyncio.run(work)
+    except DockyardError as exc:
+        raise _fail(exc) from None
+
+
 @iam.command("create-user")
 def create_user(
-    name: str, account_id: Account = None, data_dir: DataDir = None, config: ConfigFile = None
+    name: str,
+    path: Path_ = "/",
+    account_id: Account = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
 ) -> None:
     """Create a user in an account."""
     registry, default = _open(data_dir, config)
+    account = account_id or default
     try:
-        principal = registry.identity.create_user(account_id or default, name)
+        # An account named here for the first time is made (its root has no key until
+        # `dockyard accounts create` or a create-access-key without --user).
+        registry.identity.create_user(account, name, path)
     except DockyardError as exc:
         raise _fail(exc) from None
-    typer.echo(principal.arn)
+    typer.echo(run(registry.iam.get_user(as_root(account), name)).arn)
 
 
 @iam.command("delete-user")
 def delete_user(
-    name: str, account_id: Account = None, data_dir: DataDir = None, config: ConfigFile = None
+    name: str,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="First delete its access keys and inline policies, detach its policies and "
+            "take it out of its groups (IAM refuses to delete a user that has any).",
+        ),
+    ] = False,
+    account_id: Account = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
 ) -> None:
-    """Delete a user and its access keys."""
+    """Delete a user (refused, as IAM does, while it has keys, policies or groups)."""
     registry, default = _open(data_dir, config)
-    if not registry.identity.delete_user(account_id or default, name):
-        typer.echo(f"dockyard iam: no user {name!r}", err=True)
-        raise typer.Exit(1)
+    caller = as_root(account_id or default)
+    if force:
+        run(_strip_user(registry, caller, name))
+    run(registry.iam.delete_user(caller, name))
+
+
+async def _strip_user(registry: Registry, caller: Caller, name: str) -> None:
+    iam_ = registry.iam
+    for key in await iam_.list_access_keys(caller, name):
+        await iam_.delete_access_key(caller, key.access_key_id, name)
+    for policy in await iam_.list_user_policies(caller, name):
+        await iam_.delete_user_policy(caller, name, policy)
+    for attached in await iam_.list_attached_user_policies(caller, name):
+        await iam_.detach_user_policy(caller, name, attached.arn)
+    for group in await iam_.list_groups_for_user(caller, name):
+        await iam_.remove_user_from_group(caller, group.name, name)
 
 
 @iam.command("list-users")
@@ -89,14 +133,11 @@ def create_access_key(
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
-    """Create an access key; the secret is shown this once."""
+    """Create an access key (at most two per user, as in IAM); the secret is shown once."""
     registry, default = _open(data_dir, config)
-    try:
-        key = registry.identity.create_key(_principal(account_id or default, user))
-    except DockyardError as exc:
-        raise _fail(exc) from None
-    typer.echo(f"AWS_ACCESS_KEY_ID={key.access_key_id}")
-    typer.echo(f"AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
+    made = run(registry.iam.create_access_key(as_root(account_id or default), user))
+    typer.echo(f"AWS_ACCESS_KEY_ID={made.key.access_key_id}")
+    typer.echo(f"AWS_SECRET_ACCESS_KEY={made.secret_access_key}")
 
 
 @iam.command("update-access-key")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from dockyard.cli import iam_entities  # noqa: F401  (adds its commands to `dockyard iam`)
+from dockyard.cli.accounts import accounts
 from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
@@ -25,6 +27,7 @@ app.command()(usage)
 app.command()(jobs)
 app.command()(sbom)
 app.add_typer(iam, name="iam")
+app.add_typer(accounts, name="accounts")
 app.add_typer(lifecycle, name="lifecycle")
 app.add_typer(vulndb, name="vulndb")
 
