@@ -442,7 +442,7 @@ _JSONISH = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_JSONISH, st.sampled_from(["identity", "resource", "trust"]))
 def test_fuzzed_documents_parse_or_are_refused(value: Any, kind: str) -> None:
     for document in (value, {"Version": "2012-10-17", "Statement": value}):
@@ -450,7 +450,7 @@ def test_fuzzed_documents_parse_or_are_refused(value: Any, kind: str) -> None:
             parse_policy(json.dumps(document), kind=kind)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200), st.sampled_from(["identity", "resource", "trust"]))
 def test_fuzzed_text_parses_or_is_refused(text: str, kind: str) -> None:
     with contextlib.suppress(PolicyInvalid):
