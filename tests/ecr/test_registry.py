@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.auth import grant_policy
 from tests.support.ecr import ACCOUNT, expect_error, login_password, make_client, upload_layer
 from tests.support.servers import ROOT_ACCESS_KEY_ID, DockyardProcess
 
@@ -80,6 +81,7 @@ def _iam(server: DockyardProcess, *args: str) -> str:
 def test_user_keys(ecr_server: DockyardProcess, endpoint: str, repo: str) -> None:
     user = f"u{int(time.time() * 1000)}"
     _iam(ecr_server, "create-user", user)
+    grant_policy(ecr_server.data_dir, user)  # a user with no policy may do nothing
     printed = _iam(ecr_server, "create-access-key", "--user", user)
     key_id = re.search(r"AWS_ACCESS_KEY_ID=(\S+)", printed)
     secret = re.search(r"AWS_SECRET_ACCESS_KEY=(\S+)", printed)

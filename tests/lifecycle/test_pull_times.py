@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.auth import grant_policy
 from tests.support.ecr import AwsCli, expect_error, login_client, make_client, push_v2
 from tests.support.images import MANIFEST_ACCEPT
 from tests.support.lifecycle import ROOT_ARN, describe, dockyard, small_image
@@ -72,6 +73,7 @@ def puller(data_dir: Path, lc_server: DockyardProcess) -> tuple[str, Any, httpx.
     name = f"puller-{uuid.uuid4().hex[:8]}"
     arn = dockyard(data_dir, "iam", "create-user", name).stdout.strip()
     assert arn == f"arn:aws:iam::000000000000:user/{name}"
+    grant_policy(data_dir, name)  # a user with no policy may do nothing
     out = dockyard(data_dir, "iam", "create-access-key", "--user", name).stdout
     keys = dict(line.split("=", 1) for line in out.split())
     client = make_client(

@@ -45,6 +45,7 @@ __all__ = [
     "dockyard_cli",
     "ecr_client",
     "ecr_error",
+    "grant_policy",
     "login_password",
     "mint_token",
     "new_user_key",
@@ -133,16 +134,44 @@ def mint_token(data_dir: Path, subject: str, expires_at: float, purpose: str = "
     return f"{payload}.{signature}"
 
 
+POWER_USER = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"
+
+
+def grant_policy(data_dir: Path, user: str, policy_arn: str = POWER_USER) -> None:
+    """Attach a managed policy to IAM user `user` of the default account, on the registry's
+    data (the server reads identity policies at each request, within a second)."""
+    import asyncio
+
+    from dockyard.app import open_registry
+    from dockyard.config import load_settings
+    from dockyard.domain.identity import Caller, Principal, PrincipalKind
+
+    registry = open_registry(load_settings({"data_dir": data_dir}, None))
+    try:
+        root = Caller(Principal(ACCOUNT_ID, "root", PrincipalKind.ROOT), "tests")
+        asyncio.run(registry.iam.attach_user_policy(root, user, policy_arn))
+    finally:
+        registry.close()
+
+
 _KEY_LINE = re.compile(r"^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(\S+)$", re.MULTILINE)
 
 
-def new_user_key(data_dir: Path, user: str, ledger: SecretLedger | None = None) -> tuple[str, str]:
-    """Create IAM user `user` (once) and a new access key for it with the CLI."""
+def new_user_key(
+    data_dir: Path,
+    user: str,
+    ledger: SecretLedger | None = None,
+    policy_arn: str | None = POWER_USER,
+) -> tuple[str, str]:
+    """Create IAM user `user` (once, with `policy_arn` attached: by default ECR's power-user
+    policy, enough to log in, push and pull) and a new access key for it with the CLI."""
     made = run(
         [sys.executable, "-m", "dockyard", "iam", "create-user", user, "--data-dir", data_dir],
         check=False,
     )
     assert made.returncode == 0 or "exists" in made.stderr, made.stderr
+    if made.returncode == 0 and policy_arn is not None:
+        grant_policy(Path(data_dir), user, policy_arn)
     out = dict(
         _KEY_LINE.findall(dockyard_cli(data_dir, "iam", "create-access-key", "--user", user))
     )

@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from dockyard.api.oci import access as a
+from dockyard.api.oci.access import own_account, repository_key, requires
 from dockyard.domain import mediatypes as mt
 from dockyard.domain.digests import Digest, lookup_digest
 from dockyard.domain.errors import (
@@ -23,7 +25,7 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.identity import Caller
 from dockyard.domain.names import Tag, parse_reference
-from dockyard.domain.records import ImageId
+from dockyard.domain.records import ImageId, RepositoryKey
 from dockyard.services import Registry
 from dockyard.services.deletion import BlobLinkTarget, ManifestTarget, TagTarget
 
@@ -33,12 +35,6 @@ _CATALOG_DEFAULT, _PAGE_MAX = 100, 10_000
 def _registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
-
-
-def _account(request: Request) -> str | None:
-    """The caller's account; None (the default account) for anonymous requests."""
-    caller: Caller | None = request.scope.get("state", {}).get("caller")
-    return caller.principal.account_id if caller else None
 
 
 async def base(request: Request) -> Response:
@@ -51,9 +47,17 @@ async def base(request: Request) -> Response:
 async def catalog(request: Request) -> Response:
     limit = _page_size(request, default=_CATALOG_DEFAULT)
     last = request.query_params.get("last")
-    page = await _registry(request).catalog(last, limit, _account(request))
+    registry = _registry(request)
+    page = await registry.catalog(last, limit, own_account(request))
+    # Only what ecr:DescribeRepositories allows; the page may come out short, and the next
+    # link continues after the last name looked at.
+    listed = [
+        name
+        for name in page.items
+        if await a.may(request, a.DESCRIBE_REPOSITORIES, registry.key(name, own_account(request)))
+    ]
     headers = _next_link("/v2/_catalog", page.items, page.more, limit)
-    return JSONResponse({"repositories": page.items}, headers=headers)
+    return JSONResponse({"repositories": listed}, headers=headers)
 
 
 async def tags_list(request: Request) -> Response:
@@ -61,7 +65,7 @@ async def tags_list(request: Request) -> Response:
     registry = _registry(request)
     limit = _page_size(request, default=None)
     page = await registry.manifests.tags(
-        registry.key(name, _account(request)), request.query_params.get("last"), limit
+        repository_key(request), request.query_params.get("last"), limit
     )
     headers = _next_link(f"/v2/{name}/tags/list", page.items, page.more, limit)
     return JSONResponse({"name": name, "tags": page.items}, headers=headers)
@@ -69,7 +73,7 @@ async def tags_list(request: Request) -> Response:
 
 async def referrers(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"], _account(request))
+    key = repository_key(request)
     subject = Digest.parse(request.path_params["digest"])
     artifact_type = request.query_params.get("artifactType")
     found = await registry.manifests.referrers(key, subject, artifact_type)
@@ -111,7 +115,7 @@ def _next_link(path: str, items: list[str], more: bool, limit: int | None) -> di
 
 async def manifest_get(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"], _account(request))
+    key = repository_key(request)
     reference = await registry.manifests.lookup(key, request.path_params["reference"])
     head = request.method == "HEAD"
     if head:
@@ -149,7 +153,8 @@ async def manifest_put(request: Request) -> Response:
     tags = [Tag.parse(t) for t in request.query_params.getlist("tag")]
     limit = registry.manifests.max_manifest_bytes
     payload = await _read_limited(request, limit)
-    key = await registry.key_for_push(name, _account(request))
+    named = repository_key(request)
+    key = await registry.key_for_push(named.name.value, named.scope.account_id)
     pushed = await registry.manifests.put(
         key, reference, payload, request.headers.get("content-type"), tags
     )
@@ -181,7 +186,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 async def manifest_delete(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"], _account(request))
+    key = repository_key(request)
     reference = await registry.manifests.lookup(key, request.path_params["reference"])
     if isinstance(reference, Tag):
         await registry.deleter.delete(TagTarget(key, reference))
@@ -199,7 +204,7 @@ class _BlobFile(FileResponse):
 
 async def blob_get(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"], _account(request))
+    key = repository_key(request)
     digest = await registry.blobs.lookup(key, request.path_params["digest"])
     if request.method == "HEAD":
         size = await registry.blobs.probe(key, digest)
@@ -245,7 +250,7 @@ async def layer_download(request: Request) -> Response:
 async def image_sbom(request: Request) -> Response:
     """The CycloneDX SBOM of a scanned image (a Dockyard extension beside /v2)."""
     registry = _registry(request)
-    key = registry.key(request.path_params["name"], _account(request))
+    key = repository_key(request)
     reference = request.path_params["reference"]
     image_id = ImageId(reference, None) if ":" in reference else ImageId(None, reference)
     body = await registry.scanning.sbom(key, image_id)
@@ -254,7 +259,7 @@ async def image_sbom(request: Request) -> Response:
 
 async def blob_delete(request: Request) -> Response:
     registry = _registry(request)
-    key = registry.key(request.path_params["name"], _account(request))
+    key = repository_key(request)
     digest = await registry.blobs.lookup(key, request.path_params["digest"])
     await registry.deleter.delete(BlobLinkTarget(key, digest))
     return Response(status_code=202)
@@ -280,15 +285,22 @@ async def upload_start(request: Request) -> Response:
     registry = _registry(request)
     name = request.path_params["name"]
     params = request.query_params
-    key = await registry.key_for_push(name, _account(request))
+    named = repository_key(request)
+    key = await registry.key_for_push(named.name.value, named.scope.account_id)
     mount, source = params.get("mount"), params.get("from")
-    if mount and source and await registry.mounting_enabled(_account(request)):
+    if mount and source and await registry.mounting_enabled(key.scope.account_id):
         digest = lookup_digest(mount)
         # A mount that cannot happen (bad digest, bad or unknown source) falls back to an
         # ordinary upload session, as the spec asks.
         with contextlib.suppress(NameInvalid):
-            source_key = registry.key(source, _account(request))
-            if digest is not None and await registry.blobs.mount(source_key, key, digest):
+            source_key = repository_key(request, source)
+            # Mounts stay within one registry, and need read access to the source.
+            if (
+                digest is not None
+                and source_key.scope == key.scope
+                and await _may_read(request, source_key)
+                and await registry.blobs.mount(source_key, key, digest)
+            ):
                 return _created(name, digest)
     elif "digest" in params:
         digest = Digest.parse(params["digest"])
@@ -298,10 +310,16 @@ async def upload_start(request: Request) -> Response:
     return Response(status_code=202, headers=_upload_headers(name, state.upload_id, 0))
 
 
+async def _may_read(request: Request, key: RepositoryKey) -> bool:
+    return await a.may(request, a.BATCH_GET_IMAGE, key) or await a.may(
+        request, a.GET_DOWNLOAD_URL, key
+    )
+
+
 async def upload_status(request: Request) -> Response:
     registry = _registry(request)
     name, upload_id = request.path_params["name"], request.path_params["upload_id"]
-    state = await registry.uploads.status(registry.key(name, _account(request)), upload_id)
+    state = await registry.uploads.status(repository_key(request), upload_id)
     return Response(status_code=204, headers=_upload_headers(name, upload_id, state.offset))
 
 
@@ -310,7 +328,7 @@ async def upload_patch(request: Request) -> Response:
     name, upload_id = request.path_params["name"], request.path_params["upload_id"]
     start, length = _content_range(request.headers.get("content-range"))
     state = await registry.uploads.append(
-        registry.key(name, _account(request)), upload_id, _body(request), start, length
+        repository_key(request), upload_id, _body(request), start, length
     )
     return Response(status_code=202, headers=_upload_headers(name, upload_id, state.offset))
 
@@ -340,15 +358,15 @@ async def upload_complete(request: Request) -> Response:
     if request.headers.get("content-length") != "0":
         start, length = _content_range(request.headers.get("content-range"))
     await registry.uploads.complete(
-        registry.key(name, _account(request)), upload_id, digest, _body(request), start, length
+        repository_key(request), upload_id, digest, _body(request), start, length
     )
     return _created(name, digest)
 
 
 async def upload_cancel(request: Request) -> Response:
     registry = _registry(request)
-    name, upload_id = request.path_params["name"], request.path_params["upload_id"]
-    await registry.uploads.cancel(registry.key(name, _account(request)), upload_id)
+    upload_id = request.path_params["upload_id"]
+    await registry.uploads.cancel(repository_key(request), upload_id)
     return Response(status_code=204)
 
 
@@ -358,27 +376,58 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 
 def oci_routes() -> list[BaseRoute]:
+    """Every endpoint, and the ECR action each method needs on the repository it names."""
     n = "/v2/{name:path}"
+    read = {"GET": a.BATCH_GET_IMAGE, "HEAD": a.BATCH_GET_IMAGE}
+    blob_read = {"GET": a.GET_DOWNLOAD_URL, "HEAD": a.CHECK_LAYER}
+    upload = {"GET": a.UPLOAD_PART, "PATCH": a.UPLOAD_PART, "DELETE": a.UPLOAD_PART}
     return [
         Route("/v2/", base, methods=["GET"]),
-        Route("/v2/_catalog", catalog, methods=["GET"]),
-        Route(n + "/tags/list", tags_list, methods=["GET"]),
-        Route(n + "/referrers/{digest}", referrers, methods=["GET"]),
-        Route(n + "/manifests/{reference}", manifest_get, methods=["GET", "HEAD"]),
-        Route(n + "/manifests/{reference}", manifest_put, methods=["PUT"]),
-        Route(n + "/manifests/{reference}", manifest_delete, methods=["DELETE"]),
-        Route(n + "/blobs/uploads/", upload_start, methods=["POST"]),
-        Route(n + "/blobs/uploads", upload_start, methods=["POST"]),
-        Route(n + "/blobs/uploads/{upload_id}", upload_status, methods=["GET"]),
-        Route(n + "/blobs/uploads/{upload_id}", upload_patch, methods=["PATCH"]),
-        Route(n + "/blobs/uploads/{upload_id}", upload_complete, methods=["PUT"]),
-        Route(n + "/blobs/uploads/{upload_id}", upload_cancel, methods=["DELETE"]),
-        Route(n + "/blobs/{digest}", blob_get, methods=["GET", "HEAD"]),
-        Route(n + "/blobs/{digest}", blob_delete, methods=["DELETE"]),
+        Route("/v2/_catalog", catalog, methods=["GET"]),  # lists what DescribeRepositories allows
+        Route(n + "/tags/list", requires(read, tags_list), methods=["GET"]),
+        Route(n + "/referrers/{digest}", requires(read, referrers), methods=["GET"]),
+        Route(n + "/manifests/{reference}", requires(read, manifest_get), methods=["GET", "HEAD"]),
+        Route(
+            n + "/manifests/{reference}",
+            requires({"PUT": a.PUT_IMAGE}, manifest_put),
+            methods=["PUT"],
+        ),
+        Route(
+            n + "/manifests/{reference}",
+            requires({"DELETE": a.DELETE_IMAGE}, manifest_delete),
+            methods=["DELETE"],
+        ),
+        Route(
+            n + "/blobs/uploads/",
+            requires({"POST": a.INITIATE_UPLOAD}, upload_start),
+            methods=["POST"],
+        ),
+        Route(
+            n + "/blobs/uploads",
+            requires({"POST": a.INITIATE_UPLOAD}, upload_start),
+            methods=["POST"],
+        ),
+        Route(n + "/blobs/uploads/{upload_id}", requires(upload, upload_status), methods=["GET"]),
+        Route(n + "/blobs/uploads/{upload_id}", requires(upload, upload_patch), methods=["PATCH"]),
+        Route(
+            n + "/blobs/uploads/{upload_id}",
+            requires({"PUT": a.COMPLETE_UPLOAD}, upload_complete),
+            methods=["PUT"],
+        ),
+        Route(
+            n + "/blobs/uploads/{upload_id}", requires(upload, upload_cancel), methods=["DELETE"]
+        ),
+        Route(n + "/blobs/{digest}", requires(blob_read, blob_get), methods=["GET", "HEAD"]),
+        Route(
+            n + "/blobs/{digest}",
+            requires({"DELETE": a.DELETE_IMAGE}, blob_delete),
+            methods=["DELETE"],
+        ),
+        # A GetDownloadUrlForLayer URL: authorized when it was issued; its signature is all.
         Route("/_dockyard/layers/{token}", layer_download, methods=["GET"]),
         Route(
             "/_dockyard/repositories/{name:path}/images/{reference}/sbom",
-            image_sbom,
+            requires({"GET": a.SCAN_FINDINGS}, image_sbom),
             methods=["GET"],
         ),
     ]
