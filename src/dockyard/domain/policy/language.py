@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -204,7 +204,7 @@ def parse_policy(text: str, *, kind: PolicyKind | str, name: str = "") -> Policy
         _fail("Syntax errors in policy: the document must be a JSON object")
     for field in document:
         if field not in _TOP_FIELDS:
-            _fail(f"Unknown field {field}")
+            _fail(f"Unknown field {_show(field)}")
     version = document.get("Version")
     if version is not None and version not in (VERSION_2012, VERSION_2008):
         _fail(
@@ -296,7 +296,7 @@ def _strings(value: Any, field: str) -> tuple[str, ...]:
 
 
 def _pair(
-    raw: dict[str, Any], field: str, negated: str, check: Any
+    raw: dict[str, Any], field: str, negated: str, check: Callable[[str], None]
 ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     if field in raw and negated in raw:
         _fail(f"Statement cannot contain both {field} and {negated}")
