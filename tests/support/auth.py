@@ -138,20 +138,9 @@ POWER_USER = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"
 
 
 def grant_policy(data_dir: Path, user: str, policy_arn: str = POWER_USER) -> None:
-    """Attach a managed policy to IAM user `user` of the default account, on the registry's
-    data (the server reads identity policies at each request, within a second)."""
-    import asyncio
-
-    from dockyard.app import open_registry
-    from dockyard.config import load_settings
-    from dockyard.domain.identity import Caller, Principal, PrincipalKind
-
-    registry = open_registry(load_settings({"data_dir": data_dir}, None))
-    try:
-        root = Caller(Principal(ACCOUNT_ID, "root", PrincipalKind.ROOT), "tests")
-        asyncio.run(registry.iam.attach_user_policy(root, user, policy_arn))
-    finally:
-        registry.close()
+    """Attach a managed policy to IAM user `user` with the CLI (the server reads identity
+    policies at each request, within a second)."""
+    dockyard_cli(data_dir, "iam", "attach-policy", policy_arn, "--user", user)
 
 
 _KEY_LINE = re.compile(r"^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(\S+)$", re.MULTILINE)
