@@ -14,8 +14,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.api.aws.endpoint import aws_endpoint
+from dockyard.api.aws.router import Router
 from dockyard.api.bodies import BodyGuard, BodyTimeout
-from dockyard.api.ecr.endpoint import ecr_endpoint
+from dockyard.api.ecr.service import SERVICE as ECR
 from dockyard.api.oci import oci_routes
 from dockyard.api.oci.auth import BasicAuth
 from dockyard.api.oci.errors import (
@@ -124,7 +126,8 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
     app = Starlette(
         routes=[
             *oci_routes(),
-            Route("/", ecr_endpoint, methods=["POST"]),
+            # Every AWS API (ECR, IAM, STS), told apart by target header or signing scope.
+            Route("/", aws_endpoint(Router([ECR], default=ECR)), methods=["POST"]),
             # The Basic challenge's realm, for clients that fetch a token there anyway.
             Route("/", token_endpoint, methods=["GET"]),
         ],

@@ -1,8 +1,15 @@
-"""Domain errors as ECR's wire errors: one table, plus per-operation refinements."""
+"""Domain errors as ECR's wire errors: one table, plus per-operation refinements.
+
+The status of each error comes from ECR's model through the shared ``ErrorMap`` (400, or 500
+for ``ServerException``); ``STATUS`` gives those of the front end's errors, which the model
+does not define.
+"""
 
 from __future__ import annotations
 
+from dockyard.api.aws.errors import ErrorMap
 from dockyard.api.ecr.context import AccessDenied
+from dockyard.api.ecr.shapes import load_model
 from dockyard.auth import sigv4
 from dockyard.auth.tokens import TokenInvalid
 from dockyard.domain import errors as e
@@ -89,6 +96,7 @@ STATUS: dict[str, int] = {
 
 
 def wire_message(exc: e.DockyardError) -> str:
+    """ECR's message for ``exc``."""
     if isinstance(exc, e.LifecyclePolicyInvalid):
         # ECR's own wrapping of lifecycle validation failures.
         return (
@@ -100,14 +108,14 @@ def wire_message(exc: e.DockyardError) -> str:
 
 def wire_error(exc: e.DockyardError, operation: str | None) -> tuple[str, int]:
     """(``__type``, HTTP status) for a domain error raised by ``operation``."""
-    refined = BY_OPERATION.get(operation or "", {})
-    for cls in type(exc).__mro__:
-        if cls in refined:
-            name = refined[cls]
-            break
-        if cls in WIRE:
-            name = WIRE[cls]
-            break
-    else:
-        name = "ServerException"
-    return name, STATUS.get(name, 400)
+    return ERRORS.wire_error(exc, operation)
+
+
+ERRORS = ErrorMap(
+    model=load_model(),
+    table=WIRE,
+    fallback="ServerException",
+    by_operation=BY_OPERATION,
+    message=wire_message,
+    statuses=STATUS,
+)

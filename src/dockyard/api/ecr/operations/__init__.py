@@ -1,22 +1,17 @@
-"""ECR operations, one function each, registered by their wire name."""
+"""ECR operations, one function each, registered by their model name in ECR's registry."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
+from dockyard.api.aws.registry import Handler as _Handler
+from dockyard.api.aws.registry import OperationRegistry
 from dockyard.api.ecr.context import Context
+from dockyard.api.ecr.shapes import load_model
 
-Handler = Callable[[Context, dict[str, Any]], Awaitable[dict[str, Any]]]
-HANDLERS: dict[str, Handler] = {}
-
-
-def operation(name: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS[name] = handler
-        return handler
-
-    return register
+Handler = _Handler[Context]
+#: ECR's operations (``name -> handler``); registering a name botocore's model lacks fails.
+OPERATIONS: OperationRegistry[Context] = OperationRegistry(load_model())
+HANDLERS = OPERATIONS
+operation = OPERATIONS.operation
 
 
 def _load() -> None:

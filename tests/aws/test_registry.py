@@ -1,0 +1,51 @@
+"""One operation registry per service, checked against botocore's model at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dockyard.api.aws.model import load_model
+from dockyard.api.aws.registry import OperationRegistry, UnknownOperationName
+from dockyard.api.ecr.operations import OPERATIONS as ECR_OPERATIONS
+
+
+async def _handler(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def test_an_operation_the_model_lacks_cannot_be_registered() -> None:
+    registry = OperationRegistry[Any](load_model("iam"))
+    with pytest.raises(UnknownOperationName, match="CreateUsers"):
+        registry.operation("CreateUsers")
+    with pytest.raises(UnknownOperationName):
+        registry.operation("createUser")  # names are case-sensitive, as on the wire
+
+
+def test_registering_twice_fails() -> None:
+    registry = OperationRegistry[Any](load_model("iam"))
+    registry.operation("CreateUser")(_handler)
+    with pytest.raises(ValueError, match="twice"):
+        registry.operation("CreateUser")
+
+
+def test_registrations_name_their_iam_action() -> None:
+    registry = OperationRegistry[Any](load_model("sts"))
+    registry.operation("GetCallerIdentity")(_handler)
+    registry.operation("AssumeRole", resource=lambda ctx, body: body["RoleArn"])(_handler)
+    found = registry.registration("AssumeRole")
+    assert found is not None and found.action == "sts:AssumeRole"
+    assert found.resource is not None and found.resource(None, {"RoleArn": "r"}) == "r"
+    assert registry.registration("GetCallerIdentity").action == "sts:GetCallerIdentity"  # type: ignore[union-attr]
+    assert set(registry) == {"GetCallerIdentity", "AssumeRole"}
+    assert registry["AssumeRole"] is _handler
+
+
+def test_every_registered_operation_is_in_its_model() -> None:
+    registries: list[OperationRegistry[Any]] = [ECR_OPERATIONS]
+    for registry in registries:
+        for registration in registry.registrations():
+            assert registry.model.operation(registration.operation.name) is registration.operation
+            prefix = registry.model.signing_name
+            assert registration.action.startswith(f"{prefix}:")
