@@ -18,6 +18,7 @@ from dockyard.api.aws.endpoint import aws_endpoint
 from dockyard.api.aws.router import Router
 from dockyard.api.bodies import BodyGuard, BodyTimeout
 from dockyard.api.ecr.service import SERVICE as ECR
+from dockyard.api.iam.service import SERVICE as IAM
 from dockyard.api.oci import oci_routes
 from dockyard.api.oci.auth import BasicAuth
 from dockyard.api.oci.errors import (
@@ -28,6 +29,7 @@ from dockyard.api.oci.errors import (
     handle_unexpected,
 )
 from dockyard.api.oci.token import token_endpoint
+from dockyard.api.sts.service import SERVICE as STS
 from dockyard.auth import keys
 from dockyard.config import Settings, public_url
 from dockyard.domain.errors import DockyardError
@@ -127,7 +129,7 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         routes=[
             *oci_routes(),
             # Every AWS API (ECR, IAM, STS), told apart by target header or signing scope.
-            Route("/", aws_endpoint(Router([ECR], default=ECR)), methods=["POST"]),
+            Route("/", aws_endpoint(Router([ECR, IAM, STS], default=ECR)), methods=["POST"]),
             # The Basic challenge's realm, for clients that fetch a token there anyway.
             Route("/", token_endpoint, methods=["GET"]),
         ],

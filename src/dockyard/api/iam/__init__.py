@@ -1,0 +1,1 @@
+"""The IAM API (AWS query protocol, SigV4 service ``iam``) over ``registry.iam``."""

@@ -1,0 +1,1 @@
+"""The STS API (AWS query protocol, SigV4 service ``sts``) over ``registry.iam``."""
