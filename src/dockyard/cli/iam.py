@@ -1,4 +1,7 @@
-"""``dockyard iam``: users and access keys, on a registry's data (server running or not)."""
+"""``dockyard iam``: users and access keys, on a registry's data (server running or not).
+
+Groups, roles and policies are in ``cli/iam_entities.py``; both act as an account's root.
+"""
 
 from __future__ import annotations
 

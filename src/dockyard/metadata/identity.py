@@ -109,21 +109,6 @@ class IdentityStore:
             Principal(account_id, r.name, PrincipalKind(r.kind), r.path, r.unique_id) for r in rows
         ]
 
-    def delete_user(self, account_id: str, name: str) -> bool:
-        with writing(self._engine) as conn:
-            pid = conn.execute(
-                select(principals.c.id).where(
-                    principals.c.account_id == account_id,
-                    principals.c.name == name,
-                    principals.c.kind == PrincipalKind.USER.value,
-                )
-            ).scalar()
-            if pid is None:
-                return False
-            conn.execute(delete(access_keys).where(access_keys.c.principal_id == pid))
-            conn.execute(delete(principals).where(principals.c.id == pid))
-        return True
-
     def add_key(self, principal: Principal, access_key_id: str, ciphertext: bytes) -> None:
         with writing(self._engine) as conn:
             pid = conn.execute(

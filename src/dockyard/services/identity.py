@@ -146,10 +146,6 @@ class Identity:
         self._store.add_key(principal, key.access_key_id, self._box.seal(key.secret_access_key))
         return key
 
-    def delete_user(self, account_id: str, name: str) -> bool:
-        self._cache.clear()
-        return self._store.delete_user(account_id, name)
-
     def forget_cached(self) -> None:
         """Drop every cached key and session: a user or role was deleted."""
         self._cache.clear()
