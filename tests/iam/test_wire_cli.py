@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -199,3 +200,34 @@ def test_a_profile_for_a_role_that_does_not_trust_the_caller_fails(aws: Aws, nam
         f"region = {REGION}\n",
     )
     aws.fails("AccessDenied", "--profile", name, "ecr", "describe-repositories")
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_section() -> str:
+    text = README.read_text()
+    start = text.index("## Accounts, IAM and STS")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else len(text)]
+
+
+def test_the_readme_role_profile_works_as_written(aws: Aws, server: DockyardProcess) -> None:
+    section = readme_section()
+    commands = re.search(r"```sh\n(.*?)```", section, re.S)
+    profile = re.search(r"<!-- role-profile\b.*?-->\s*```ini\n(.*?)```", section, re.S)
+    assert commands and profile, "the README's IAM section lost its commands or its profile"
+    script = commands.group(1).replace("http://127.0.0.1:5000", server.url)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=aws.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    aws.write("config", f"[default]\nregion = {REGION}\n\n{profile.group(1)}")
+    identity = aws("--profile", "deploy", "sts", "get-caller-identity")
+    assert identity["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/deploy/")
+    assert "repositories" in aws("--profile", "deploy", "ecr", "describe-repositories")
