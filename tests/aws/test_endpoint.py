@@ -197,3 +197,12 @@ def test_a_body_over_the_bound_is_refused_before_it_is_read(client: TestClient) 
     r = client.post("/", content=b"x" * ((2 << 20) + 1), headers={"Authorization": AUTH})
     assert r.status_code == 413
     assert error_of(r)["Code"] == "RequestEntityTooLarge"
+
+
+def test_a_sensitive_value_is_not_echoed_in_a_validation_error(client: TestClient) -> None:
+    secret = "no-euro-sign-in-passwords-€"
+    r = post(client, {"Action": "CreateLoginProfile", "UserName": "ci", "Password": secret})
+    assert r.status_code == 400
+    message = error_of(r)["Message"]
+    assert message.startswith("1 validation error detected: Value at 'password' failed")
+    assert secret not in r.text

@@ -9,6 +9,8 @@ import pytest
 from dockyard.api.aws.model import load_model
 from dockyard.api.aws.registry import OperationRegistry, UnknownOperationName
 from dockyard.api.ecr.operations import OPERATIONS as ECR_OPERATIONS
+from dockyard.api.iam.operations import OPERATIONS as IAM_OPERATIONS
+from dockyard.api.sts.operations import OPERATIONS as STS_OPERATIONS
 
 
 async def _handler(ctx: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -43,9 +45,76 @@ def test_registrations_name_their_iam_action() -> None:
 
 
 def test_every_registered_operation_is_in_its_model() -> None:
-    registries: list[OperationRegistry[Any]] = [ECR_OPERATIONS]
+    registries: list[OperationRegistry[Any]] = [ECR_OPERATIONS, IAM_OPERATIONS, STS_OPERATIONS]
     for registry in registries:
         for registration in registry.registrations():
             assert registry.model.operation(registration.operation.name) is registration.operation
             prefix = registry.model.signing_name
             assert registration.action.startswith(f"{prefix}:")
+
+
+def _per_owner(*templates: str) -> set[str]:
+    return {t.format(kind) for t in templates for kind in ("User", "Group", "Role")}
+
+
+# Issue 12's IAM and STS operations; the registries must be exactly these.
+IAM_SERVED = {
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "DeleteUser",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "CreateGroup",
+    "GetGroup",
+    "ListGroups",
+    "DeleteGroup",
+    "AddUserToGroup",
+    "RemoveUserFromGroup",
+    "ListGroupsForUser",
+    "CreatePolicy",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "DeletePolicy",
+    "ListPolicies",
+    "CreateRole",
+    "GetRole",
+    "DeleteRole",
+    "ListRoles",
+} | _per_owner(
+    "Put{}Policy",
+    "Get{}Policy",
+    "Delete{}Policy",
+    "List{}Policies",
+    "Attach{}Policy",
+    "Detach{}Policy",
+    "ListAttached{}Policies",
+)
+
+
+def test_iam_and_sts_serve_the_issue_s_operations() -> None:
+    assert set(IAM_OPERATIONS) == IAM_SERVED
+    assert set(STS_OPERATIONS) == {"GetCallerIdentity", "AssumeRole"}
+
+
+def test_iam_operations_on_an_entity_name_its_arn() -> None:
+    unnamed = {
+        n
+        for n in IAM_SERVED
+        if n.startswith("List")
+        and not n.startswith(
+            (
+                "ListAccessKeys",
+                "ListGroupsForUser",
+                "ListUserPolicies",
+                "ListGroupPolicies",
+                "ListRolePolicies",
+                "ListAttached",
+            )
+        )
+    }
+    for name in IAM_SERVED - unnamed:
+        registration = IAM_OPERATIONS.registration(name)
+        assert registration is not None and registration.resource is not None, name

@@ -36,7 +36,7 @@ import base64
 import binascii
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ from dockyard.api.aws.patterns import compile_pattern
 
 __all__ = [
     "DEFAULT_CONSTRAINT_KIND",
+    "HIDDEN",
     "ConstraintKind",
     "ErrorKind",
     "SerializationError",
@@ -81,6 +82,15 @@ class SerializationError(Exception):
         self.message = message
 
 
+class _Hidden:
+    def __repr__(self) -> str:
+        return "<sensitive>"
+
+
+#: The value of a violation in a ``sensitive`` member: never rendered.
+HIDDEN: Any = _Hidden()
+
+
 @dataclass(frozen=True, slots=True)
 class Violation:
     """One way a value departs from its shape.
@@ -99,10 +109,8 @@ class Violation:
 
     def validation_text(self) -> str:
         """One clause of a ValidationException message."""
-        return (
-            f"Value {_render(self.value)} at '{self.path}' "
-            f"failed to satisfy constraint: {self.constraint}"
-        )
+        value = "" if self.value is HIDDEN else f" {_render(self.value)}"
+        return f"Value{value} at '{self.path}' failed to satisfy constraint: {self.constraint}"
 
     def invalid_parameter_text(self) -> str:
         """ECR's InvalidParameterException message for this violation."""
@@ -315,6 +323,19 @@ class _Checker:
 
     def check(self, shape: Shape, value: Any, path: str) -> None:
         """Check a present (non-null) value."""
+        if shape.sensitive:
+            # A secret is never echoed back, not even to say it is wrong: AWS words these
+            # "Value at 'password' failed to satisfy constraint: ...".
+            first = len(self.found)
+            self.check_value(shape, value, path)
+            self.found[first:] = [
+                replace(v, value=HIDDEN, detail=f"{v.path}: a sensitive value breaks its shape")
+                for v in self.found[first:]
+            ]
+        else:
+            self.check_value(shape, value, path)
+
+    def check_value(self, shape: Shape, value: Any, path: str) -> None:
         kind = shape.type
         if kind == "structure":
             if not isinstance(value, Mapping):
