@@ -447,3 +447,44 @@ def test_secrets_stay_out_of_the_debug_log(
         ROOT_SECRET_ACCESS_KEY,
     ):
         assert value not in log
+
+
+def test_assume_role_by_a_user_needs_its_policy_unless_the_trust_names_it(
+    server: DockyardProcess, iam: Any, name: str
+) -> None:
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    as_user = client(
+        server, "sts", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+    user_arn = f"arn:aws:iam::{ACCOUNT}:user/{name}"
+    # Trusting the account is not enough: the user's own policies must allow it too.
+    by_account = iam.create_role(RoleName=f"{name}-a", AssumeRolePolicyDocument=trust(ACCOUNT))
+    error = fails(
+        "AccessDenied",
+        403,
+        as_user.assume_role,
+        RoleArn=by_account["Role"]["Arn"],
+        RoleSessionName="s1",
+    )
+    assert "sts:AssumeRole" in error.response["Error"]["Message"]
+    # Trusting the user itself is.
+    by_user = iam.create_role(RoleName=f"{name}-u", AssumeRolePolicyDocument=trust(user_arn))
+    as_user.assume_role(RoleArn=by_user["Role"]["Arn"], RoleSessionName="s2")
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Resource": by_account["Role"]["Arn"],
+                    }
+                ],
+            }
+        ),
+    )
+    eventually(lambda: as_user.assume_role(RoleArn=by_account["Role"]["Arn"], RoleSessionName="s3"))
