@@ -75,6 +75,12 @@ IMPLEMENTED = {
     "BatchGetRepositoryScanningConfiguration",
     "StartImageScan",
     "DescribeImageScanFindings",
+    "SetRepositoryPolicy",
+    "GetRepositoryPolicy",
+    "DeleteRepositoryPolicy",
+    "PutRegistryPolicy",
+    "GetRegistryPolicy",
+    "DeleteRegistryPolicy",
 }
 
 POLICY = (
@@ -531,6 +537,50 @@ def case_describe_image_scan_findings(w: World) -> Cases:
             "maxResults": 10,
         }
     ]
+
+
+RESOURCE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Pull",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            }
+        ],
+    }
+)
+
+
+def case_set_repository_policy(w: World) -> Cases:
+    return [{"repositoryName": w.repo, "policyText": RESOURCE_POLICY}]
+
+
+def case_get_repository_policy(w: World) -> Cases:
+    w.ecr.set_repository_policy(repositoryName=w.repo, policyText=RESOURCE_POLICY)
+    return [{"repositoryName": w.repo}]
+
+
+def case_delete_repository_policy(w: World) -> Cases:
+    repo = w.fresh_repo()
+    w.ecr.set_repository_policy(repositoryName=repo, policyText=RESOURCE_POLICY)
+    return [{"repositoryName": repo}]
+
+
+def case_put_registry_policy(w: World) -> Cases:
+    return [{"policyText": RESOURCE_POLICY}]
+
+
+def case_get_registry_policy(w: World) -> Cases:
+    w.ecr.put_registry_policy(policyText=RESOURCE_POLICY)
+    return [{}]
+
+
+def case_delete_registry_policy(w: World) -> Cases:
+    w.ecr.put_registry_policy(policyText=RESOURCE_POLICY)
+    return [{}]
 
 
 CASES: dict[str, Callable[[World], Cases]] = {

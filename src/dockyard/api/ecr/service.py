@@ -6,6 +6,7 @@ from __future__ import annotations
 from dockyard.api.aws.protocols.json import JsonProtocol
 from dockyard.api.aws.service import Call, Service
 from dockyard.api.ecr import shapes
+from dockyard.api.ecr.access import authorize
 from dockyard.api.ecr.context import Context
 from dockyard.api.ecr.errors import ERRORS
 from dockyard.api.ecr.operations import OPERATIONS
@@ -23,4 +24,5 @@ SERVICE = Service(
     context=_context,
     constraint_kind="InvalidParameterException",
     body_limit=shapes.body_limit,
+    authorize=authorize,
 )

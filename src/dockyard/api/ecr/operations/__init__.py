@@ -20,6 +20,7 @@ def _load() -> None:
         images,
         layers,
         lifecycle,
+        policies,
         registry,
         repositories,
         scanning,

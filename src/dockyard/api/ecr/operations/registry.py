@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from dockyard.api.ecr.context import Context, timestamp
+from dockyard.api.ecr.context import AccessDenied, Context, timestamp
 from dockyard.api.ecr.operations import operation
 
 
@@ -14,7 +14,14 @@ async def get_authorization_token(ctx: Context, body: dict[str, Any]) -> dict[st
     registry_ids = body.get("registryIds") or [ctx.account_id]
     data = []
     for registry_id in registry_ids:
-        ctx.registry_id({"registryId": registry_id})
+        if registry_id != ctx.account_id:
+            # One host serves every registry here: a password is for the caller's own
+            # (another account's repositories are /v2/<account>/<name> with it).
+            raise AccessDenied(
+                ctx.caller.principal.arn,
+                ctx.operation,
+                f"arn:aws:ecr:{ctx.region}:{registry_id}:repository/*",
+            )
         password, expires = ctx.registry.identity.login_password(ctx.caller)
         data.append(
             {
