@@ -3,7 +3,7 @@
 * ``authz_server``: the server (``open_access=False``); its account ``000000000000`` is A.
 * ``ecr``: a boto3 ECR client of A's root; ``iam``: a boto3 IAM client of A's root.
 * ``account_b``: a second account, made with ``dockyard accounts create``.
-* ``repo``: a fresh repository of A.
+* ``repo``: a fresh repository of A; ``pushed``: one holding an image tagged v1.
 * ``user``: ``user(name, inline=..., managed=...)`` makes an IAM user of A with an inline
   policy and/or AWS-managed policies attached (its name, ARN and access key).
 """
@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.authz import iam_client, make_user
+from tests.support.authz import iam_client, make_user, password_of, v2_client
 from tests.support.ecr import make_client
+from tests.support.images import make_image, push_image
 from tests.support.servers import DockyardProcess
 from tests.support.tools import run
 
@@ -103,3 +104,12 @@ def user(iam: Any) -> MakeUser:
         return MadeUser(name, make_user(iam, name, inline=text, managed=managed))
 
     return make
+
+
+@pytest.fixture
+def pushed(authz_server: DockyardProcess, ecr: Any, repo: str) -> tuple[str, str]:
+    """``repo`` holding one image tagged v1 (pushed by A's root); (repo, digest)."""
+    image = make_image(f"authz/{repo}", layers=1)
+    with v2_client(authz_server, password_of(ecr)) as root:
+        push_image(root, repo, image, tag="v1")
+    return repo, image.digest

@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.authz import (
@@ -26,9 +25,10 @@ from tests.support.authz import (
     password_of,
     skopeo_pull,
     skopeo_push,
+    v2_client,
 )
 from tests.support.ecr import ACCOUNT, AwsCli, expect_error
-from tests.support.images import MANIFEST_ACCEPT, OCI_MANIFEST, make_image, push_image
+from tests.support.images import MANIFEST_ACCEPT, OCI_MANIFEST, make_image
 from tests.support.servers import DockyardProcess
 
 pytestmark = [pytest.mark.clients, pytest.mark.timeout(300)]
@@ -46,19 +46,6 @@ def denial(arn: str, action: str, resource: str, why: str) -> str:
 
 def no_identity_allow(action: str) -> str:
     return f"because no identity-based policy allows the {action} action"
-
-
-def v2_client(server: DockyardProcess, password: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url, auth=("AWS", password), timeout=60)
-
-
-@pytest.fixture
-def pushed(authz_server: DockyardProcess, ecr: Any, repo: str) -> tuple[str, str]:
-    """``repo`` holding one image tagged v1 (pushed by A's root); (repo, digest)."""
-    image = make_image(f"authz/{repo}", layers=1)
-    with v2_client(authz_server, password_of(ecr)) as root:
-        push_image(root, repo, image, tag="v1")
-    return repo, image.digest
 
 
 def _aws_cli(server: DockyardProcess, key: tuple[str, str], home: Path) -> AwsCli:

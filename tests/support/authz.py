@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 from botocore.client import BaseClient
 from botocore.config import Config
 
 from tests.support.images import Image, write_oci_layout
-from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY
+from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
 from tests.support.tools import Completed, skopeo
 
 REGION = "us-east-1"
@@ -84,6 +85,11 @@ def password_of(ecr: Any) -> str:
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     assert user == "AWS"
     return password
+
+
+def v2_client(server: DockyardProcess, password: str) -> httpx.Client:
+    """An httpx client on ``/v2`` logged in with a registry password."""
+    return httpx.Client(base_url=server.url, auth=("AWS", password), timeout=60)
 
 
 def skopeo_push(
