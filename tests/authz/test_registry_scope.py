@@ -77,7 +77,6 @@ def test_registry_policy_scope(
     # V1: only the registry-level actions (CreateRepository, ReplicateImage,
     # BatchImportUpstreamImage) read the registry policy.
     ecr.put_account_setting(name="REGISTRY_POLICY_SCOPE", value="V1")
-    time.sleep(1.2)  # decisions already made stand for their second
     error = expect_error("AccessDeniedException", b.batch_get_image, **pull)
     assert "because no resource-based policy allows" in error.response["Error"]["Message"]
     b.create_repository(registryId=ACCOUNT, repositoryName=f"{created}-v1")

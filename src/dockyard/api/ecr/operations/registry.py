@@ -49,4 +49,6 @@ async def get_account_setting(ctx: Context, body: dict[str, Any]) -> dict[str, A
 async def put_account_setting(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     scope = ctx.registry.scope_of(ctx.account_id)
     value = await ctx.registry.account_settings.put(scope, body["name"], body["value"])
+    if body["name"] == "REGISTRY_POLICY_SCOPE":
+        ctx.registry.authz.forget()  # what the registry policy governs changed: now, here
     return {"name": body["name"], "value": value}
