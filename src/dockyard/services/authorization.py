@@ -221,13 +221,24 @@ class Authorizer:
             return cached[1]
         pending = self._pending.get(key)
         if pending is not None:
-            # Concurrent misses of one key (c=32 when the entry lapses) share one evaluation.
-            return await asyncio.shield(pending)
+            # Concurrent misses of one key (c=32 when the entry lapses) share one evaluation;
+            # if the one evaluating fails or its request goes away, this one decides itself.
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request itself was cancelled
+            except Exception:
+                pass
+            return await self._evaluate(principal, target, facts)
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
             decision = await self._evaluate(principal, target, facts)
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning without waiters
             raise
