@@ -364,3 +364,32 @@ def test_simulate_shows_the_deciding_statements(
     assert "no identity-based policy allows the ecr:DeleteRepository action" in " ".join(
         denied.stdout.split()
     ), denied.stdout
+
+
+def test_simulate_principal_policy_api(
+    authz_server: DockyardProcess, ecr: Any, iam: Any, repo: str, user: Any
+) -> None:
+    made = user("simulated-api", inline=document(allow(PUSH_ACTIONS)))
+    arn = repository_arn(repo)
+    deny = document(
+        {"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": "ecr:BatchDeleteImage"}
+    )
+    ecr.set_repository_policy(repositoryName=repo, policyText=dumps(deny))
+    answer = iam.simulate_principal_policy(
+        PolicySourceArn=made.arn,
+        ActionNames=["ecr:PutImage", "ecr:DeleteRepository", "ecr:BatchDeleteImage"],
+        ResourceArns=[arn],
+    )
+    assert answer["IsTruncated"] is False
+    results = {r["EvalActionName"]: r for r in answer["EvaluationResults"]}
+    assert {a: r["EvalDecision"] for a, r in results.items()} == {
+        "ecr:PutImage": "allowed",
+        "ecr:DeleteRepository": "implicitDeny",
+        "ecr:BatchDeleteImage": "explicitDeny",
+    }
+    assert results["ecr:PutImage"]["EvalResourceName"] == arn
+    (matched,) = results["ecr:PutImage"]["MatchedStatements"]
+    assert matched["SourcePolicyType"] == "user"
+    assert matched["SourcePolicyId"].endswith("inline")
+    (denied,) = results["ecr:BatchDeleteImage"]["MatchedStatements"]
+    assert denied["SourcePolicyType"] == "resource"

@@ -83,6 +83,7 @@ IAM_SERVED = {
     "GetRole",
     "DeleteRole",
     "ListRoles",
+    "SimulatePrincipalPolicy",
 } | _per_owner(
     "Put{}Policy",
     "Get{}Policy",

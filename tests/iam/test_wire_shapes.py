@@ -74,6 +74,13 @@ def test_every_answer_matches_its_output_shape(local: Registry, root: Caller) ->
         call(IAM, f"ListAttached{kind}Policies", **named)
         for arn in (policy["Arn"], READ_ONLY):
             call(IAM, f"Detach{kind}Policy", **named, PolicyArn=arn)
+    call(
+        IAM,
+        "SimulatePrincipalPolicy",
+        PolicySourceArn="arn:aws:iam::000000000000:user/ci/ci",
+        ActionNames=["ecr:PutImage", "ecr:DeleteRepository"],
+        ResourceArns=["arn:aws:ecr:us-east-1:000000000000:repository/app"],
+    )
     call(STS, "GetCallerIdentity")
     call(
         STS,

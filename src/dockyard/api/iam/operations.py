@@ -414,3 +414,7 @@ def _owner_operations(kind: str) -> None:
 
 for _kind in ("User", "Group", "Role"):
     _owner_operations(_kind)
+
+# SimulatePrincipalPolicy lives beside authorization's other tools; imported for its
+# registration, after OPERATIONS exists.
+from dockyard.api.iam import simulate as _simulate  # noqa: E402, F401
