@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -172,6 +172,10 @@ def ecr_targets(
     return [registry_target(action, account)]
 
 
+#: (policy name or ARN, document) of every identity policy of a principal (IAM's).
+IdentityPolicies = Callable[[Principal], Awaitable[list[tuple[str, str]]]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Inputs:
     identity: tuple[tuple[str, str], ...]  # (policy name or ARN, document)
@@ -184,7 +188,7 @@ class Authorizer:
         self,
         policies: PolicyStore,
         account_settings: AccountSettings,
-        identity_policies: Any,
+        identity_policies: IdentityPolicies | None,
         region: str,
     ) -> None:
         self._policies = policies
@@ -305,13 +309,9 @@ class Authorizer:
         return _Inputs(tuple(identity), tuple(resource), tags)
 
     async def _identity(self, principal: Principal) -> list[tuple[str, str]]:
-        source = self._identity_policies
-        if source is None:
+        if self._identity_policies is None:
             return []
-        found = source(principal)
-        if asyncio.iscoroutine(found):
-            found = await found
-        return [(str(name), str(text)) for name, text in found]
+        return list(await self._identity_policies(principal))
 
     async def _registry_policy(self, target: Target) -> tuple[str, str] | None:
         """The registry policy, when it governs this action: always for the registry-level
