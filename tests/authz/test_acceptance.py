@@ -325,6 +325,25 @@ def test_revoked_permission_stops_within_the_cache_lifetime(
     assert digest
 
 
+def test_an_iam_change_on_this_node_applies_to_the_next_request(
+    authz_server: DockyardProcess, iam: Any, pushed: tuple[str, str], user: Any
+) -> None:
+    """The decision cache never outlives a change made through the same node: only other
+    nodes (or the CLI's process) wait out its TTL."""
+    repo, _digest = pushed
+    policy = document(allow(["ecr:GetAuthorizationToken", "ecr:BatchGetImage"]))
+    made = user("immediate", inline=policy)
+    password = password_of(ecr_as(authz_server.url, made.key))
+    with v2_client(authz_server, password) as v2:
+        url = f"/v2/{repo}/manifests/v1"
+        for _ in range(2):  # the second answer comes from the warm cache
+            assert v2.get(url, headers={"Accept": MANIFEST_ACCEPT}).status_code == 200
+        iam.delete_user_policy(UserName=made.name, PolicyName="inline")
+        assert v2.get(url, headers={"Accept": MANIFEST_ACCEPT}).status_code == 403
+        iam.put_user_policy(UserName=made.name, PolicyName="inline", PolicyDocument=dumps(policy))
+        assert v2.get(url, headers={"Accept": MANIFEST_ACCEPT}).status_code == 200
+
+
 # --- the operator's view --------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """IAM entities through ``registry.iam``: accounts, users, keys, groups, roles, policies,
 with IAM's errors (EntityAlreadyExists, NoSuchEntity, DeleteConflict, LimitExceeded,
-MalformedPolicyDocument)."""
+MalformedPolicyDocument, raised as PolicyInvalid)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from dockyard.domain.errors import (
     EntityAlreadyExists,
     InvalidRequest,
     LimitExceeded,
-    MalformedPolicyDocument,
     NoSuchEntity,
+    PolicyInvalid,
 )
 from dockyard.domain.identity import Caller, KeyStatus
 from dockyard.services import Registry
@@ -185,9 +185,9 @@ def test_roles(local: Registry, root: Caller) -> None:
     assert [r.name for r in run(iam.list_roles(root))] == ["ci"]
     with pytest.raises(EntityAlreadyExists, match="Role with name ci already exists"):
         run(iam.create_role(root, "ci", _trust(DEFAULT_ACCOUNT)))
-    with pytest.raises(MalformedPolicyDocument):
+    with pytest.raises(PolicyInvalid):
         run(iam.create_role(root, "bad", '{"Version": "2012-10-17"'))
-    with pytest.raises(MalformedPolicyDocument):  # a trust policy names who may assume it
+    with pytest.raises(PolicyInvalid):  # a trust policy names who may assume it
         run(iam.create_role(root, "bad", PULL))
     with pytest.raises(InvalidRequest):
         run(iam.create_role(root, "long", _trust(DEFAULT_ACCOUNT), max_session_duration=60))
@@ -215,13 +215,13 @@ def test_inline_policies(local: Registry, root: Caller) -> None:
     with pytest.raises(NoSuchEntity):
         run(iam.put_user_policy(root, "ghost", "pull", PULL))
     for malformed in ("{", "[]", '{"Version": "2012-10-17", "Statement": []}', "{}"):
-        with pytest.raises(MalformedPolicyDocument):
+        with pytest.raises(PolicyInvalid):
             run(iam.put_user_policy(root, "gina", "bad", malformed))
     # An identity policy names no principal, and names what it acts on.
-    with pytest.raises(MalformedPolicyDocument):
+    with pytest.raises(PolicyInvalid):
         run(iam.put_user_policy(root, "gina", "bad", _trust(DEFAULT_ACCOUNT)))
     no_resource = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "ecr:*"}}
-    with pytest.raises(MalformedPolicyDocument):
+    with pytest.raises(PolicyInvalid):
         run(iam.put_user_policy(root, "gina", "bad", json.dumps(no_resource)))
     run(iam.delete_user_policy(root, "gina", "pull"))
     with pytest.raises(NoSuchEntity):
@@ -270,7 +270,7 @@ def test_managed_policies_and_attachments(local: Registry, root: Caller) -> None
     run(iam.delete_policy(root, policy.arn))
     with pytest.raises(NoSuchEntity):
         run(iam.get_policy(root, policy.arn))
-    with pytest.raises(MalformedPolicyDocument):
+    with pytest.raises(PolicyInvalid):
         run(iam.create_policy(root, "bad", "not json"))
 
 

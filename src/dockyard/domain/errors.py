@@ -50,8 +50,7 @@ DockyardError
 ├── NoSuchEntity           IAM: no user, group, role, policy or inline policy of that name
 ├── EntityAlreadyExists    IAM: a user, group, role or policy of that name exists
 ├── DeleteConflict         IAM: a delete of an entity that still has keys, members or policies
-├── LimitExceeded          IAM: a quota (two access keys per user)
-└── MalformedPolicyDocument  IAM: a policy document that is not a policy
+└── LimitExceeded          IAM: a quota (two access keys per user)
 """
 
 from __future__ import annotations
@@ -576,13 +575,3 @@ class LimitExceeded(DockyardError):
 
     def describe(self) -> str:
         return f"Cannot exceed quota for {self.quota}: {self.limit}"
-
-
-class MalformedPolicyDocument(DockyardError):
-    """``reason`` names the problem, as IAM's messages do ("Syntax errors in policy.")."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def describe(self) -> str:
-        return self.reason

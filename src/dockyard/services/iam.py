@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,9 +19,7 @@ from dockyard.domain import managed_policies
 from dockyard.domain.errors import (
     InvalidRequest,
     LimitExceeded,
-    MalformedPolicyDocument,
     NoSuchEntity,
-    PolicyInvalid,
     RoleTrustDenied,
 )
 from dockyard.domain.identity import (
@@ -69,16 +68,13 @@ _AWS_EPOCH = datetime(2015, 10, 2, 17, 0, tzinfo=UTC)
 
 
 def _validate_policy(document: str, kind: str) -> None:
-    """MalformedPolicyDocument (naming the problem) unless ``document`` is a policy of
+    """PolicyInvalid (naming the problem) unless ``document`` is a policy of
     ``kind``: "inline", "managed" (identity policies) or "trust"; LimitExceeded over IAM's
     size quota for that kind."""
     if len(document) > MAX_POLICY_LENGTH[kind]:
         raise LimitExceeded(f"{kind.capitalize()}PolicySize", MAX_POLICY_LENGTH[kind])
     language = PolicyKind.TRUST if kind == "trust" else PolicyKind.IDENTITY
-    try:
-        parse_policy(document, kind=language)
-    except PolicyInvalid as exc:
-        raise MalformedPolicyDocument(exc.describe()) from None
+    parse_policy(document, kind=language)
 
 
 def _aws_managed(arn: str) -> ManagedPolicy | None:
@@ -153,6 +149,13 @@ class Iam:
         self._accounts = identity_store
         self._store = store
         self._identity = identity
+        # Called after every change to whose policies apply to whom, so that this node's
+        # decision cache never outlives the change (other nodes wait out its short TTL).
+        self.on_change: Callable[[], None] = lambda: None
+
+    async def _change(self, write: Callable[..., object], *args: object) -> None:
+        await blocking(write, *args)
+        self.on_change()
 
     # Accounts -----------------------------------------------------------------
 
@@ -188,7 +191,7 @@ class Iam:
         return await blocking(self._store.users, caller.account_id, path_prefix)
 
     async def delete_user(self, caller: Caller, user_name: str) -> None:
-        await blocking(self._store.delete_user, caller.account_id, user_name)
+        await self._change(self._store.delete_user, caller.account_id, user_name)
         self._identity.forget_cached()
 
     @staticmethod
@@ -270,13 +273,13 @@ class Iam:
         return await blocking(self._store.groups, caller.account_id, path_prefix)
 
     async def delete_group(self, caller: Caller, group_name: str) -> None:
-        await blocking(self._store.delete_group, caller.account_id, group_name)
+        await self._change(self._store.delete_group, caller.account_id, group_name)
 
     async def add_user_to_group(self, caller: Caller, group_name: str, user_name: str) -> None:
-        await blocking(self._store.add_member, caller.account_id, group_name, user_name)
+        await self._change(self._store.add_member, caller.account_id, group_name, user_name)
 
     async def remove_user_from_group(self, caller: Caller, group_name: str, user_name: str) -> None:
-        await blocking(self._store.remove_member, caller.account_id, group_name, user_name)
+        await self._change(self._store.remove_member, caller.account_id, group_name, user_name)
 
     async def list_groups_for_user(self, caller: Caller, user_name: str) -> list[Group]:
         return await blocking(self._store.groups_for_user, caller.account_id, user_name)
@@ -330,7 +333,7 @@ class Iam:
         )
 
     async def delete_role(self, caller: Caller, role_name: str) -> None:
-        await blocking(self._store.delete_role, caller.account_id, role_name)
+        await self._change(self._store.delete_role, caller.account_id, role_name)
         self._identity.forget_cached()
 
     # Inline policies ------------------------------------------------------------------
@@ -340,7 +343,7 @@ class Iam:
     ) -> None:
         _check_name("policy", policy_name, 128)
         _validate_policy(document, "inline")
-        await blocking(
+        await self._change(
             self._store.put_inline, kind, caller.account_id, owner, policy_name, document
         )
 
@@ -352,7 +355,7 @@ class Iam:
     async def _delete_inline(
         self, caller: Caller, kind: OwnerKind, owner: str, policy_name: str
     ) -> None:
-        await blocking(self._store.delete_inline, kind, caller.account_id, owner, policy_name)
+        await self._change(self._store.delete_inline, kind, caller.account_id, owner, policy_name)
 
     async def _list_inline(self, caller: Caller, kind: OwnerKind, owner: str) -> list[str]:
         return await blocking(self._store.inline_names, kind, caller.account_id, owner)
@@ -455,7 +458,7 @@ class Iam:
         account, path, name = parts
         if account != caller.account_id:
             raise NoSuchEntity("policy", policy_arn)
-        await blocking(self._store.delete_policy, account, path, name, policy_arn)
+        await self._change(self._store.delete_policy, account, path, name, policy_arn)
 
     async def list_policies(
         self,
@@ -483,10 +486,10 @@ class Iam:
 
     async def _attach(self, caller: Caller, kind: OwnerKind, owner: str, policy_arn: str) -> None:
         await self.get_policy(caller, policy_arn)  # NoSuchEntity for a policy not attachable
-        await blocking(self._store.attach, kind, caller.account_id, owner, policy_arn)
+        await self._change(self._store.attach, kind, caller.account_id, owner, policy_arn)
 
     async def _detach(self, caller: Caller, kind: OwnerKind, owner: str, policy_arn: str) -> None:
-        await blocking(self._store.detach, kind, caller.account_id, owner, policy_arn)
+        await self._change(self._store.detach, kind, caller.account_id, owner, policy_arn)
 
     async def _attached(self, caller: Caller, kind: OwnerKind, owner: str) -> list[AttachedPolicy]:
         arns = await blocking(self._store.attached, kind, caller.account_id, owner)

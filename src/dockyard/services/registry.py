@@ -80,6 +80,7 @@ class Registry:
             metadata.policies, self.account_settings, self.iam.identity_policies, settings.region
         )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
+        self.iam.on_change = self.authz.forget
         self.gc = GarbageCollector(metadata.garbage, store)
         self.jobs = Jobs(metadata.jobs)
         self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)

@@ -60,7 +60,6 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.EntityAlreadyExists: "InvalidParameterException",
     e.DeleteConflict: "InvalidParameterException",
     e.LimitExceeded: "LimitExceededException",
-    e.MalformedPolicyDocument: "InvalidParameterException",
     sigv4.ExpiredToken: "ExpiredTokenException",
     e.ScanNotFound: "ScanNotFoundException",
     e.ScanQuotaExceeded: "LimitExceededException",

@@ -21,7 +21,6 @@ ERRORS = ErrorMap(
         e.EntityAlreadyExists: "EntityAlreadyExistsException",
         e.DeleteConflict: "DeleteConflictException",
         e.LimitExceeded: "LimitExceededException",
-        e.MalformedPolicyDocument: "MalformedPolicyDocumentException",
         e.PolicyInvalid: "MalformedPolicyDocumentException",
         e.InvalidRequest: "InvalidInputException",
         e.PaginationInvalid: "InvalidInputException",

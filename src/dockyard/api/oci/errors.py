@@ -72,7 +72,6 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.EntityAlreadyExists: (409, "DENIED"),
     e.DeleteConflict: (409, "DENIED"),
     e.LimitExceeded: (400, "DENIED"),
-    e.MalformedPolicyDocument: (400, "UNSUPPORTED"),
 }
 
 

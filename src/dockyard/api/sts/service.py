@@ -30,7 +30,6 @@ ERRORS = ErrorMap(
         **QUERY_AUTH,
         sigv4.ExpiredToken: "ExpiredToken",
         e.AccessDenied: "AccessDenied",
-        e.MalformedPolicyDocument: "MalformedPolicyDocumentException",
         e.PolicyInvalid: "MalformedPolicyDocumentException",
         e.InvalidRequest: "ValidationError",
     },
