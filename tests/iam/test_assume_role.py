@@ -19,7 +19,7 @@ from dockyard.auth import sigv4
 from dockyard.domain.errors import InvalidRequest, RoleTrustDenied
 from dockyard.domain.identity import AssumedRole, Caller, PrincipalKind
 from dockyard.services import Registry
-from dockyard.services.iam import trust_allows
+from dockyard.services.authorization import RequestFacts
 from dockyard.services.identity import TOKEN_LIFETIME, Unauthenticated
 from tests.iam.conftest import DEFAULT_ACCOUNT, Clock, root_of
 
@@ -55,8 +55,20 @@ def accounts(local: Registry) -> None:
     run(local.iam.create_account(OTHER))
 
 
-def _user(local: Registry, name: str) -> Caller:
-    user = run(local.iam.create_user(root_of(DEFAULT_ACCOUNT), name))
+MAY_ASSUME = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+    }
+)
+
+
+def _user(local: Registry, name: str, *, may_assume: bool = True) -> Caller:
+    """A user of the default account; its own policies allow sts:AssumeRole unless not."""
+    root = root_of(DEFAULT_ACCOUNT)
+    user = run(local.iam.create_user(root, name))
+    if may_assume:
+        run(local.iam.put_user_policy(root, name, "assume", MAY_ASSUME))
     return Caller(user.principal, "AKIAUSERKEY")
 
 
@@ -130,7 +142,7 @@ def test_trust_policies_that_name_the_caller(
         ),
         # An Allow for another action is none for AssumeRole.
         _trust({**_allow({"AWS": DEFAULT_ACCOUNT}), "Action": "sts:TagSession"}),
-        # Conditions are not evaluated by this check, so they are not relied on for an Allow.
+        # A condition the request does not meet.
         _trust(
             _allow({"AWS": DEFAULT_ACCOUNT}, Condition={"Bool": {"aws:MultiFactorAuth": "true"}})
         ),
@@ -178,12 +190,43 @@ def test_session_bounds(local: Registry, accounts: None) -> None:
     assert run(local.iam.assume_role(chained, arn, "s2", 3600)).arn.endswith("/r/s2")
 
 
-def test_trust_allows_reads_only_what_it_understands() -> None:
-    caller = root_of(DEFAULT_ACCOUNT)
-    assert not trust_allows("not json", caller)
-    assert not trust_allows("[]", caller)
-    assert not trust_allows('{"Statement": "x"}', caller)
-    assert trust_allows(_trust(_allow({"AWS": [DEFAULT_ACCOUNT]})), caller)
+def test_both_sides_must_allow_unless_the_trust_policy_names_the_caller(
+    local: Registry, accounts: None
+) -> None:
+    """AWS's rule: a trust policy naming an account delegates to that account's identity
+    policies; one naming the caller itself is enough alone, but only in the role's account."""
+    root = root_of(DEFAULT_ACCOUNT)
+    kim = _user(local, "kim", may_assume=False)
+    kim_arn = f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/kim"
+    across = _role(local, "across", _trust(_allow({"AWS": kim_arn})))
+    with pytest.raises(RoleTrustDenied):
+        run(local.iam.assume_role(kim, across, "s1", 900))
+    account_only = _trust(_allow({"AWS": DEFAULT_ACCOUNT}))
+    here = run(local.iam.create_role(root, "here", account_only)).arn
+    with pytest.raises(RoleTrustDenied):
+        run(local.iam.assume_role(kim, here, "s1", 900))
+    named = run(local.iam.create_role(root, "named", _trust(_allow({"AWS": kim_arn})))).arn
+    assert run(local.iam.assume_role(kim, named, "s1", 900)).arn.endswith("/named/s1")
+    # An identity Allow alone is not enough: the trust policy must allow too.
+    run(local.iam.put_user_policy(root, "kim", "assume", MAY_ASSUME))
+    assert run(local.iam.assume_role(kim, here, "s1", 900)).arn.endswith("/here/s1")
+    assert run(local.iam.assume_role(kim, across, "s1", 900)).arn.endswith("/across/s1")
+    stranger = run(local.iam.create_role(root, "stranger", _trust(_allow({"AWS": OTHER})))).arn
+    with pytest.raises(RoleTrustDenied):
+        run(local.iam.assume_role(kim, stranger, "s1", 900))
+
+
+def test_external_id_is_tested_by_the_trust_policy(local: Registry, accounts: None) -> None:
+    condition = {"StringEquals": {"sts:ExternalId": "build-42"}}
+    arn = _role(local, "vendor", _trust(_allow({"AWS": DEFAULT_ACCOUNT}, Condition=condition)))
+    kim = _user(local, "kim")
+    with pytest.raises(RoleTrustDenied):
+        run(local.iam.assume_role(kim, arn, "s1", 900))
+    wrong = RequestFacts(external_id="build-41")
+    with pytest.raises(RoleTrustDenied):
+        run(local.iam.assume_role(kim, arn, "s1", 900, wrong))
+    given = RequestFacts(external_id="build-42")
+    assert run(local.iam.assume_role(kim, arn, "s1", 900, given)).arn.endswith("/vendor/s1")
 
 
 # Session credentials at authentication ------------------------------------------------

@@ -251,6 +251,62 @@ def test_role_assumed_from_another_account() -> None:
     assert not decide(to(request, "ecr:PutImage"), [identity(allow("ecr:*"))], policy).allowed
 
 
+def _assume(request: AccessRequest, role: str = "deploy", account: str = A) -> AccessRequest:
+    return to(request, "sts:AssumeRole", f"arn:aws:iam::{account}:role/{role}")
+
+
+def _trust(*statements: dict[str, Any]) -> Policy:
+    text = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    return parse_policy(text, kind="trust", name="trust policy")
+
+
+def _decide_trust(
+    request: AccessRequest, identity_policies: Sequence[Policy], trust: Policy | None
+) -> Decision:
+    return evaluate(
+        request,
+        identity_policies=identity_policies,
+        resource_policy=trust,
+        resource_account=A,
+        now=NOW,
+        resource_policy_required=True,
+    )
+
+
+def test_a_role_trust_policy_must_allow_even_in_the_roles_account() -> None:
+    """AssumeRole: an identity Allow alone is not enough (unlike other resources); a trust
+    policy naming the user suffices alone; one naming the account delegates to identity."""
+    request = _assume(user("ci"))
+    may_assume = identity(allow("sts:AssumeRole"))
+    nobody = _trust(grant({"AWS": f"arn:aws:iam::{B}:root"}, "sts:AssumeRole"))
+    decision = _decide_trust(request, [may_assume], nobody)
+    assert not decision.allowed and decision.reason is Reason.NO_RESOURCE_ALLOW
+    assert not _decide_trust(request, [may_assume], None).allowed
+    the_user = _trust(grant({"AWS": f"arn:aws:iam::{A}:user/ci"}, "sts:AssumeRole"))
+    assert _decide_trust(request, [], the_user).allowed
+    the_account = _trust(grant({"AWS": A}, "sts:AssumeRole"))
+    decision = _decide_trust(request, [], the_account)
+    assert not decision.allowed and decision.reason is Reason.NO_IDENTITY_ALLOW
+    assert _decide_trust(request, [may_assume], the_account).allowed
+    assert _decide_trust(_assume(root()), [], the_account).allowed
+    # Across accounts both sides, as for any resource.
+    other = _assume(user("kim", B))
+    b_trusted = _trust(grant({"AWS": B}, "sts:AssumeRole"))
+    assert not _decide_trust(other, [], b_trusted).allowed
+    assert _decide_trust(other, [may_assume], b_trusted).allowed
+    # Conditions of the trust policy are evaluated like any other (sts:ExternalId).
+    with_external_id = _trust(
+        grant(
+            {"AWS": f"arn:aws:iam::{A}:user/ci"},
+            "sts:AssumeRole",
+            Condition={"StringEquals": {"sts:ExternalId": "build-42"}},
+        )
+    )
+    assert not _decide_trust(request, [], with_external_id).allowed
+    given = _assume(user("ci", **{"sts:ExternalId": "build-42"}))
+    assert _decide_trust(given, [], with_external_id).allowed
+
+
 def test_not_action() -> None:
     ident = identity({"Effect": "Allow", "NotAction": "ecr:Delete*", "Resource": "*"})
     assert decide(user("u"), [ident]).allowed

@@ -77,6 +77,7 @@ class RequestFacts:
     source_ip: str | None = None
     secure_transport: bool = False
     request_tags: tuple[tuple[str, str], ...] = ()
+    external_id: str | None = None  # AssumeRole's ExternalId, for sts:ExternalId
 
 
 NO_FACTS = RequestFacts()
@@ -174,6 +175,9 @@ def ecr_targets(
 
 #: (policy name or ARN, document) of every identity policy of a principal (IAM's).
 IdentityPolicies = Callable[[Principal], Awaitable[list[tuple[str, str]]]]
+# registry.iam.trust_policy: a role's trust policy, None when there is no such role.
+TrustPolicies = Callable[[str], Awaitable[str | None]]
+ASSUME_ROLE = "sts:AssumeRole"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,8 @@ class _Inputs:
     identity: tuple[tuple[str, str], ...]  # (policy name or ARN, document)
     resource: tuple[tuple[str, str], ...]  # (what it is, document)
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The resource policy is a role's trust policy, which must allow in any account.
+    trust: bool = False
 
 
 class Authorizer:
@@ -190,11 +196,13 @@ class Authorizer:
         account_settings: AccountSettings,
         identity_policies: IdentityPolicies | None,
         region: str,
+        trust_policies: TrustPolicies | None = None,
     ) -> None:
         self._policies = policies
         self._settings = account_settings
         # registry.iam.identity_policies: (policy name or ARN, document) of a principal.
         self._identity_policies = identity_policies
+        self._trust_policies = trust_policies
         self._region = region
         self._decisions: dict[tuple[Any, ...], tuple[float, Decision]] = {}
         self._pending: dict[tuple[Any, ...], asyncio.Future[Decision]] = {}
@@ -290,6 +298,10 @@ class Authorizer:
         # A root needs no identity policy (it holds its account's every permission, which
         # the evaluation knows), and none can be attached to it.
         identity = [] if principal.kind is PrincipalKind.ROOT else await self._identity(principal)
+        if target.action == ASSUME_ROLE:
+            trust = await self._trust(target.resource_arn)
+            found = [] if trust is None else [(f"trust policy of {target.resource_arn}", trust)]
+            return _Inputs(tuple(identity), tuple(found), trust=True)
         resource: list[tuple[str, str]] = []
         tags: Mapping[str, str] = {}
         if target.repository is not None:
@@ -312,6 +324,9 @@ class Authorizer:
         if self._identity_policies is None:
             return []
         return list(await self._identity_policies(principal))
+
+    async def _trust(self, role_arn: str) -> str | None:
+        return None if self._trust_policies is None else await self._trust_policies(role_arn)
 
     async def _registry_policy(self, target: Target) -> tuple[str, str] | None:
         """The registry policy, when it governs this action: always for the registry-level
@@ -367,6 +382,8 @@ def access_request(
     }
     if facts.source_ip:
         context["aws:SourceIp"] = facts.source_ip
+    if facts.external_id is not None:
+        context["sts:ExternalId"] = facts.external_id
     for key, value in tags.items():
         context[f"aws:ResourceTag/{key}"] = value
         context[f"ecr:ResourceTag/{key}"] = value
@@ -399,7 +416,8 @@ def evaluate_inputs(
     a resource-based policy of its own: a Deny in either wins, an Allow in either suffices."""
     request = access_request(principal, target, facts, inputs.tags)
     identity = _policies(inputs.identity, PolicyKind.IDENTITY)
-    resources: list[Policy | None] = list(_policies(inputs.resource, PolicyKind.RESOURCE)) or [None]
+    kind = PolicyKind.TRUST if inputs.trust else PolicyKind.RESOURCE
+    resources: list[Policy | None] = list(_policies(inputs.resource, kind)) or [None]
     decisions = [
         evaluate(
             request,
@@ -407,6 +425,7 @@ def evaluate_inputs(
             resource_policy=resource,
             resource_account=target.account_id,
             now=now,
+            resource_policy_required=inputs.trust,
         )
         for resource in resources
     ]

@@ -8,12 +8,10 @@ authorization reads: the policy documents that apply to a principal.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from dockyard.domain import managed_policies
 from dockyard.domain.errors import (
@@ -51,6 +49,13 @@ from dockyard.domain.identity import (
 from dockyard.domain.policy import PolicyKind, parse_policy
 from dockyard.metadata import IdentityStore
 from dockyard.metadata.iam import IamStore
+from dockyard.services.authorization import (
+    ASSUME_ROLE,
+    NO_FACTS,
+    Authorizer,
+    RequestFacts,
+    Target,
+)
 from dockyard.services.identity import Identity, NewKey, new_unique_id
 from dockyard.services.threads import blocking
 
@@ -95,55 +100,6 @@ def _aws_managed(arn: str) -> ManagedPolicy | None:
     )
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return []
-
-
-def _names_caller(entries: list[str], caller: Caller) -> bool:
-    principal = caller.principal
-    names = {"*", principal.account_id, f"arn:aws:iam::{principal.account_id}:root", principal.arn}
-    if principal.role_arn is not None:
-        names.add(principal.role_arn)
-    return any(entry in names for entry in entries)
-
-
-def trust_allows(trust_policy: str, caller: Caller) -> bool:
-    """Whether a role's trust policy lets ``caller`` call sts:AssumeRole.
-
-    The one place the decision is made: an Allow for sts:AssumeRole whose Principal names
-    ``*``, the caller's account (id or root ARN), its ARN, or (for a role session) its role;
-    a matching Deny wins. A statement with a Condition is not relied on for an Allow (its
-    keys are not evaluated here), and is honoured for a Deny.
-    """
-    try:
-        parsed = json.loads(trust_policy)
-    except ValueError:
-        return False
-    raw = parsed.get("Statement") if isinstance(parsed, dict) else None
-    allowed = False
-    for statement in raw if isinstance(raw, list) else [raw]:
-        if not isinstance(statement, dict):
-            continue
-        actions = _strings(statement.get("Action"))
-        if not any(a.lower() in ("sts:assumerole", "sts:*", "*") for a in actions):
-            continue
-        principal = statement.get("Principal")
-        entries = _strings(principal.get("AWS")) if isinstance(principal, dict) else []
-        if principal == "*":
-            entries = ["*"]
-        if not _names_caller(entries, caller):
-            continue
-        if statement.get("Effect") == "Deny":
-            return False
-        if statement.get("Effect") == "Allow" and "Condition" not in statement:
-            allowed = True
-    return allowed
-
-
 class Iam:
     def __init__(self, identity_store: IdentityStore, store: IamStore, identity: Identity) -> None:
         self._accounts = identity_store
@@ -152,6 +108,9 @@ class Iam:
         # Called after every change to whose policies apply to whom, so that this node's
         # decision cache never outlives the change (other nodes wait out its short TTL).
         self.on_change: Callable[[], None] = lambda: None
+        # The one policy decision (registry.authz), which reads trust policies from here:
+        # wired after both exist. AssumeRole is decided by it like any other request.
+        self.authorizer: Authorizer | None = None
 
     async def _change(self, write: Callable[..., object], *args: object) -> None:
         await blocking(write, *args)
@@ -315,11 +274,22 @@ class Iam:
             description,
             datetime.now(UTC),
         )
-        await blocking(self._store.create_role, role)
+        await self._change(self._store.create_role, role)
         return role
 
     async def get_role(self, caller: Caller, role_name: str) -> Role:
         return await blocking(self._store.role, caller.account_id, role_name)
+
+    async def trust_policy(self, role_arn: str) -> str | None:
+        """The trust policy of the role ``role_arn`` names; None when there is none."""
+        found = parse_role_arn(role_arn)
+        if found is None:
+            return None
+        try:
+            role = await blocking(self._store.role, found.account_id, found.name)
+        except NoSuchEntity:
+            return None
+        return role.trust_policy if role.path == found.path else None
 
     async def list_roles(self, caller: Caller, path_prefix: str = "/") -> list[Role]:
         return await blocking(self._store.roles, caller.account_id, path_prefix)
@@ -328,7 +298,7 @@ class Iam:
         self, caller: Caller, role_name: str, policy_document: str
     ) -> None:
         _validate_policy(policy_document, "trust")
-        await blocking(
+        await self._change(
             self._store.update_trust_policy, caller.account_id, role_name, policy_document
         )
 
@@ -561,6 +531,7 @@ class Iam:
         role_arn: str,
         role_session_name: str,
         duration_seconds: int = 3600,
+        facts: RequestFacts = NO_FACTS,
     ) -> AssumedRole:
         """Temporary credentials for ``role_arn`` (any account's role whose trust policy
         names the caller), valid for ``duration_seconds``."""
@@ -579,12 +550,16 @@ class Iam:
         target = parse_role_arn(role_arn)
         if target is None:
             raise InvalidRequest(f"{role_arn} is not a valid role ARN")
+        # The role's trust policy must allow the caller, and so must the caller's identity
+        # policies unless the trust policy names the caller itself (a missing role has no
+        # trust policy: refused alike, so as not to reveal which roles exist).
+        asked = Target(ASSUME_ROLE, role_arn, target.account_id)
+        if self.authorizer is None or not await self.authorizer.allows(caller, asked, facts):
+            raise RoleTrustDenied(caller.arn, role_arn)
         try:
             role = await blocking(self._store.role, target.account_id, target.name)
         except NoSuchEntity:
             raise RoleTrustDenied(caller.arn, role_arn) from None
-        if role.path != target.path or not trust_allows(role.trust_policy, caller):
-            raise RoleTrustDenied(caller.arn, role_arn)
         if duration_seconds > role.max_session_duration:
             raise InvalidRequest(
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."

@@ -77,10 +77,15 @@ class Registry:
         # Every request's policy decision, on both doors, with each caller's identity
         # policies from IAM.
         self.authz = Authorizer(
-            metadata.policies, self.account_settings, self.iam.identity_policies, settings.region
+            metadata.policies,
+            self.account_settings,
+            self.iam.identity_policies,
+            settings.region,
+            trust_policies=self.iam.trust_policy,
         )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
         self.iam.on_change = self.authz.forget
+        self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
         self.jobs = Jobs(metadata.jobs)
         self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from dockyard.api.aws.access import facts_of
 from dockyard.api.aws.model import load_model
 from dockyard.api.aws.registry import OperationRegistry
 from dockyard.api.aws.service import Call
@@ -34,6 +36,7 @@ async def assume_role(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         body["RoleArn"],
         body["RoleSessionName"],
         int(body.get("DurationSeconds") or DEFAULT_DURATION),
+        replace(facts_of(call), external_id=body.get("ExternalId")),
     )
     credentials = assumed.credentials
     return {

@@ -152,8 +152,14 @@ def evaluate(
     resource_policy: Policy | None,
     resource_account: str,
     now: datetime,
+    resource_policy_required: bool = False,
 ) -> Decision:
-    """Whether ``request`` is allowed, why, and by or despite which statements."""
+    """Whether ``request`` is allowed, why, and by or despite which statements.
+
+    ``resource_policy_required`` is a role's trust policy (sts:AssumeRole): unlike other
+    resource policies it must allow in the role's own account too, where an Allow that
+    names only the account still needs the caller's identity policies to allow.
+    """
     context = _context(request, now)
     context.setdefault("aws:resourceaccount", resource_account)
     identity_allows: list[StatementRef] = []
@@ -185,10 +191,12 @@ def evaluate(
         reason = Reason.EXPLICIT_DENY_IDENTITY if identity_denies else Reason.EXPLICIT_DENY_RESOURCE
         return Decision(False, reason, tuple(identity_denies + resource_denies))
     identity_ok = request.is_root or bool(identity_allows)
-    if request.principal_account == resource_account:
+    if request.principal_account == resource_account and not resource_policy_required:
         if identity_ok or direct_allows:
             return Decision(True, Reason.ALLOWED, tuple(identity_allows + direct_allows))
         return Decision(False, Reason.NO_IDENTITY_ALLOW)
+    if direct_allows and request.principal_account == resource_account:
+        return Decision(True, Reason.ALLOWED, tuple(identity_allows + direct_allows))
     if not identity_ok:
         return Decision(False, Reason.NO_IDENTITY_ALLOW)
     if not (direct_allows or account_allows):
