@@ -42,6 +42,8 @@ TOKEN_LIFETIME = 12 * 3600
 # token on 403 only, and a 401 is the answer for an expired one).
 BEARER_LIFETIME = 3600
 _CACHE_SECONDS = 1.0
+_GLOBAL_SERVICES = frozenset({"iam", "sts"})
+_GLOBAL_REGION = "us-east-1"
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -201,7 +203,16 @@ class Identity:
         body, so that requests that cannot be genuine are refused before they cost memory."""
         signed = sigv4.parse_authorization(request)
         await self._signing_key(signed)
-        sigv4.check_claims(signed, datetime.now(UTC), region=self.region, service=service)
+        region = self._scope_region(signed, service)
+        sigv4.check_claims(signed, datetime.now(UTC), region=region, service=service)
+
+    def _scope_region(self, signed: sigv4.SignedRequest, service: str) -> str:
+        """The region a request must be signed for: this registry's, or for IAM and STS,
+        which are global in AWS, also the global endpoint's us-east-1 (what an SDK signs
+        with when it has no region of its own)."""
+        if service in _GLOBAL_SERVICES and signed.region == _GLOBAL_REGION:
+            return _GLOBAL_REGION
+        return self.region
 
     async def authenticate(self, request: sigv4.ReceivedRequest, service: str) -> Caller:
         signed = sigv4.parse_authorization(request)
@@ -211,7 +222,7 @@ class Identity:
             request,
             credential.secret,
             datetime.now(UTC),
-            region=self.region,
+            region=self._scope_region(signed, service),
             service=service,
         )
         return credential.caller()
