@@ -269,12 +269,7 @@ def put_policy(
     registry, default = _open(data_dir, config)
     kind, owner = _owner(user, group, role)
     caller, text, iam_ = as_root(account_id or default), _document(document), registry.iam
-    put = {
-        OwnerKind.USER: iam_.put_user_policy,
-        OwnerKind.GROUP: iam_.put_group_policy,
-        OwnerKind.ROLE: iam_.put_role_policy,
-    }[kind]
-    run(put(caller, owner, policy_name, text))
+    run(iam_.put_inline_policy(caller, kind, owner, policy_name, text))
 
 
 @iam.command("get-policy")
@@ -294,12 +289,7 @@ def get_policy(
         typer.echo(run(iam_.get_policy(caller, policy)).document)
         return
     kind, owner = _owner(user, group, role)
-    get = {
-        OwnerKind.USER: iam_.get_user_policy,
-        OwnerKind.GROUP: iam_.get_group_policy,
-        OwnerKind.ROLE: iam_.get_role_policy,
-    }[kind]
-    typer.echo(run(get(caller, owner, policy)).document)
+    typer.echo(run(iam_.get_inline_policy(caller, kind, owner, policy)).document)
 
 
 @iam.command("delete-policy")
@@ -319,12 +309,7 @@ def delete_policy(
         run(iam_.delete_policy(caller, policy))
         return
     kind, owner = _owner(user, group, role)
-    remove = {
-        OwnerKind.USER: iam_.delete_user_policy,
-        OwnerKind.GROUP: iam_.delete_group_policy,
-        OwnerKind.ROLE: iam_.delete_role_policy,
-    }[kind]
-    run(remove(caller, owner, policy))
+    run(iam_.delete_inline_policy(caller, kind, owner, policy))
 
 
 @iam.command("create-policy")
@@ -361,12 +346,7 @@ def attach_policy(
     registry, default = _open(data_dir, config)
     kind, owner = _owner(user, group, role)
     caller, iam_ = as_root(account_id or default), registry.iam
-    attach = {
-        OwnerKind.USER: iam_.attach_user_policy,
-        OwnerKind.GROUP: iam_.attach_group_policy,
-        OwnerKind.ROLE: iam_.attach_role_policy,
-    }[kind]
-    run(attach(caller, owner, policy_arn))
+    run(iam_.attach_policy(caller, kind, owner, policy_arn))
 
 
 @iam.command("detach-policy")
@@ -383,12 +363,7 @@ def detach_policy(
     registry, default = _open(data_dir, config)
     kind, owner = _owner(user, group, role)
     caller, iam_ = as_root(account_id or default), registry.iam
-    detach = {
-        OwnerKind.USER: iam_.detach_user_policy,
-        OwnerKind.GROUP: iam_.detach_group_policy,
-        OwnerKind.ROLE: iam_.detach_role_policy,
-    }[kind]
-    run(detach(caller, owner, policy_arn))
+    run(iam_.detach_policy(caller, kind, owner, policy_arn))
 
 
 @iam.command("list-policies")

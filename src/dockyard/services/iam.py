@@ -308,7 +308,7 @@ class Iam:
 
     # Inline policies ------------------------------------------------------------------
 
-    async def _put_inline(
+    async def put_inline_policy(
         self, caller: Caller, kind: OwnerKind, owner: str, policy_name: str, document: str
     ) -> None:
         _check_name("policy", policy_name, 128)
@@ -317,12 +317,12 @@ class Iam:
             self._store.put_inline, kind, caller.account_id, owner, policy_name, document
         )
 
-    async def _get_inline(
+    async def get_inline_policy(
         self, caller: Caller, kind: OwnerKind, owner: str, policy_name: str
     ) -> InlinePolicy:
         return await blocking(self._store.inline, kind, caller.account_id, owner, policy_name)
 
-    async def _delete_inline(
+    async def delete_inline_policy(
         self, caller: Caller, kind: OwnerKind, owner: str, policy_name: str
     ) -> None:
         await self._change(self._store.delete_inline, kind, caller.account_id, owner, policy_name)
@@ -333,15 +333,17 @@ class Iam:
     async def put_user_policy(
         self, caller: Caller, user_name: str, policy_name: str, policy_document: str
     ) -> None:
-        await self._put_inline(caller, OwnerKind.USER, user_name, policy_name, policy_document)
+        await self.put_inline_policy(
+            caller, OwnerKind.USER, user_name, policy_name, policy_document
+        )
 
     async def get_user_policy(
         self, caller: Caller, user_name: str, policy_name: str
     ) -> InlinePolicy:
-        return await self._get_inline(caller, OwnerKind.USER, user_name, policy_name)
+        return await self.get_inline_policy(caller, OwnerKind.USER, user_name, policy_name)
 
     async def delete_user_policy(self, caller: Caller, user_name: str, policy_name: str) -> None:
-        await self._delete_inline(caller, OwnerKind.USER, user_name, policy_name)
+        await self.delete_inline_policy(caller, OwnerKind.USER, user_name, policy_name)
 
     async def list_user_policies(self, caller: Caller, user_name: str) -> list[str]:
         return await self._list_inline(caller, OwnerKind.USER, user_name)
@@ -349,15 +351,17 @@ class Iam:
     async def put_group_policy(
         self, caller: Caller, group_name: str, policy_name: str, policy_document: str
     ) -> None:
-        await self._put_inline(caller, OwnerKind.GROUP, group_name, policy_name, policy_document)
+        await self.put_inline_policy(
+            caller, OwnerKind.GROUP, group_name, policy_name, policy_document
+        )
 
     async def get_group_policy(
         self, caller: Caller, group_name: str, policy_name: str
     ) -> InlinePolicy:
-        return await self._get_inline(caller, OwnerKind.GROUP, group_name, policy_name)
+        return await self.get_inline_policy(caller, OwnerKind.GROUP, group_name, policy_name)
 
     async def delete_group_policy(self, caller: Caller, group_name: str, policy_name: str) -> None:
-        await self._delete_inline(caller, OwnerKind.GROUP, group_name, policy_name)
+        await self.delete_inline_policy(caller, OwnerKind.GROUP, group_name, policy_name)
 
     async def list_group_policies(self, caller: Caller, group_name: str) -> list[str]:
         return await self._list_inline(caller, OwnerKind.GROUP, group_name)
@@ -365,15 +369,17 @@ class Iam:
     async def put_role_policy(
         self, caller: Caller, role_name: str, policy_name: str, policy_document: str
     ) -> None:
-        await self._put_inline(caller, OwnerKind.ROLE, role_name, policy_name, policy_document)
+        await self.put_inline_policy(
+            caller, OwnerKind.ROLE, role_name, policy_name, policy_document
+        )
 
     async def get_role_policy(
         self, caller: Caller, role_name: str, policy_name: str
     ) -> InlinePolicy:
-        return await self._get_inline(caller, OwnerKind.ROLE, role_name, policy_name)
+        return await self.get_inline_policy(caller, OwnerKind.ROLE, role_name, policy_name)
 
     async def delete_role_policy(self, caller: Caller, role_name: str, policy_name: str) -> None:
-        await self._delete_inline(caller, OwnerKind.ROLE, role_name, policy_name)
+        await self.delete_inline_policy(caller, OwnerKind.ROLE, role_name, policy_name)
 
     async def list_role_policies(self, caller: Caller, role_name: str) -> list[str]:
         return await self._list_inline(caller, OwnerKind.ROLE, role_name)
@@ -454,11 +460,15 @@ class Iam:
             found = [p for p in found if p.attachment_count > 0]
         return found
 
-    async def _attach(self, caller: Caller, kind: OwnerKind, owner: str, policy_arn: str) -> None:
+    async def attach_policy(
+        self, caller: Caller, kind: OwnerKind, owner: str, policy_arn: str
+    ) -> None:
         await self.get_policy(caller, policy_arn)  # NoSuchEntity for a policy not attachable
         await self._change(self._store.attach, kind, caller.account_id, owner, policy_arn)
 
-    async def _detach(self, caller: Caller, kind: OwnerKind, owner: str, policy_arn: str) -> None:
+    async def detach_policy(
+        self, caller: Caller, kind: OwnerKind, owner: str, policy_arn: str
+    ) -> None:
         await self._change(self._store.detach, kind, caller.account_id, owner, policy_arn)
 
     async def _attached(self, caller: Caller, kind: OwnerKind, owner: str) -> list[AttachedPolicy]:
@@ -466,10 +476,10 @@ class Iam:
         return [AttachedPolicy(arn.rpartition("/")[2], arn) for arn in arns]
 
     async def attach_user_policy(self, caller: Caller, user_name: str, policy_arn: str) -> None:
-        await self._attach(caller, OwnerKind.USER, user_name, policy_arn)
+        await self.attach_policy(caller, OwnerKind.USER, user_name, policy_arn)
 
     async def detach_user_policy(self, caller: Caller, user_name: str, policy_arn: str) -> None:
-        await self._detach(caller, OwnerKind.USER, user_name, policy_arn)
+        await self.detach_policy(caller, OwnerKind.USER, user_name, policy_arn)
 
     async def list_attached_user_policies(
         self, caller: Caller, user_name: str
@@ -477,10 +487,10 @@ class Iam:
         return await self._attached(caller, OwnerKind.USER, user_name)
 
     async def attach_group_policy(self, caller: Caller, group_name: str, policy_arn: str) -> None:
-        await self._attach(caller, OwnerKind.GROUP, group_name, policy_arn)
+        await self.attach_policy(caller, OwnerKind.GROUP, group_name, policy_arn)
 
     async def detach_group_policy(self, caller: Caller, group_name: str, policy_arn: str) -> None:
-        await self._detach(caller, OwnerKind.GROUP, group_name, policy_arn)
+        await self.detach_policy(caller, OwnerKind.GROUP, group_name, policy_arn)
 
     async def list_attached_group_policies(
         self, caller: Caller, group_name: str
@@ -488,10 +498,10 @@ class Iam:
         return await self._attached(caller, OwnerKind.GROUP, group_name)
 
     async def attach_role_policy(self, caller: Caller, role_name: str, policy_arn: str) -> None:
-        await self._attach(caller, OwnerKind.ROLE, role_name, policy_arn)
+        await self.attach_policy(caller, OwnerKind.ROLE, role_name, policy_arn)
 
     async def detach_role_policy(self, caller: Caller, role_name: str, policy_arn: str) -> None:
-        await self._detach(caller, OwnerKind.ROLE, role_name, policy_arn)
+        await self.detach_policy(caller, OwnerKind.ROLE, role_name, policy_arn)
 
     async def list_attached_role_policies(
         self, caller: Caller, role_name: str
