@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dockyard.app import open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
+from dockyard.services.jobs import KindStats
 
 
 def usage(
@@ -40,12 +41,18 @@ def usage(
 
 def jobs(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 30,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="Per kind: jobs in each state, run times.")
+    ] = False,
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
     """Background jobs (GC, lifecycle, restores): state, attempts, result or error."""
     registry = open_registry(settings_from(config, data_dir=data_dir))
     try:
+        if stats:
+            _print_stats(asyncio.run(registry.jobs.job_stats()))
+            return
         records = asyncio.run(registry.jobs.recent(limit))
     finally:
         registry.close()
@@ -61,5 +68,20 @@ def jobs(
             job.run_after.isoformat(timespec="seconds"),
             finished,
             outcome,
+        )
+    Console().print(table)
+
+
+def _print_stats(stats: list[KindStats]) -> None:
+    table = Table("kind", "queued", "running", "done", "failed", "mean s", "max s")
+    for kind in stats:
+        table.add_row(
+            kind.kind,
+            str(kind.queued),
+            str(kind.running),
+            str(kind.done),
+            str(kind.failed),
+            "" if kind.mean_seconds is None else f"{kind.mean_seconds:.1f}",
+            "" if kind.max_seconds is None else f"{kind.max_seconds:.1f}",
         )
     Console().print(table)

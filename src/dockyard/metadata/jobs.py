@@ -30,6 +30,19 @@ class JobRecord:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    kind: str
+    state: str
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _held(job_id: int, owner: str) -> Any:
+    """The job is still running under this owner's lease (not taken over by another node)."""
+    return and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.state == RUNNING)
+
+
 def _record(row: Any) -> JobRecord:
     return JobRecord(
         id=int(row.id),
@@ -160,28 +173,55 @@ class JobStore:
             row = conn.execute(select(jobs).where(jobs.c.id == found)).one()
         return _record(row)
 
-    def finish(self, job_id: int, owner: str, result: dict[str, Any], now: datetime) -> None:
+    def renew(self, job_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Extend a running job's lease; False when this owner no longer holds it."""
         with writing(self._engine) as conn:
-            conn.execute(
+            renewed = conn.execute(
+                update(jobs).where(_held(job_id, owner)).values(lease_until=now + lease)
+            ).rowcount
+        return bool(renewed)
+
+    def finish(self, job_id: int, owner: str, result: dict[str, Any], now: datetime) -> bool:
+        """Record success; False (nothing written) when another node holds the job now."""
+        with writing(self._engine) as conn:
+            done = conn.execute(
                 update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner)
+                .where(_held(job_id, owner))
                 .values(state=DONE, finished_at=now, result=result, lease_until=None)
-            )
+            ).rowcount
+        return bool(done)
 
     def fail(
         self, job_id: int, owner: str, error: str, retry_at: datetime | None, now: datetime
-    ) -> None:
+    ) -> bool:
+        """Record a failure, queued again at ``retry_at`` if given; False as for ``finish``."""
         values: dict[str, Any] = {"error": error[:4000], "lease_until": None}
         if retry_at is None:
             values |= {"state": FAILED, "finished_at": now}
         else:
             values |= {"state": QUEUED, "run_after": retry_at}
         with writing(self._engine) as conn:
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner)
-                .values(**values)
+            failed = conn.execute(
+                update(jobs).where(_held(job_id, owner)).values(**values)
+            ).rowcount
+        return bool(failed)
+
+    def outcomes(self, since: datetime | None = None) -> list[JobOutcome]:
+        """Kind, state and run times of every job (created since ``since``), for per-kind stats."""
+        query = select(jobs.c.kind, jobs.c.state, jobs.c.started_at, jobs.c.finished_at)
+        if since is not None:
+            query = query.where(jobs.c.created_at >= since)
+        with reading(self._engine) as conn:
+            rows = conn.execute(query).all()
+        return [
+            JobOutcome(
+                kind=r.kind,
+                state=r.state,
+                started_at=aware(r.started_at) if r.started_at else None,
+                finished_at=aware(r.finished_at) if r.finished_at else None,
             )
+            for r in rows
+        ]
 
     def recent(self, limit: int = 50) -> list[JobRecord]:
         with reading(self._engine) as conn:

@@ -9,12 +9,20 @@ from typing import Any
 from dockyard.config import Settings
 from dockyard.domain.digests import Digest
 from dockyard.services import Registry
-from dockyard.services.jobs import Periodic
+from dockyard.services.jobs import Periodic, PermanentJobError
 from dockyard.services.lifecycle import ACTIVATE
 from dockyard.services.scanning import RESCAN, SCAN
 
 GC = "gc"
 LIFECYCLE = "lifecycle"
+
+
+def _field(payload: dict[str, Any], name: str) -> Any:
+    """A payload member the job cannot do without: missing, no retry will find it."""
+    try:
+        return payload[name]
+    except KeyError:
+        raise PermanentJobError(f"payload has no {name!r}") from None
 
 
 def register_jobs(registry: Registry, settings: Settings) -> None:
@@ -34,13 +42,13 @@ def register_jobs(registry: Registry, settings: Settings) -> None:
         return await registry.lifecycle.run_all()
 
     async def activate_image(payload: dict[str, Any]) -> dict[str, Any]:
-        key = registry.key(payload["repository"], payload["account_id"])
-        await registry.lifecycle.finish_activation(key, Digest.parse(payload["digest"]))
+        key = registry.key(_field(payload, "repository"), _field(payload, "account_id"))
+        await registry.lifecycle.finish_activation(key, Digest.parse(_field(payload, "digest")))
         return {}
 
     async def scan_image(payload: dict[str, Any]) -> dict[str, Any]:
-        key = registry.key(payload["repository"], payload["account_id"])
-        record = await registry.scanning.run(key, Digest.parse(payload["digest"]))
+        key = registry.key(_field(payload, "repository"), _field(payload, "account_id"))
+        record = await registry.scanning.run(key, Digest.parse(_field(payload, "digest")))
         return {"status": record.status, "counts": record.counts}
 
     async def rescan_continuous(payload: dict[str, Any]) -> dict[str, Any]:
