@@ -6,6 +6,9 @@ from pathlib import Path
 
 from dockyard.storage.base import BlobStore
 from dockyard.storage.filesystem import FilesystemBlobStore
+from dockyard.storage.memory import MemoryBlobStore
+
+BACKENDS = ("filesystem", "memory")
 
 
 class UnknownBackend(ValueError):
@@ -15,4 +18,6 @@ class UnknownBackend(ValueError):
 def open_blob_store(backend: str, data_dir: Path) -> BlobStore:
     if backend == "filesystem":
         return FilesystemBlobStore(data_dir / "storage")
-    raise UnknownBackend(f"unknown storage backend {backend!r} (known: filesystem)")
+    if backend == "memory":
+        return MemoryBlobStore()  # content is lost at exit; one process only
+    raise UnknownBackend(f"unknown storage backend {backend!r} (known: {', '.join(BACKENDS)})")
