@@ -28,7 +28,7 @@ from typing import Any
 
 from dockyard.domain.errors import DockyardError
 from dockyard.metadata import JobRecord, JobStore
-from dockyard.metadata.jobs import DONE, FAILED
+from dockyard.metadata.jobs import DONE, FAILED, QUEUED, RUNNING
 from dockyard.services.threads import blocking
 
 log = logging.getLogger(__name__)
@@ -159,8 +159,8 @@ class Jobs:
             stats.append(
                 KindStats(
                     kind=kind,
-                    queued=counts["queued"],
-                    running=counts["running"],
+                    queued=counts[QUEUED],
+                    running=counts[RUNNING],
                     done=counts[DONE],
                     failed=counts[FAILED],
                     mean_seconds=sum(runs) / len(runs) if runs else None,
