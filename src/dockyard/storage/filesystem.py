@@ -3,7 +3,11 @@
 Layout: ``blobs/<algorithm>/<first two hex>/<hex>`` for content and
 ``uploads/<id>`` for uploads in progress, on the same filesystem so that a
 commit is a single ``os.replace``. Files are fsynced before they become
-visible, so a crash never leaves a truncated blob under a digest.
+visible, so a crash never leaves a truncated blob under a digest. A commit
+hard-links the upload's file to the blob's name (no copy, nothing staged), so
+an upload that is written again after its commit is first copied to a file of
+its own: a committed blob never changes. The 256 fan-out directories per
+algorithm are kept when their blobs are deleted.
 """
 
 from __future__ import annotations
@@ -11,13 +15,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.domain.digests import Digest
-from dockyard.domain.errors import BlobTooLarge
+from dockyard.domain.digests import Digest, lookup_digest
+from dockyard.domain.errors import (
+    BlobTooLarge,
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    UploadOutOfOrder,
+)
 from dockyard.storage.base import Observer
+from dockyard.storage.names import checked_digest, checked_upload_id, is_upload_id
 
 _WRITE_BATCH = 1 << 20  # join small network reads into 1 MiB writes
 _READ_CHUNK = 1 << 20
@@ -31,12 +43,11 @@ class FilesystemBlobStore:
         self._uploads.mkdir(parents=True, exist_ok=True)
 
     def _path(self, digest: Digest) -> Path:
+        digest = checked_digest(digest)
         return self._blobs / digest.algorithm / digest.hex[:2] / digest.hex
 
     def _upload_path(self, upload_id: str) -> Path:
-        if not upload_id.replace("-", "").isalnum():
-            raise ValueError(f"bad upload id {upload_id!r}")
-        return self._uploads / upload_id
+        return self._uploads / checked_upload_id(upload_id)
 
     async def size(self, digest: Digest) -> int | None:
         try:
@@ -50,8 +61,12 @@ class FilesystemBlobStore:
     async def read(
         self, digest: Digest, offset: int = 0, length: int | None = None
     ) -> AsyncIterator[bytes]:
-        async for chunk in _read_file(self._path(digest), offset, length):
-            yield chunk
+        path = self._path(digest)
+        try:
+            async for chunk in _read_file(path, offset, length):
+                yield chunk
+        except FileNotFoundError:
+            raise BlobUnknown(str(digest)) from None
 
     async def delete(self, digest: Digest) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -101,7 +116,13 @@ class FilesystemBlobStore:
         return written
 
     async def read_upload(self, upload_id: str, length: int) -> AsyncIterator[bytes]:
-        async for chunk in _read_file(self._upload_path(upload_id), 0, length):
+        path = self._upload_path(upload_id)
+        try:
+            held = (await asyncio.to_thread(os.stat, path)).st_size
+        except FileNotFoundError:
+            raise BlobUploadUnknown(upload_id) from None
+        _check_held(upload_id, held, length)
+        async for chunk in _read_file(path, 0, length):
             yield chunk
 
     async def commit_upload(self, upload_id: str, digest: Digest, size: int) -> None:
@@ -111,17 +132,34 @@ class FilesystemBlobStore:
 
     @staticmethod
     def _commit(source: Path, target: Path, size: int) -> None:
-        with open(source, "r+b") as handle:
-            handle.truncate(size)
+        try:
+            handle: BinaryIO = open(source, "r+b")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise BlobUploadUnknown(source.name) from None
+        try:
+            _check_held(source.name, os.fstat(handle.fileno()).st_size, size)
+            if os.fstat(handle.fileno()).st_size != size:
+                handle = _own(handle, source, size)
+                handle.truncate(size)
             os.fsync(handle.fileno())
+        finally:
+            handle.close()
         target.parent.mkdir(parents=True, exist_ok=True)
-        # A second name for the same bytes, swapped in atomically; the upload keeps its own.
-        staging = target.with_name(f".{target.name}.{os.getpid()}.{id(source)}")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(staging)
-        os.link(source, staging)
-        os.replace(staging, target)
-        _fsync_dir(target.parent)
+        # A second name for the same bytes, appearing atomically; the upload keeps its own.
+        # A blob already there has the same bytes (same digest): only its time is renewed,
+        # unless a delete wins the race in between, when the link is tried again.
+        while True:
+            try:
+                os.link(source, target)
+            except FileExistsError:
+                try:
+                    os.utime(target)
+                except FileNotFoundError:
+                    continue
+                return
+            os.utime(target)  # the modified time is the commit's, not the last write's
+            _fsync_dir(target.parent)
+            return
 
     async def abort_upload(self, upload_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -137,13 +175,21 @@ class FilesystemBlobStore:
 
     async def uploads(self) -> AsyncIterator[tuple[str, float]]:
         for entry in await asyncio.to_thread(lambda: list(os.scandir(self._uploads))):
+            if not is_upload_id(entry.name):
+                continue  # not ours: nothing for garbage collection to abort
             with contextlib.suppress(FileNotFoundError):
                 yield entry.name, entry.stat().st_mtime
 
 
 def _walk_blobs(root: Path) -> list[Path]:
-    # Skip staging names (".<hex>...") a crash may have left; they are not blobs.
-    return [p for p in root.glob("*/??/*") if not p.name.startswith(".")]
+    # Only names a blob can have: a stray file (or an older version's staging name,
+    # ".<hex>...") is no blob, and garbage collection must not take it for one.
+    return [
+        p
+        for p in root.glob("*/??/*")
+        if lookup_digest(f"{p.parent.parent.name}:{p.name}") is not None
+        and p.parent.name == p.name[:2]
+    ]
 
 
 def _open_at(path: Path, offset: int) -> BinaryIO:
@@ -151,10 +197,55 @@ def _open_at(path: Path, offset: int) -> BinaryIO:
     try:
         handle = open(path, "r+b")  # noqa: SIM115 - closed by the caller
     except FileNotFoundError:
-        handle = open(path, "w+b")  # noqa: SIM115
-    handle.truncate(offset)
-    handle.seek(offset)
+        if offset:
+            raise UploadOutOfOrder(path.name, 0, offset) from None
+        return open(path, "w+b")
+    try:
+        held = os.fstat(handle.fileno()).st_size
+        if offset < 0 or offset > held:
+            raise UploadOutOfOrder(path.name, held, offset)
+        handle = _own(handle, path, offset)
+        handle.truncate(offset)
+        handle.seek(offset)
+    except BaseException:
+        handle.close()
+        raise
     return handle
+
+
+def _own(handle: BinaryIO, path: Path, keep: int) -> BinaryIO:
+    """``handle`` if no blob shares its file; else a new file holding its first ``keep`` bytes.
+
+    A commit links the upload's file to the blob's name, so changing it in place would
+    change the blob. A crash in the middle leaves the upload short, and a later write at
+    the caller's offset is then refused as out of order rather than filling a gap.
+    """
+    if os.fstat(handle.fileno()).st_nlink == 1:
+        return handle
+    with handle:
+        os.unlink(path)
+        own = open(path, "w+b")  # noqa: SIM115 - returned to the caller
+        handle.seek(0)
+        shutil.copyfileobj(_Prefix(handle, keep), own, _READ_CHUNK)
+    return own
+
+
+class _Prefix:
+    """The first ``size`` bytes of a file, for ``shutil.copyfileobj``."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle, self._left = handle, size
+
+    def read(self, size: int = -1) -> bytes:
+        want = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(want)
+        self._left -= len(data)
+        return data
+
+
+def _check_held(upload_id: str, held: int, wanted: int) -> None:
+    if wanted < 0 or wanted > held:
+        raise BlobUploadInvalid(f"upload {upload_id} holds {held} bytes, not {wanted}")
 
 
 def _write(handle: BinaryIO, data: bytes, observe: Observer) -> None:
@@ -171,6 +262,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 async def _read_file(path: Path, offset: int, length: int | None) -> AsyncIterator[bytes]:
+    if offset < 0 or (length is not None and length < 0):
+        raise ValueError(f"bad range: offset {offset}, length {length}")
     handle = await asyncio.to_thread(open, path, "rb")
     try:
         await asyncio.to_thread(handle.seek, offset)

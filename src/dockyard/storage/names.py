@@ -18,8 +18,13 @@ def checked_digest(digest: Digest) -> Digest:
     return Digest.parse(str(digest))
 
 
+def is_upload_id(text: str) -> bool:
+    """Whether ``text`` is 1-128 letters, digits and dashes: a name an upload can have."""
+    return _UPLOAD_ID.fullmatch(text) is not None
+
+
 def checked_upload_id(upload_id: str) -> str:
-    """``upload_id`` when it is 1-128 letters, digits and dashes; else ValueError."""
-    if not _UPLOAD_ID.fullmatch(upload_id):
+    """``upload_id`` when it is a name an upload can have; else ValueError."""
+    if not is_upload_id(upload_id):
         raise ValueError(f"bad upload id {upload_id!r}")
     return upload_id
