@@ -148,6 +148,9 @@ class FilesystemBlobStore:
         # A second name for the same bytes, appearing atomically; the upload keeps its own.
         # A blob already there has the same bytes (same digest): only its time is renewed,
         # unless a delete wins the race in between, when the link is tried again.
+        # The blob's modified time is the commit's, not the upload's last write's; the
+        # upload shares the file, so stamping it first needs no step after the link.
+        os.utime(source)
         while True:
             try:
                 os.link(source, target)
@@ -157,7 +160,6 @@ class FilesystemBlobStore:
                 except FileNotFoundError:
                     continue
                 return
-            os.utime(target)  # the modified time is the commit's, not the last write's
             _fsync_dir(target.parent)
             return
 
