@@ -365,6 +365,38 @@ def test_concurrent_commits_of_one_digest_leave_one_intact_blob(
     assert len(backend.footprint(store, place)) == 1
 
 
+def test_commits_racing_deletes_leave_a_whole_blob_or_none(store: BlobStore) -> None:
+    data = b"raced" * 1000
+    digest = Digest.of(data)
+    errors: list[BaseException] = []
+
+    async def commits() -> None:
+        await store.write_upload("c", 0, _chunks([data]), _ignore, UNLIMITED)
+        for _ in range(200):
+            await store.commit_upload("c", digest, len(data))
+
+    async def deletes() -> None:
+        for _ in range(200):
+            await store.delete(digest)
+
+    def thread(coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=thread, args=(c,)) for c in (commits(), deletes())]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    size = run(store.size(digest))
+    assert size in (None, len(data))
+    if size is not None:
+        assert run(_collect(store.read(digest))) == data
+
+
 # --- reads ---------------------------------------------------------------------------
 
 
