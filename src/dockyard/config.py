@@ -57,7 +57,7 @@ HELP: dict[str, str] = {
     "host": "Address to listen on.",
     "port": "TCP port to listen on.",
     "database_url": "SQLAlchemy URL of the metadata database; empty means SQLite in the data dir.",
-    "storage_backend": "Blob store backend: 'filesystem'.",
+    "storage_backend": "Blob store backend: 'filesystem', or 'memory' (lost at exit; one process).",
     "account_id": "The 12-digit account id that owns the registry's repositories.",
     "region": "The region this registry serves.",
     "public_url": "URL clients reach the registry at (repositoryUri, login endpoint); "
