@@ -23,7 +23,7 @@ from dockyard.domain.errors import (
     UploadOutOfOrder,
 )
 from dockyard.storage import BlobStore
-from tests.storage.conftest import Backend
+from tests.storage.conftest import BACKENDS, Backend
 
 T = TypeVar("T")
 UNLIMITED = 1 << 40
@@ -171,10 +171,12 @@ def test_the_limit_counts_the_whole_upload(store: BlobStore) -> None:
     run(scenario())
 
 
+@pytest.mark.parametrize(
+    "backend",
+    [b for b in BACKENDS if b.persistent],  # a memory store keeps nothing across objects
+    ids=[b.name for b in BACKENDS if b.persistent],
+)
 def test_an_upload_resumes_on_a_new_store_object(backend: Backend, place: Path) -> None:
-    if not backend.persistent:
-        pytest.skip(f"{backend.name} keeps nothing across store objects")
-
     async def scenario() -> None:
         first = backend.open(place)
         await first.write_upload("u", 0, _chunks([b"before "]), _ignore, 100)
