@@ -7,7 +7,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,15 @@ class Settings:
     header_timeout: timedelta = timedelta(seconds=30)
     body_timeout: timedelta = timedelta(seconds=60)
     keep_alive_timeout: timedelta = timedelta(seconds=5)
+    workers: int = 0
+    log_format: str = "text"
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)  # never in logs
+    blob_redirect: bool = True
 
 
 # What each setting means, for --help and the README.
@@ -57,7 +66,8 @@ HELP: dict[str, str] = {
     "host": "Address to listen on.",
     "port": "TCP port to listen on.",
     "database_url": "SQLAlchemy URL of the metadata database; empty means SQLite in the data dir.",
-    "storage_backend": "Blob store backend: 'filesystem', or 'memory' (lost at exit; one process).",
+    "storage_backend": "Blob store backend: 'filesystem', 's3' (see s3_*), or 'memory' "
+    "(lost at exit; one process).",
     "account_id": "The 12-digit account id that owns the registry's repositories.",
     "region": "The region this registry serves.",
     "public_url": "URL clients reach the registry at (repositoryUri, login endpoint); "
@@ -87,6 +97,17 @@ HELP: dict[str, str] = {
     "body_timeout": "A request whose body sends nothing for this long is answered 408 and "
     "closed (an upload session keeps what it had and can be resumed).",
     "keep_alive_timeout": "An idle connection between requests is closed after this long.",
+    "workers": "Server processes sharing the port (each uses one core); 0 means one per core.",
+    "log_format": "Log line format: 'text', or 'json' (one JSON object a line, for collectors).",
+    "s3_bucket": "Bucket of the s3 storage backend.",
+    "s3_prefix": "Key prefix under which the s3 backend keeps everything (e.g. 'dockyard/').",
+    "s3_endpoint_url": "Endpoint of an S3-compatible service (SeaweedFS, MinIO); empty means AWS.",
+    "s3_region": "Region of the s3 backend's bucket.",
+    "s3_access_key_id": "Access key for the s3 backend; empty means the usual AWS_* variables "
+    "and files.",
+    "s3_secret_access_key": "Secret key for the s3 backend (prefer the environment to a file).",
+    "blob_redirect": "Answer blob GETs with a 307 to a presigned URL when the storage backend "
+    "has them (s3); off means the server proxies the bytes.",
 }
 
 ENV_PREFIX = "DOCKYARD_"
@@ -145,6 +166,12 @@ def _validate(values: dict[str, Any]) -> Settings:
         raise ConfigError(f"public_url must be http(s)://host[:port], not {settings.public_url!r}")
     if settings.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level must be debug, info, warning or error")
+    if settings.workers < 0:
+        raise ConfigError(f"workers must be 0 (one per core) or more, not {settings.workers}")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format must be text or json, not {settings.log_format!r}")
+    if settings.storage_backend == "s3" and not settings.s3_bucket:
+        raise ConfigError("the s3 storage backend needs s3_bucket")
     for name in ("header_timeout", "body_timeout", "keep_alive_timeout"):
         if getattr(settings, name) <= timedelta(0):
             raise ConfigError(f"{name} must be longer than 0")
@@ -173,6 +200,10 @@ def _convert(name: str, value: Any, kind: type) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from None
+
+
+def worker_count(settings: Settings) -> int:
+    return settings.workers or os.cpu_count() or 1
 
 
 def public_url(settings: Settings) -> str:

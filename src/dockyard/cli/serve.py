@@ -72,6 +72,14 @@ def serve(
         int | None, typer.Option(help=_help("max_blob_bytes", "52000 MiB"))
     ] = None,
     log_level: Annotated[str | None, typer.Option(help=_help("log_level", "info"))] = None,
+    log_format: Annotated[str | None, typer.Option(help=_help("log_format", "text"))] = None,
+    workers: Annotated[int | None, typer.Option(help=_help("workers", "0: one per core"))] = None,
+    s3_bucket: Annotated[str | None, typer.Option(help=_help("s3_bucket", "none"))] = None,
+    s3_prefix: Annotated[str | None, typer.Option(help=_help("s3_prefix", "none"))] = None,
+    s3_endpoint_url: Annotated[
+        str | None, typer.Option(help=_help("s3_endpoint_url", "AWS"))
+    ] = None,
+    s3_region: Annotated[str | None, typer.Option(help=_help("s3_region", "us-east-1"))] = None,
     access_log: Annotated[
         bool | None, typer.Option("--access-log/--no-access-log", help=_help("access_log", False))
     ] = None,
@@ -95,6 +103,12 @@ def serve(
         max_blob_bytes=max_blob_bytes,
         log_level=log_level,
         access_log=access_log,
+        log_format=log_format,
+        workers=workers,
+        s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix,
+        s3_endpoint_url=s3_endpoint_url,
+        s3_region=s3_region,
     )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
