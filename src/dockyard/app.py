@@ -18,6 +18,7 @@ from dockyard.api.aws.endpoint import aws_endpoint
 from dockyard.api.aws.router import Router
 from dockyard.api.bodies import BodyGuard, BodyTimeout
 from dockyard.api.ecr.service import SERVICE as ECR
+from dockyard.api.health import healthz, livez
 from dockyard.api.iam.service import SERVICE as IAM
 from dockyard.api.oci import oci_routes
 from dockyard.api.oci.auth import BasicAuth
@@ -36,6 +37,7 @@ from dockyard.domain.errors import DockyardError
 from dockyard.metadata import open_metadata
 from dockyard.scanning import ScanLimits
 from dockyard.services import Registry, RegistrySettings
+from dockyard.services.changes import ChangeMark
 from dockyard.services.identity import Identity, NewKey
 from dockyard.storage import open_blob_store
 from dockyard.workers import periodic_jobs, register_jobs
@@ -56,7 +58,9 @@ def open_registry(settings: Settings) -> Registry:
     token_key = keys.load_or_create(
         settings.data_dir, "tokens.key", os.environ.get(keys.TOKENS_KEY_ENV)
     )
-    identity = Identity(metadata.identity, box, token_key, settings.region)
+    # Shared by the node's worker processes: a change through one is seen by all at once.
+    changes = ChangeMark(settings.data_dir / "run" / "changes")
+    identity = Identity(metadata.identity, box, token_key, settings.region, changes=changes)
     registry = Registry(
         RegistrySettings(
             account_id=settings.account_id,
@@ -75,6 +79,7 @@ def open_registry(settings: Settings) -> Registry:
         metadata,
         store,
         identity,
+        changes,
     )
     register_jobs(registry, settings)
     return registry
@@ -132,6 +137,8 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
             Route("/", aws_endpoint(Router([ECR, IAM, STS], default=ECR)), methods=["POST"]),
             # The Basic challenge's realm, for clients that fetch a token there anyway.
             Route("/", token_endpoint, methods=["GET"]),
+            Route("/livez", livez, methods=["GET", "HEAD"]),
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
         ],
         lifespan=lifespan,
         exception_handlers={

@@ -247,7 +247,10 @@ class DockyardProcess(ServerProcess):
             "DOCKYARD_ROOT_ACCESS_KEY_ID": ROOT_ACCESS_KEY_ID,
             "DOCKYARD_ROOT_SECRET_ACCESS_KEY": ROOT_SECRET_ACCESS_KEY,
         }
-        super().__init__(port=port, env={**(env or {}), **credentials}, log_dir=log_dir)
+        # One process unless a test asks for more (--workers N, or this variable): most
+        # tests look at one server's behaviour, the scale-out tests at several workers'.
+        env = {"DOCKYARD_WORKERS": "1", **(env or {}), **credentials}
+        super().__init__(port=port, env=env, log_dir=log_dir)
         self.data_dir = Path(data_dir)
         opening = ["--insecure-no-auth", "--create-on-push"] if open_access else []
         self.extra_args = [*opening, *(extra_args or [])]

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import math
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import fields
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 
-from dockyard.api.redact import RedactingFilter
 from dockyard.app import ROOT_CREDENTIALS_FILE, bootstrap_root, create_app, open_registry
+from dockyard.cli import logs
 from dockyard.cli.connections import http_protocol
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
-from dockyard.config import HELP, Settings, env_name
+from dockyard.cli.workers import Supervisor, bind
+from dockyard.config import HELP, Settings, env_name, worker_count
+from dockyard.services import Registry
 
 
 def _help(field: str, default: object) -> str:
@@ -110,9 +112,15 @@ def serve(
         s3_endpoint_url=s3_endpoint_url,
         s3_region=s3_region,
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    log_config = logs.configure(settings.log_level, settings.log_format)
+    workers = worker_count(settings)
+    if workers > 1 and settings.storage_backend == "memory":
+        typer.echo(
+            "dockyard: configuration error: the memory storage backend lives in one "
+            "process; use --workers 1 with it",
+            err=True,
+        )
+        raise typer.Exit(2)
     registry = open_registry(settings)
     made = bootstrap_root(registry, settings)
     if made is not None:
@@ -124,12 +132,42 @@ def serve(
             f"  AWS_SECRET_ACCESS_KEY={made.secret_access_key}",
             err=True,
         )
+    if workers == 1:
+        if not _serve(settings, registry, log_config, None):
+            raise typer.Exit(1)
+        return
+    # Forked workers open their own connections and files: none may be shared.
+    registry.close()
+    try:
+        sock = bind(settings.host, settings.port)
+    except OSError as exc:
+        typer.echo(f"dockyard: cannot listen on {settings.host}:{settings.port}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+    def work() -> None:
+        if not _serve(settings, open_registry(settings), log_config, sock):
+            raise SystemExit(1)
+
+    code = Supervisor(workers, work).run()
+    sock.close()
+    if code:
+        raise typer.Exit(code)
+
+
+def _serve(
+    settings: Settings,
+    registry: Registry,
+    log_config: dict[str, Any],
+    sock: socket.socket | None,
+) -> bool:
+    """Serve until told to stop; False when the server could not start."""
     app = create_app(settings, registry)
     server_config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=log_config,
         access_log=settings.access_log,
         lifespan="on",
         server_header=False,
@@ -137,13 +175,9 @@ def serve(
         http=http_protocol(settings.header_timeout.total_seconds()),
         timeout_keep_alive=math.ceil(settings.keep_alive_timeout.total_seconds()),
     )
-    # uvicorn has configured its loggers by now: download URLs and presigned queries carry
-    # credentials, which the access log must not keep.
-    logging.getLogger("uvicorn.access").addFilter(RedactingFilter())
     server = _Server(server_config)
-    server.run()
-    if not server.started:
-        raise typer.Exit(1)
+    server.run(sockets=None if sock is None else [sock])
+    return server.started
 
 
 class _Server(uvicorn.Server):

@@ -47,6 +47,7 @@ from dockyard.domain.policy import (
 from dockyard.domain.records import RepositoryKey, Scope
 from dockyard.metadata import PolicyStore, RepositoryFacts
 from dockyard.services.account_settings import AccountSettings
+from dockyard.services.changes import ChangeMark
 from dockyard.services.threads import blocking
 
 CACHE_SECONDS = 1.0
@@ -197,6 +198,7 @@ class Authorizer:
         identity_policies: IdentityPolicies | None,
         region: str,
         trust_policies: TrustPolicies | None = None,
+        changes: ChangeMark | None = None,
     ) -> None:
         self._policies = policies
         self._settings = account_settings
@@ -204,7 +206,10 @@ class Authorizer:
         self._identity_policies = identity_policies
         self._trust_policies = trust_policies
         self._region = region
-        self._decisions: dict[tuple[Any, ...], tuple[float, Decision]] = {}
+        # A decision stands for CACHE_SECONDS, and only while the mark reads as it did
+        # before the decision was gathered (a change through any worker moves it).
+        self._changes = changes or ChangeMark()
+        self._decisions: dict[tuple[Any, ...], tuple[float, int, Decision]] = {}
         self._pending: dict[tuple[Any, ...], asyncio.Future[Decision]] = {}
 
     # Public API ----------------------------------------------------------
@@ -228,9 +233,10 @@ class Authorizer:
 
     async def decide(self, principal: Principal, target: Target, facts: RequestFacts) -> Decision:
         key = (principal, target.action, target.resource_arn, target.account_id, facts)
+        mark = self._changes.read()
         cached = self._decisions.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        if cached is not None and cached[0] > time.monotonic() and cached[1] == mark:
+            return cached[2]
         pending = self._pending.get(key)
         if pending is not None:
             # Concurrent misses of one key (c=32 when the entry lapses) share one evaluation;
@@ -259,7 +265,7 @@ class Authorizer:
         future.set_result(decision)
         if len(self._decisions) > 50_000:
             self._decisions.clear()
-        self._decisions[key] = (time.monotonic() + CACHE_SECONDS, decision)
+        self._decisions[key] = (time.monotonic() + CACHE_SECONDS, mark, decision)
         return decision
 
     async def simulate(
@@ -272,8 +278,10 @@ class Authorizer:
         return await self._evaluate(principal, Target(action, resource_arn, owner, key), NO_FACTS)
 
     def forget(self) -> None:
-        """Drop every cached decision: a policy changed through this process."""
+        """Drop every cached decision, here and in the node's other processes: a policy
+        changed through this process."""
         self._decisions.clear()
+        self._changes.move()
 
     # Gathering -----------------------------------------------------------
 

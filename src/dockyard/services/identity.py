@@ -33,6 +33,7 @@ from dockyard.domain.identity import (
     valid_path,
 )
 from dockyard.metadata import IdentityStore
+from dockyard.services.changes import ChangeMark
 from dockyard.services.threads import blocking
 
 TOKEN_LIFETIME = 12 * 3600
@@ -114,6 +115,7 @@ class Identity:
         token_key: bytes,
         region: str,
         clock: Callable[[], float] = time.time,
+        changes: ChangeMark | None = None,
     ) -> None:
         self._store = store
         self._box = box
@@ -121,7 +123,9 @@ class Identity:
         self.region = region
         # Epoch seconds; tests give a clock of their own to see sessions and passwords end.
         self.clock = clock
-        self._cache: dict[str, tuple[float, _Credential]] = {}
+        # Verified keys for _CACHE_SECONDS, while the node's change mark stands still.
+        self._changes = changes or ChangeMark()
+        self._cache: dict[str, tuple[float, int, _Credential]] = {}
 
     # Accounts and keys (also used by the CLI) ------------------------------
 
@@ -151,14 +155,19 @@ class Identity:
     def forget_cached(self) -> None:
         """Drop every cached key and session: a user or role was deleted."""
         self._cache.clear()
+        self._changes.move()
 
     def set_key_status(self, access_key_id: str, status: KeyStatus) -> bool:
         self._cache.pop(access_key_id, None)
-        return self._store.set_key_status(access_key_id, status)
+        changed = self._store.set_key_status(access_key_id, status)
+        self._changes.move()
+        return changed
 
     def delete_key(self, access_key_id: str) -> bool:
         self._cache.pop(access_key_id, None)
-        return self._store.delete_key(access_key_id)
+        deleted = self._store.delete_key(access_key_id)
+        self._changes.move()
+        return deleted
 
     def principals(self, account_id: str) -> list[Principal]:
         return self._store.principals(account_id)
@@ -285,28 +294,29 @@ class Identity:
     async def _active_key(self, access_key_id: str) -> _Credential:
         """The active key or live session with this id: UnknownAccessKey when there is
         none, ExpiredToken for a session past its end."""
+        mark = self._changes.read()
         cached = self._cache.get(access_key_id)
-        if cached is not None and cached[0] > time.monotonic():
-            credential = cached[1]
+        if cached is not None and cached[0] > time.monotonic() and cached[1] == mark:
+            credential = cached[2]
         elif access_key_id.startswith(SESSION_KEY_PREFIX):
-            credential = await self._load_session(access_key_id)
+            credential = await self._load_session(access_key_id, mark)
         else:
-            credential = await self._load_key(access_key_id)
+            credential = await self._load_key(access_key_id, mark)
         if credential.expires_at is not None and credential.expires_at.timestamp() <= self.clock():
             raise sigv4.ExpiredToken(access_key_id)
         return credential
 
-    async def _load_key(self, access_key_id: str) -> _Credential:
+    async def _load_key(self, access_key_id: str, mark: int) -> _Credential:
         found = await blocking(self._store.key, access_key_id)
         if found is None or found[0].status is not KeyStatus.ACTIVE:
             self._cache.pop(access_key_id, None)
             raise sigv4.UnknownAccessKey(access_key_id)
         key, ciphertext = found
         credential = _Credential(key.principal, access_key_id, self._box.open(ciphertext))
-        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, credential)
+        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, mark, credential)
         return credential
 
-    async def _load_session(self, access_key_id: str) -> _Credential:
+    async def _load_session(self, access_key_id: str, mark: int) -> _Credential:
         session = await blocking(self._store.session, access_key_id)
         if session is None:
             self._cache.pop(access_key_id, None)
@@ -318,7 +328,7 @@ class Identity:
             session.token_hash,
             session.expires_at,
         )
-        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, credential)
+        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, mark, credential)
         return credential
 
     # Signed download URLs -------------------------------------------------

@@ -6,9 +6,11 @@ applies create-on-push, and hands the work to the focused services.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from dockyard.domain.digests import Digest
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
 from dockyard.metadata import Metadata
@@ -17,6 +19,7 @@ from dockyard.scanning import ScanLimits
 from dockyard.services.account_settings import AccountSettings
 from dockyard.services.authorization import Authorizer
 from dockyard.services.blobs import Blobs
+from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import Deleter
 from dockyard.services.gc import GarbageCollector
 from dockyard.services.iam import Iam
@@ -33,6 +36,9 @@ from dockyard.services.scanning import Scanning
 from dockyard.services.threads import blocking
 from dockyard.services.uploads import Uploads
 from dockyard.storage import BlobStore
+
+# A blob no store holds: asking for its size exercises the store without reading data.
+_PROBE_DIGEST = Digest("sha256", "0" * 64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +60,11 @@ class Registry:
         metadata: Metadata,
         store: BlobStore,
         identity: Identity,
+        changes: ChangeMark | None = None,
     ) -> None:
         self.settings = settings
         self._metadata = metadata
+        self._store = store
         self.blobs = Blobs(metadata.content, store, settings.gc_grace_period / 2)
         self.uploads = Uploads(metadata.content, store, settings.max_blob_bytes)
         self.pulls = Pulls(metadata.images, metadata.lifecycle)
@@ -82,6 +90,7 @@ class Registry:
             self.iam.identity_policies,
             settings.region,
             trust_policies=self.iam.trust_policy,
+            changes=changes,
         )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
         self.iam.on_change = self.authz.forget
@@ -133,6 +142,24 @@ class Registry:
             found = await self.repositories.listing(self.scope_of(account), None, None)
             keys += [r.key for r in found]
         return keys
+
+    async def health(self, patience: float = 5.0) -> dict[str, str]:
+        """Whether this node reaches its database and its blob store: "ok", or what failed
+        (the kind of failure only; messages may carry hosts and credentials)."""
+        probes = {
+            "database": blocking(self._metadata.identity.account_exists, self.settings.account_id),
+            "storage": self._store.size(_PROBE_DIGEST),
+        }
+        report = {}
+        for name, probe in probes.items():
+            try:
+                await asyncio.wait_for(probe, patience)
+                report[name] = "ok"
+            except TimeoutError:
+                report[name] = f"no answer within {patience:g}s"
+            except Exception as exc:
+                report[name] = f"failed: {type(exc).__name__}"
+        return report
 
     def close(self) -> None:
         self._metadata.close()
