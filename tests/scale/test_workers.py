@@ -1,0 +1,282 @@
+"""``dockyard serve --workers N``: one port, several processes, one registry.
+
+The supervisor's promises (spread, replacement, drain, death with the parent) and
+what must hold across workers: a change made through one worker is seen at once
+by the next request on any other (policies, key status), an upload continues
+through whichever worker the next connection lands on, races are decided once.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from tests.support.auth import ROOT_KEY, basic, login_password
+from tests.support.authz import dumps, ecr_as, iam_client, make_user, password_of
+from tests.support.images import Image, make_image, sha256_digest
+from tests.support.servers import DockyardProcess
+
+WORKERS = 3
+
+
+def _start(tmp_path: Path, *args: str, open_access: bool = True) -> DockyardProcess:
+    server = DockyardProcess(
+        tmp_path / "data",
+        extra_args=["--workers", str(WORKERS), "--log-format", "json", "--access-log", *args],
+        open_access=open_access,
+    )
+    server.start_ready(timeout=60)
+    return server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[DockyardProcess]:
+    server = _start(tmp_path)
+    yield server
+    if server.running:
+        server.stop_cleanly()
+
+
+def _workers(server: DockyardProcess) -> list[psutil.Process]:
+    return psutil.Process(server.pid).children()
+
+
+def _wait_for(probe: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not true within {timeout}s")
+
+
+def _fresh(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """A request on a connection of its own, so the kernel may hand it to any worker."""
+    with httpx.Client(timeout=60) as client:
+        return client.request(method, url, **kwargs)
+
+
+def _access_pids(server: DockyardProcess) -> set[int]:
+    pids = set()
+    for line in server.log_text().splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry["logger"] == "uvicorn.access":
+                pids.add(entry["pid"])
+    return pids
+
+
+def test_workers_share_the_port_and_log_json(server: DockyardProcess) -> None:
+    children = _workers(server)
+    assert len(children) == WORKERS
+    for _ in range(60):
+        assert _fresh("GET", f"{server.url}/v2/").status_code == 200
+    pids = _access_pids(server)
+    # Every access line is JSON with the pid of the worker that served it.
+    assert pids <= {c.pid for c in children}
+    assert len(pids) >= 2, f"60 connections all landed on one worker: {pids}"
+
+
+def test_probes(server: DockyardProcess) -> None:
+    live = _fresh("GET", f"{server.url}/livez")
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    health = _fresh("GET", f"{server.url}/healthz")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+
+
+def test_probes_need_no_credentials_and_report_a_broken_store(tmp_path: Path) -> None:
+    server = _start(tmp_path, open_access=False)
+    try:
+        assert _fresh("GET", f"{server.url}/v2/").status_code == 401
+        assert _fresh("GET", f"{server.url}/livez").status_code == 200
+        assert _fresh("GET", f"{server.url}/healthz").status_code == 200
+        # The blob store's directory becomes a file: the store cannot answer any more.
+        storage = tmp_path / "data" / "storage"
+        storage.rename(tmp_path / "storage-gone")
+        storage.write_text("not a directory")
+        health = _fresh("GET", f"{server.url}/healthz")
+        assert health.status_code == 503, health.text
+        assert health.json()["database"] == "ok"
+        assert health.json()["storage"].startswith("failed")
+        assert _fresh("GET", f"{server.url}/livez").status_code == 200
+    finally:
+        server.stop_cleanly()
+
+
+def test_a_dead_worker_is_replaced(server: DockyardProcess) -> None:
+    before = _workers(server)
+    victim = before[0]
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+
+    def replaced() -> bool:
+        now = {c.pid for c in _workers(server)}
+        return len(now) == WORKERS and victim.pid not in now
+
+    _wait_for(replaced)
+    for _ in range(20):
+        assert _fresh("GET", f"{server.url}/v2/").status_code == 200
+
+
+def test_sigterm_drains_every_worker(server: DockyardProcess) -> None:
+    children = _workers(server)
+    assert server.stop() == 0
+    for child in children:
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+
+
+def test_workers_die_with_a_sigkilled_parent_and_free_the_port(tmp_path: Path) -> None:
+    server = _start(tmp_path)
+    children = _workers(server)
+    assert server.kill() == -signal.SIGKILL
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"workers outlived their parent: {[p.pid for p in alive]}"
+    # A new node starts on the same port at once: nothing holds it.
+    again = DockyardProcess(
+        tmp_path / "data", port=server.port, extra_args=["--workers", str(WORKERS)]
+    )
+    again.start_ready(timeout=60)
+    assert _fresh("GET", f"{again.url}/v2/").status_code == 200
+    again.stop_cleanly()
+
+
+def test_memory_store_refuses_several_workers(tmp_path: Path) -> None:
+    server = DockyardProcess(
+        tmp_path / "data", extra_args=["--workers", "2", "--storage-backend", "memory"]
+    )
+    server.start()
+    deadline = time.monotonic() + 30
+    while server.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.stop() == 2
+    assert "memory storage backend lives in one process" in server.log_text()
+
+
+def test_an_upload_continues_through_any_worker(server: DockyardProcess) -> None:
+    """Each chunk on a new connection: the chunks land on different workers, and the
+    hash is rebuilt from the stored bytes where a worker did not see the earlier ones."""
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    digest = sha256_digest(data)
+    for attempt in range(4):
+        started = _fresh("POST", f"{server.url}/v2/spread/blobs/uploads/")
+        assert started.status_code == 202
+        location = started.headers["Location"]
+        offset = 0
+        for piece in (data[i : i + 256 * 1024] for i in range(0, len(data), 256 * 1024)):
+            url = location if location.startswith("http") else server.url + location
+            r = _fresh(
+                "PATCH",
+                url,
+                content=piece,
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Range": f"{offset}-{offset + len(piece) - 1}",
+                },
+            )
+            assert r.status_code == 202, r.text
+            offset += len(piece)
+            location = r.headers["Location"]
+        url = location if location.startswith("http") else server.url + location
+        sep = "&" if "?" in url else "?"
+        done = _fresh("PUT", f"{url}{sep}digest={digest}")
+        assert done.status_code == 201, done.text
+        pulled = _fresh("GET", f"{server.url}/v2/spread/blobs/{digest}")
+        assert pulled.content == data, f"attempt {attempt}"
+    assert len(_access_pids(server)) >= 2
+
+
+def test_immutable_tag_race_across_workers(tmp_path: Path) -> None:
+    """20 pushes of different images to one immutable tag, each on its own connection
+    over three workers: exactly one wins."""
+    server = _start(tmp_path, open_access=False)
+    try:
+        ecr = ecr_as(server.url, ROOT_KEY)
+        ecr.create_repository(repositoryName="race", imageTagMutability="IMMUTABLE")
+        auth = basic(login_password(server.url))
+        images = [make_image(f"race-{i}", layers=1) for i in range(20)]
+        with httpx.Client(base_url=server.url, headers=auth, timeout=60) as client:
+            for image in images:
+                for blob in [image.config, *image.layers]:
+                    r = client.post(  # monolithic upload
+                        f"/v2/race/blobs/uploads/?digest={blob.digest}",
+                        content=blob.data,
+                        headers={"Content-Type": "application/octet-stream"},
+                    )
+                    assert r.status_code == 201, r.text
+
+        def put(image: Image) -> int:
+            return _fresh(
+                "PUT",
+                f"{server.url}/v2/race/manifests/v1",
+                content=image.manifest.data,
+                headers={**auth, "Content-Type": image.manifest.media_type},
+            ).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            codes = list(pool.map(put, images))
+        assert codes.count(201) == 1, codes
+        assert all(c in (201, 400) for c in codes), codes
+        tagged = ecr.describe_images(repositoryName="race")["imageDetails"]
+        assert [d["imageTags"] for d in tagged if d.get("imageTags")] == [["v1"]]
+    finally:
+        server.stop_cleanly()
+
+
+def test_changes_through_one_worker_are_seen_by_all_at_once(tmp_path: Path) -> None:
+    """A key disabled, a policy denying: the very next request, whichever worker takes it,
+    sees the change (the caches are per process, and a second long)."""
+    server = _start(tmp_path, open_access=False)
+    try:
+        iam = iam_client(server.url)
+        ecr_as(server.url, ROOT_KEY).create_repository(repositoryName="guarded")
+        key = make_user(
+            iam,
+            "alice",
+            managed=("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser",),
+        )
+        password = password_of(ecr_as(server.url, key))
+        for round_ in range(6):
+            # Warm every worker's cache with the current answer first.
+            for _ in range(3 * WORKERS):
+                assert (
+                    _fresh("GET", f"{server.url}/v2/", headers=basic(password)).status_code == 200
+                )
+            iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Inactive")
+            for _ in range(3 * WORKERS):
+                r = _fresh("GET", f"{server.url}/v2/", headers=basic(password))
+                assert r.status_code == 401, f"round {round_}: a worker still honours the key"
+            iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Active")
+
+        deny = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "no",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "arn:aws:iam::000000000000:user/alice"},
+                    "Action": "ecr:DescribeImages",
+                }
+            ],
+        }
+        root = ecr_as(server.url, ROOT_KEY)
+        for _round in range(4):
+            for _ in range(2 * WORKERS):
+                ecr_as(server.url, key).describe_images(repositoryName="guarded")
+            root.set_repository_policy(repositoryName="guarded", policyText=dumps(deny))
+            for _ in range(2 * WORKERS):
+                with pytest.raises(Exception, match="AccessDenied"):
+                    ecr_as(server.url, key).describe_images(repositoryName="guarded")
+            root.delete_repository_policy(repositoryName="guarded")
+    finally:
+        server.stop_cleanly()
