@@ -202,6 +202,21 @@ def _convert(name: str, value: Any, kind: type) -> Any:
         raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from None
 
 
+def as_values(settings: Settings) -> dict[str, str]:
+    """Every setting as the text ``load_settings`` reads back into the same value (to hand
+    resolved settings to another process)."""
+    values = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, bool):
+            values[f.name] = "true" if value else "false"
+        elif isinstance(value, timedelta):
+            values[f.name] = f"{value.total_seconds()!r}s"
+        else:
+            values[f.name] = str(value)
+    return values
+
+
 def worker_count(settings: Settings) -> int:
     return settings.workers or os.cpu_count() or 1
 

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import math
-import signal
-import socket
-from collections.abc import Iterator
 from dataclasses import fields
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import uvicorn
 
-from dockyard.app import ROOT_CREDENTIALS_FILE, bootstrap_root, create_app, open_registry
+from dockyard.app import ROOT_CREDENTIALS_FILE, bootstrap_root, open_registry
 from dockyard.cli import logs
-from dockyard.cli.connections import http_protocol
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
-from dockyard.cli.workers import Supervisor, bind
+from dockyard.cli.server import run_server
+from dockyard.cli.workers import become_supervisor, bind
 from dockyard.config import HELP, Settings, env_name, worker_count
-from dockyard.services import Registry
 
 
 def _help(field: str, default: object) -> str:
@@ -112,7 +104,7 @@ def serve(
         s3_endpoint_url=s3_endpoint_url,
         s3_region=s3_region,
     )
-    log_config = logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format)
     workers = worker_count(settings)
     if workers > 1 and settings.storage_backend == "memory":
         typer.echo(
@@ -133,67 +125,17 @@ def serve(
             err=True,
         )
     if workers == 1:
-        if not _serve(settings, registry, log_config, None):
+        if not run_server(settings, registry, None):
             raise typer.Exit(1)
         return
-    # Forked workers open their own connections and files: none may be shared.
+    # The workers open their own connections and files: none may be shared.
     registry.close()
     try:
         sock = bind(settings.host, settings.port)
     except OSError as exc:
         typer.echo(f"dockyard: cannot listen on {settings.host}:{settings.port}: {exc}", err=True)
         raise typer.Exit(1) from None
-
-    def work() -> None:
-        if not _serve(settings, open_registry(settings), log_config, sock):
-            raise SystemExit(1)
-
-    code = Supervisor(workers, work).run()
-    sock.close()
-    if code:
-        raise typer.Exit(code)
-
-
-def _serve(
-    settings: Settings,
-    registry: Registry,
-    log_config: dict[str, Any],
-    sock: socket.socket | None,
-) -> bool:
-    """Serve until told to stop; False when the server could not start."""
-    app = create_app(settings, registry)
-    server_config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=log_config,
-        access_log=settings.access_log,
-        lifespan="on",
-        server_header=False,
-        proxy_headers=False,
-        http=http_protocol(settings.header_timeout.total_seconds()),
-        timeout_keep_alive=math.ceil(settings.keep_alive_timeout.total_seconds()),
-    )
-    server = _Server(server_config)
-    server.run(sockets=None if sock is None else [sock])
-    return server.started
-
-
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after a graceful shutdown, which makes the
-    process die by signal; an operator (and systemd) expect a clean exit 0."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.handle_exit, sig, None)
-        try:
-            yield
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+    become_supervisor(settings, workers, sock)
 
 
 def settings_epilog() -> str:

@@ -1,7 +1,11 @@
 """Several server processes on one port: a small pre-fork supervisor.
 
-The parent binds the listening socket, forks the workers and only watches them:
-the kernel spreads connections over the workers' accept calls. Workers share
+``dockyard serve`` prepares the node (settings, migrations, root key), binds
+the listening socket and then replaces itself (exec, same pid) with this
+module, which imports nothing but the standard library: the supervisor only
+forks the workers and watches them, so it should not hold the ~80 MB of the
+application as well. Each worker imports and opens the application after the
+fork. The kernel spreads connections over the workers' accept calls. Workers share
 nothing but the socket; everything else they share goes through the database
 and the blob store, which is what makes a worker the same thing as a node.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -27,12 +32,47 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dockyard.cli import logs
+from dockyard.config import Settings, as_values, load_settings
+
 log = logging.getLogger("dockyard.workers")
 
 _PR_SET_PDEATHSIG = 1
 # A worker that exits sooner than this after starting counts as failing to start.
 _QUICK_EXIT_SECONDS = 5.0
 _MAX_QUICK_EXITS = 5
+
+
+def become_supervisor(settings: Settings, count: int, sock: socket.socket) -> None:
+    """Replace this process with the supervisor of ``count`` workers serving on ``sock``.
+
+    The settings, as resolved here, travel through a pipe (they may hold secrets,
+    which do not belong on a command line).
+    """
+    reader, writer = os.pipe()
+    with os.fdopen(writer, "w") as pipe:
+        json.dump(as_values(settings), pipe)
+    os.set_inheritable(reader, True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [sys.executable, "-m", "dockyard.cli.workers", str(sock.fileno()), str(reader)]
+    os.execv(sys.executable, [*argv, str(count)])
+
+
+def main(argv: list[str]) -> None:
+    sock_fd, settings_fd, count = (int(arg) for arg in argv)
+    with os.fdopen(settings_fd) as pipe:
+        settings = load_settings(json.load(pipe), environ={})
+    logs.configure(settings.log_level, settings.log_format)
+    sock = socket.socket(fileno=sock_fd)
+
+    def work() -> None:
+        from dockyard.cli.server import run_server  # the application: in workers only
+
+        if not run_server(settings, None, sock):
+            raise SystemExit(1)
+
+    sys.exit(Supervisor(count, work).run())
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -161,3 +201,7 @@ def _describe(code: int) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from cyclonedx.model.bom import Bom
-from cyclonedx.model.component import Component, ComponentType
-from cyclonedx.output.json import JsonV1Dot5
-from packageurl import PackageURL
-
 
 def cyclonedx_json(image_name: str, digest: str, inventory: dict[str, Any]) -> str:
+    # Imported here, not at the top: the library costs every server process ~7 MB of
+    # memory, and SBOMs are asked for rarely.
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.output.json import JsonV1Dot5
+    from packageurl import PackageURL
+
     bom = Bom()
     image = Component(name=image_name, version=digest, type=ComponentType.CONTAINER, bom_ref=digest)
     bom.metadata.component = image

@@ -1,0 +1,65 @@
+"""One server process: the app on uvicorn, on a port of its own or on a socket
+shared with the node's other workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+
+from dockyard.app import create_app, open_registry
+from dockyard.cli import logs
+from dockyard.cli.connections import http_protocol
+from dockyard.config import Settings
+from dockyard.services import Registry
+
+
+def run_server(settings: Settings, registry: Registry | None, sock: socket.socket | None) -> bool:
+    """Serve until told to stop; False when the server could not start.
+
+    A worker (``sock`` given) opens its own registry without migrating: the process
+    that started the node migrated before any worker existed.
+    """
+    if registry is None:
+        registry = open_registry(settings)
+    app = create_app(settings, registry)
+    server_config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=logs.configure(settings.log_level, settings.log_format),
+        access_log=settings.access_log,
+        lifespan="on",
+        server_header=False,
+        proxy_headers=False,
+        http=http_protocol(settings.header_timeout.total_seconds()),
+        timeout_keep_alive=math.ceil(settings.keep_alive_timeout.total_seconds()),
+    )
+    server = _Server(server_config)
+    server.run(sockets=None if sock is None else [sock])
+    if not server.started:
+        logging.getLogger("dockyard.server").error("the server did not start")
+    return bool(server.started)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after a graceful shutdown, which makes the
+    process die by signal; an operator (and systemd) expect a clean exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
