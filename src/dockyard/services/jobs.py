@@ -179,12 +179,7 @@ class Jobs:
                         p.every,
                         now,
                     )
-                if (
-                    self._pruned_at is None
-                    or time.monotonic() - self._pruned_at > PRUNE_EVERY.total_seconds()
-                ):
-                    self._pruned_at = time.monotonic()
-                    await self.prune()
+                await self._prune_now_and_then()
                 await self.run_due()
             except asyncio.CancelledError:
                 raise
@@ -206,6 +201,13 @@ class Jobs:
             pruned += batch
             if not batch:
                 return pruned
+
+    async def _prune_now_and_then(self) -> None:
+        # Every node prunes (a delete twice is harmless), at start and then hourly.
+        since = None if self._pruned_at is None else time.monotonic() - self._pruned_at
+        if since is None or since > PRUNE_EVERY.total_seconds():
+            self._pruned_at = time.monotonic()
+            await self.prune()
 
     async def job_stats(self, since: datetime | None = None) -> list[KindStats]:
         """Per kind: how many jobs are in each state and how long finished runs took."""
