@@ -40,3 +40,24 @@ def test_jobs_stats_lists_each_kind(tmp_path: Path) -> None:
     mean, longest = float(by_kind["chore"][4]), float(by_kind["chore"][5])
     assert 0.2 <= mean <= longest and 0.4 <= longest < 5  # one run of 0.2 s, one of 0.4 s
     assert by_kind["errand"] == ["1", "0", "0", "0", "", ""]
+
+
+def test_jobs_lists_each_job_with_its_key(tmp_path: Path) -> None:
+    metadata = open_metadata(None, tmp_path)
+    jobs = Jobs(metadata.jobs)
+
+    async def scenario() -> list[int]:
+        keyed = await jobs.enqueue(Chore(), key="000000000000/us-east-1/team/app", delay=60)
+        again = await jobs.enqueue(Chore(), key="000000000000/us-east-1/team/app", delay=60)
+        return [keyed, again, await jobs.enqueue(Errand(), delay=60)]
+
+    try:
+        keyed, again, unkeyed = asyncio.run(scenario())
+    finally:
+        metadata.close()
+    assert again == keyed
+    rows = table_rows(dockyard(tmp_path, "jobs").stdout)
+    assert [row[:4] for row in rows] == [
+        [str(unkeyed), "errand", "queued", ""],
+        [str(keyed), "chore", "queued", "000000000000/us-east-1/team/app"],
+    ]
