@@ -228,7 +228,8 @@ def _or(*values: Any) -> Any:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "quote": lambda *v: " ".join(_go_quote(x) for x in v),
+    # sprig's quote drops nil arguments: `{{ nil | quote }}` renders nothing.
+    "quote": lambda *v: " ".join(_go_quote(x) for x in v if x is not None),
     "default": lambda fallback, value=None: value if _truthy(value) else fallback,
     "required": _required,
     "printf": _printf,
