@@ -1,4 +1,4 @@
-"""One job mechanism for all background work (GC, lifecycle; later scans, replication).
+"""One job mechanism for all background work (GC, lifecycle, scans; later replication).
 
 Jobs live in the database and are claimed with a lease, so one node or many
 sharing PostgreSQL run each job once; a node that dies mid-job lets its lease
@@ -23,7 +23,8 @@ taken over while its node is alive; a node that finds its lease gone stops the
 job and records nothing over the new owner's outcome. Failures are either
 permanent (a domain error, ``PermanentJobError``: failed at once, since running
 again gives the same answer) or transient (anything else: retried with
-exponential backoff, up to ``max_attempts`` runs).
+exponential backoff, up to ``max_attempts`` runs). The claim never hands out
+a job that has had its runs; one whose node died during its last run is failed.
 """
 
 from __future__ import annotations
