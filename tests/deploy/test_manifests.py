@@ -631,3 +631,38 @@ def test_deploy_readme_sets_only_values_the_chart_has() -> None:
             value = value[name] if index is None else value[name][int(index)]
     named = set(re.findall(r"\bDOCKYARD_[A-Z0-9_]*[A-Z0-9]\b", text))
     assert named <= KNOWN_ENV, sorted(named - KNOWN_ENV)
+
+
+def connections_per_process() -> tuple[int, int]:
+    """(kept, overflow) of one process's PostgreSQL pool, from the engine the server makes."""
+    from dockyard.metadata.database import create_database_engine
+
+    try:
+        engine = create_database_engine("postgresql://u:p@127.0.0.1:1/db")  # never connects
+    except ModuleNotFoundError as exc:
+        pytest.skip(f"no PostgreSQL driver installed: {exc}")
+    try:
+        return engine.pool.size(), engine.pool._max_overflow  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+def test_readme_and_deployments_size_postgresql_connections_for_the_real_pool() -> None:
+    kept, overflow = connections_per_process()
+    per_process = kept + overflow
+    text = (ROOT / "README.md").read_text()
+    stated = re.search(r"up to (\d+)\s+connections today \((\d+) kept, (\d+) more", text)
+    assert stated, "README's sizing note states the pool per worker process"
+    assert tuple(map(int, stated.groups())) == (per_process, kept, overflow)
+
+    services = compose()["services"]
+    (max_connections,) = [
+        int(a.split("=")[1]) for a in services["postgres"]["command"] if "max_connections" in a
+    ]
+    workers = load_settings(environ=node_env(NODES[0])).workers
+    assert max_connections > len(NODES) * workers * per_process
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    chart_peak = values["replicaCount"] * values["dockyard"]["workers"] * per_process
+    example = re.search(r'max_connections: "(\d+)"', (ROOT / "deploy" / "README.md").read_text())
+    assert example and int(example.group(1)) > chart_peak
