@@ -1,5 +1,5 @@
 """Jobs across nodes: leases renewed while a job runs, lost leases, permanent and transient
-failures, per-kind stats. Two ``Jobs`` over one real SQLite database play two nodes."""
+failures. Two ``Jobs`` over one real SQLite database play two nodes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dockyard.domain.errors import NameUnknown
 from dockyard.metadata import Metadata, open_metadata
 from dockyard.metadata.jobs import DONE, FAILED, QUEUED
 from dockyard.services.jobs import Jobs, PermanentJobError
+from tests.jobs.kinds import Chore, Errand
 
 SECOND = timedelta(seconds=1)
 
@@ -45,20 +46,20 @@ def test_a_job_longer_than_its_lease_is_not_claimed_by_another_node(metadata: Me
     a, b = node(metadata), node(metadata)
     runs: list[str] = []
 
-    async def slow(payload: dict[str, Any]) -> dict[str, Any]:
+    async def slow(payload: Chore) -> dict[str, Any]:
         runs.append("a")
         await asyncio.sleep(2.5)  # 2.5 leases
         return {"by": "a"}
 
-    async def quick(payload: dict[str, Any]) -> dict[str, Any]:
+    async def quick(payload: Chore) -> dict[str, Any]:
         runs.append("b")
         return {"by": "b"}
 
-    a.register("long", slow)
-    b.register("long", quick)
+    a.register(Chore, slow)
+    b.register(Chore, quick)
 
     async def scenario() -> int:
-        job_id = await a.enqueue("long", {})
+        job_id = await a.enqueue(Chore())
         running = asyncio.create_task(a.run_due())
         taken_by_b = 0
         for _ in range(12):  # node B polls through the whole run
@@ -82,18 +83,18 @@ def test_a_node_that_stopped_renewing_does_not_overwrite_the_new_owner(
     a = node(metadata, heartbeat=timedelta(hours=1))
     b = node(metadata)
 
-    async def slow(payload: dict[str, Any]) -> dict[str, Any]:
+    async def slow(payload: Chore) -> dict[str, Any]:
         await asyncio.sleep(2)
         return {"by": "a"}
 
-    async def quick(payload: dict[str, Any]) -> dict[str, Any]:
+    async def quick(payload: Chore) -> dict[str, Any]:
         return {"by": "b"}
 
-    a.register("gc", slow)
-    b.register("gc", quick)
+    a.register(Chore, slow)
+    b.register(Chore, quick)
 
     async def scenario() -> int:
-        job_id = await a.enqueue("gc", {})
+        job_id = await a.enqueue(Chore())
         running = asyncio.create_task(a.run_due())
         await asyncio.sleep(1.3)
         assert await b.run_due() == 1  # the lease ran out: B takes the job over
@@ -105,7 +106,7 @@ def test_a_node_that_stopped_renewing_does_not_overwrite_the_new_owner(
     job = metadata.jobs.get(job_id)
     assert job is not None
     assert (job.state, job.attempts, job.result) == (DONE, 2, {"by": "b"})
-    assert a.lost_leases == {"gc": 1} and not b.lost_leases
+    assert a.lost_leases == {"chore": 1} and not b.lost_leases
     assert len(lost_warnings(caplog)) == 1
 
 
@@ -117,7 +118,7 @@ def test_a_node_that_finds_its_lease_lost_stops_the_job(
     b = node(metadata)
     stopped = []
 
-    async def endless(payload: dict[str, Any]) -> dict[str, Any]:
+    async def endless(payload: Errand) -> dict[str, Any]:
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
@@ -125,14 +126,14 @@ def test_a_node_that_finds_its_lease_lost_stops_the_job(
             raise
         return {"by": "a"}
 
-    async def quick(payload: dict[str, Any]) -> dict[str, Any]:
+    async def quick(payload: Errand) -> dict[str, Any]:
         return {"by": "b"}
 
-    a.register("scan", endless)
-    b.register("scan", quick)
+    a.register(Errand, endless)
+    b.register(Errand, quick)
 
     async def scenario() -> tuple[int, float]:
-        job_id = await a.enqueue("scan", {})
+        job_id = await a.enqueue(Errand())
         started = time.monotonic()
         running = asyncio.create_task(a.run_due())
         await asyncio.sleep(1.2)
@@ -146,7 +147,7 @@ def test_a_node_that_finds_its_lease_lost_stops_the_job(
     assert job is not None
     assert (job.state, job.result) == (DONE, {"by": "b"})
     assert stopped == [True] and took < 5
-    assert a.lost_leases == {"scan": 1}
+    assert a.lost_leases == {"errand": 1}
     assert len(lost_warnings(caplog)) == 1
 
 
@@ -157,14 +158,14 @@ def test_a_permanent_failure_runs_once(metadata: Metadata, error: Exception) -> 
     jobs = node(metadata, retry_base=timedelta(0))
     calls = []
 
-    async def doomed(payload: dict[str, Any]) -> dict[str, Any]:
+    async def doomed(payload: Errand) -> dict[str, Any]:
         calls.append(1)
         raise error
 
-    jobs.register("scan", doomed)
+    jobs.register(Errand, doomed)
 
     async def scenario() -> int:
-        job_id = await jobs.enqueue("scan", {})
+        job_id = await jobs.enqueue(Errand())
         for _ in range(3):
             await jobs.run_due()
         return job_id
@@ -180,14 +181,14 @@ def test_a_transient_failure_retries_with_backoff_then_fails(metadata: Metadata)
     jobs = node(metadata, max_attempts=3, retry_base=timedelta(seconds=0.3))
     calls: list[float] = []
 
-    async def flaky(payload: dict[str, Any]) -> dict[str, Any]:
+    async def flaky(payload: Chore) -> dict[str, Any]:
         calls.append(time.monotonic())
         raise ConnectionError("storage unreachable")
 
-    jobs.register("gc", flaky)
+    jobs.register(Chore, flaky)
 
     async def scenario() -> int:
-        job_id = await jobs.enqueue("gc", {})
+        job_id = await jobs.enqueue(Chore())
         await jobs.run_due()
         queued = metadata.jobs.get(job_id)
         assert queued is not None and queued.state == QUEUED  # waiting for its retry
@@ -206,32 +207,3 @@ def test_a_transient_failure_retries_with_backoff_then_fails(metadata: Metadata)
     assert first_gap >= 0.3 and second_gap >= 0.6  # doubled after each failure
     assert (job.state, job.attempts) == (FAILED, 3)
     assert job.error == "ConnectionError: storage unreachable"
-
-
-def test_job_stats_count_outcomes_and_durations_per_kind(metadata: Metadata) -> None:
-    jobs = node(metadata)
-
-    async def takes_a_moment(payload: dict[str, Any]) -> dict[str, Any]:
-        await asyncio.sleep(0.2)
-        if payload.get("fail"):
-            raise PermanentJobError("no")
-        return {}
-
-    jobs.register("gc", takes_a_moment)
-    jobs.register("scan", takes_a_moment)
-
-    async def scenario() -> None:
-        await jobs.enqueue("gc", {})
-        await jobs.enqueue("gc", {"fail": True})
-        await jobs.enqueue("scan", {})
-        await jobs.run_due()
-        await jobs.enqueue("scan", {}, delay=3600)
-
-    asyncio.run(scenario())
-    stats = {s.kind: s for s in asyncio.run(jobs.job_stats())}
-    assert sorted(stats) == ["gc", "scan"]
-    gc, scan = stats["gc"], stats["scan"]
-    assert (gc.queued, gc.running, gc.done, gc.failed) == (0, 0, 1, 1)
-    assert (scan.queued, scan.done, scan.failed) == (1, 1, 0)
-    assert gc.mean_seconds is not None and gc.max_seconds is not None
-    assert 0.2 <= gc.mean_seconds <= gc.max_seconds < 5

@@ -12,7 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from dockyard.app import open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.config import parse_duration
-from dockyard.workers import GC
+from dockyard.services.job_payloads import GcPayload
 
 
 def _duration(text: str | None) -> float | None:
@@ -41,18 +41,14 @@ def gc(
 ) -> None:
     """Collect garbage: unreferenced blobs, stale repository links, abandoned uploads."""
     settings = settings_from(config, data_dir=data_dir)
-    payload: dict[str, object] = {"dry_run": dry_run}
-    if (grace := _duration(grace_period)) is not None:
-        payload["grace_seconds"] = grace
-    if (expiry := _duration(upload_expiry)) is not None:
-        payload["upload_expiry_seconds"] = expiry
+    payload = GcPayload(_duration(grace_period), _duration(upload_expiry), dry_run)
     registry = open_registry(settings)
     console = Console(stderr=True)
 
     async def run() -> dict[str, object]:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
             bar.add_task("collecting garbage" + (" (dry run)" if dry_run else ""), total=None)
-            job = await registry.jobs.run_now(GC, payload)
+            job = await registry.jobs.run_now(payload)
         if job.state != "done" or job.result is None:
             raise typer.Exit(_report_failure(console, job.error))
         return job.result

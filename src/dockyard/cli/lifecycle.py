@@ -13,8 +13,8 @@ from rich.table import Table
 from dockyard.app import open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.domain.errors import DockyardError
+from dockyard.services.job_payloads import LifecyclePayload
 from dockyard.services.lifecycle import Applied
-from dockyard.workers import LIFECYCLE
 
 lifecycle = typer.Typer(help="Lifecycle policies.", no_args_is_help=True)
 
@@ -54,12 +54,7 @@ def run(
             for key in keys:
                 bar.update(task, description=f"{key.name}")
                 # The same job the scheduler runs, recorded like it (dockyard jobs).
-                payload = {
-                    "repository": key.name.value,
-                    "account_id": key.scope.account_id,
-                    "dry_run": dry_run,
-                }
-                job = await registry.jobs.run_now(LIFECYCLE, payload)
+                job = await registry.jobs.run_now(LifecyclePayload.of(key, dry_run))
                 if job.state != "done" or job.result is None:
                     raise LifecycleRunFailed(key.name.value, job.error or "unknown error")
                 done += [(key.name.value, Applied(**a)) for a in job.result["applied"]]

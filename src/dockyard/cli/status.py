@@ -47,7 +47,7 @@ def jobs(
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
-    """Background jobs (GC, lifecycle, restores): state, attempts, result or error."""
+    """Background jobs (GC, lifecycle, scans, restores): state, attempts, result or error."""
     registry = open_registry(settings_from(config, data_dir=data_dir))
     try:
         if stats:
@@ -56,7 +56,11 @@ def jobs(
         records = asyncio.run(registry.jobs.recent(limit))
     finally:
         registry.close()
-    table = Table("id", "kind", "state", "attempts", "run after", "finished", "result / error")
+    # The key: what a per-repository job is about (account/region/name), "periodic" for
+    # the schedule's own runs; one queued or running job per kind and key.
+    table = Table(
+        "id", "kind", "state", "key", "attempts", "run after", "finished", "result / error"
+    )
     for job in records:
         outcome = job.error or (str(job.result)[:60] if job.result else "")
         finished = job.finished_at.isoformat(timespec="seconds") if job.finished_at else ""
@@ -64,6 +68,7 @@ def jobs(
             str(job.id),
             job.kind,
             job.state,
+            job.key or "",
             str(job.attempts),
             job.run_after.isoformat(timespec="seconds"),
             finished,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -304,8 +305,18 @@ jobs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("result", JSON),
     Column("error", Text),
+    Column("duration_seconds", Float),  # of the run that finished it (done or failed)
     Index(None, "state", "run_after"),
     Index(None, "kind", "key"),
+    # One queued or running job per kind and key: the rule that dedupes keyed jobs.
+    Index(
+        "uq_jobs_pending_kind_key",
+        "kind",
+        "key",
+        unique=True,
+        sqlite_where=text("state IN ('queued', 'running')"),
+        postgresql_where=text("state IN ('queued', 'running')"),
+    ),
 )
 
 lifecycle_policies = Table(

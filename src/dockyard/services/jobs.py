@@ -1,16 +1,30 @@
-"""One job mechanism for all background work (GC, lifecycle; later scans, replication).
+"""One job mechanism for all background work (GC, lifecycle, scans; later replication).
 
 Jobs live in the database and are claimed with a lease, so one node or many
 sharing PostgreSQL run each job once; a node that dies mid-job lets its lease
 run out and another node takes the job again, which is why handlers must be
 idempotent. Periodic work is a job that queues its own next run.
 
+Work is bounded: a job is about one repository (a scan, a lifecycle run), and
+registry-wide work is a small sweep that queues one such job per repository,
+each retried on its own. A job queued with a key is not queued again while one
+of its kind and key is queued or running (the jobs table's unique index decides,
+across nodes), so a repository never has two lifecycle runs at once. Garbage
+collection's mark and sweep is registry-wide by nature: it stays one job, run by
+whichever node claims it, and its lease keeps every other node off it.
+
+Each kind has one payload type (``job_payloads.py``); a stored payload that does
+not read back fails the job permanently. Each finished run records its duration,
+so ``job_stats`` is one GROUP BY; finished jobs are deleted after a retention
+(7 days done, 30 days failed) so the table does not grow for ever.
+
 A running job renews its lease every third of it, so a long GC or scan is not
 taken over while its node is alive; a node that finds its lease gone stops the
 job and records nothing over the new owner's outcome. Failures are either
 permanent (a domain error, ``PermanentJobError``: failed at once, since running
 again gives the same answer) or transient (anything else: retried with
-exponential backoff, up to ``max_attempts`` runs).
+exponential backoff, up to ``max_attempts`` runs). The claim never hands out
+a job that has had its runs; one whose node died during its last run is failed.
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -29,6 +44,8 @@ from typing import Any
 from dockyard.domain.errors import DockyardError
 from dockyard.metadata import JobRecord, JobStore
 from dockyard.metadata.jobs import DONE, FAILED, QUEUED, RUNNING
+from dockyard.services.job_payloads import JobPayload, P, from_dict, to_dict
+from dockyard.services.job_payloads import PermanentJobError as PermanentJobError
 from dockyard.services.threads import blocking
 
 log = logging.getLogger(__name__)
@@ -39,10 +56,9 @@ LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
 RETRY_BASE = timedelta(seconds=30)  # doubled after each failed run
 RETRY_CAP = timedelta(hours=1)
-
-
-class PermanentJobError(Exception):
-    """A job that cannot succeed by running again (bad payload, vanished subject)."""
+KEEP_DONE = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)  # longer: a failure may still need looking into
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -66,7 +82,7 @@ class KindStats:
 
 @dataclass(frozen=True, slots=True)
 class Periodic:
-    kind: str
+    payload: JobPayload
     every: timedelta
     key: str = "periodic"
 
@@ -89,27 +105,49 @@ class Jobs:
         self.heartbeat = heartbeat if heartbeat is not None else lease / 3
         self.max_attempts = max_attempts
         self.retry_base = retry_base
+        self._pruned_at: float | None = None  # time.monotonic() of the last prune
         # Runs whose lease another node took before they ended, per kind: their outcome
         # was not recorded (the new owner's stands), so they are counted here instead.
         self.lost_leases: Counter[str] = Counter()
 
-    def register(self, kind: str, handler: Handler) -> None:
-        self._handlers[kind] = handler
+    def register(
+        self,
+        kind: type[P],
+        run: Callable[[P], Awaitable[dict[str, Any]]],
+        *,
+        default_region: str | None = None,
+    ) -> None:
+        """Run jobs of ``kind`` (its payload type) with ``run``; ``default_region`` is the
+        region of payloads queued before payloads named one."""
 
-    async def enqueue(
-        self, kind: str, payload: dict[str, Any], key: str | None = None, delay: float = 0
-    ) -> int:
+        async def handle(stored: dict[str, Any]) -> dict[str, Any]:
+            return await run(from_dict(kind, stored, default_region))
+
+        self._handlers[kind.KIND] = handle
+
+    async def enqueue(self, payload: JobPayload, key: str | None = None, delay: float = 0) -> int:
+        """Queue a job; with a key, the id of the job of that kind and key already queued or
+        running if there is one, and nothing new."""
         now = datetime.now(UTC)
         return await blocking(
-            self._store.enqueue, kind, key, payload, now + timedelta(seconds=delay), now
+            self._store.enqueue,
+            payload.KIND,
+            key,
+            to_dict(payload),
+            now + timedelta(seconds=delay),
+            now,
         )
 
-    async def run_now(
-        self, kind: str, payload: dict[str, Any], key: str | None = None
-    ) -> JobRecord:
+    async def run_now(self, payload: JobPayload) -> JobRecord:
         """Queue a job and run it here and now (the CLI's on-demand runs): recorded like any."""
         job = await blocking(
-            self._store.start_here, kind, key, payload, self.owner, self.lease, datetime.now(UTC)
+            self._store.start_here,
+            payload.KIND,
+            None,
+            to_dict(payload),
+            self.owner,
+            self.lease,
+            datetime.now(UTC),
         )
         await self._run(job)
         done = await blocking(self._store.get, job.id)
@@ -120,7 +158,9 @@ class Jobs:
         """Run every job that is due now; returns how many ran."""
         ran = 0
         while True:
-            job = await blocking(self._store.claim, self.owner, datetime.now(UTC), self.lease)
+            job = await blocking(
+                self._store.claim, self.owner, datetime.now(UTC), self.lease, self.max_attempts
+            )
             if job is None:
                 return ran
             await self._run(job)
@@ -132,7 +172,15 @@ class Jobs:
             try:
                 now = datetime.now(UTC)
                 for p in periodic:
-                    await blocking(self._store.ensure_periodic, p.kind, p.key, p.every, now)
+                    await blocking(
+                        self._store.ensure_periodic,
+                        p.payload.KIND,
+                        p.key,
+                        to_dict(p.payload),
+                        p.every,
+                        now,
+                    )
+                await self._prune_now_and_then()
                 await self.run_due()
             except asyncio.CancelledError:
                 raise
@@ -143,31 +191,49 @@ class Jobs:
     async def recent(self, limit: int = 50) -> list[JobRecord]:
         return await blocking(self._store.recent, limit)
 
+    async def prune(
+        self, keep_done: timedelta = KEEP_DONE, keep_failed: timedelta = KEEP_FAILED
+    ) -> int:
+        """Delete jobs that finished longer ago than their state's retention; how many."""
+        now, pruned = datetime.now(UTC), 0
+        while True:
+            # In batches, so a large backlog never holds the write lock for long.
+            batch = await blocking(self._store.prune, now - keep_done, now - keep_failed)
+            pruned += batch
+            if not batch:
+                return pruned
+
+    async def _prune_now_and_then(self) -> None:
+        # Every node prunes (a delete twice is harmless), at start and then hourly.
+        since = None if self._pruned_at is None else time.monotonic() - self._pruned_at
+        if since is None or since > PRUNE_EVERY.total_seconds():
+            self._pruned_at = time.monotonic()
+            await self.prune()
+
     async def job_stats(self, since: datetime | None = None) -> list[KindStats]:
         """Per kind: how many jobs are in each state and how long finished runs took."""
-        outcomes = await blocking(self._store.outcomes, since)
-        states: dict[str, Counter[str]] = {}
-        durations: dict[str, list[float]] = {}
-        for o in outcomes:
-            states.setdefault(o.kind, Counter())[o.state] += 1
-            if o.state in (DONE, FAILED) and o.started_at and o.finished_at:
-                seconds = (o.finished_at - o.started_at).total_seconds()
-                durations.setdefault(o.kind, []).append(seconds)
-        stats = []
-        for kind in sorted(states):
-            counts, runs = states[kind], durations.get(kind, [])
-            stats.append(
-                KindStats(
-                    kind=kind,
-                    queued=counts[QUEUED],
-                    running=counts[RUNNING],
-                    done=counts[DONE],
-                    failed=counts[FAILED],
-                    mean_seconds=sum(runs) / len(runs) if runs else None,
-                    max_seconds=max(runs) if runs else None,
-                )
+        counts: dict[str, Counter[str]] = {}
+        timed: Counter[str] = Counter()
+        total: dict[str, float] = {}
+        longest: dict[str, float] = {}
+        for t in await blocking(self._store.tallies, since):
+            counts.setdefault(t.kind, Counter())[t.state] += t.jobs
+            if t.state in (DONE, FAILED) and t.max_seconds is not None:
+                timed[t.kind] += t.timed
+                total[t.kind] = total.get(t.kind, 0.0) + t.total_seconds
+                longest[t.kind] = max(longest.get(t.kind, 0.0), t.max_seconds)
+        return [
+            KindStats(
+                kind=kind,
+                queued=counts[kind][QUEUED],
+                running=counts[kind][RUNNING],
+                done=counts[kind][DONE],
+                failed=counts[kind][FAILED],
+                mean_seconds=total[kind] / timed[kind] if timed[kind] else None,
+                max_seconds=longest.get(kind),
             )
-        return stats
+            for kind in sorted(counts)
+        ]
 
     async def _run(self, job: JobRecord) -> None:
         handler = self._handlers.get(job.kind)

@@ -8,7 +8,6 @@ action. A preview and a run call the same function on the same inputs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,11 +26,9 @@ from dockyard.domain.records import ImageId, RepositoryKey, Scope
 from dockyard.metadata import ImageFacts, LifecycleStore, StoredPolicy, StoredPreview
 from dockyard.services.deletion import Deleter, ManifestTarget
 from dockyard.services.images import Images
+from dockyard.services.job_payloads import ActivatePayload
 from dockyard.services.jobs import Jobs
 from dockyard.services.threads import blocking
-
-ACTIVATE = "activate-image"
-Progress = Callable[[int, int], None]  # (repositories done, of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,16 +169,6 @@ class Lifecycle:
     async def repositories(self) -> list[RepositoryKey]:
         return await blocking(self._store.repositories_with_policies)
 
-    async def run_all(self, progress: Progress | None = None) -> dict[str, int]:
-        keys = await self.repositories()
-        totals = {"repositories": len(keys), "expired": 0, "archived": 0}
-        for done, key in enumerate(keys, start=1):
-            for applied in await self.run(key):
-                totals["expired" if applied.action == "expire" else "archived"] += 1
-            if progress:
-                progress(done, len(keys))
-        return totals
-
     async def actions(self, limit: int = 100) -> list[dict[str, Any]]:
         return await blocking(self._store.actions, limit)
 
@@ -198,13 +185,7 @@ class Lifecycle:
         if current == "ACTIVE":
             return "ACTIVE"
         await blocking(self._store.set_status, key, digest, "ACTIVATING", now)
-        payload = {
-            "account_id": key.scope.account_id,
-            "region": key.scope.region,
-            "repository": key.name.value,
-            "digest": str(digest),
-        }
-        await self._jobs.enqueue(ACTIVATE, payload)
+        await self._jobs.enqueue(ActivatePayload.of(key, digest))
         return "ACTIVATING"
 
     async def finish_activation(self, key: RepositoryKey, digest: Digest) -> None:

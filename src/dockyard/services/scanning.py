@@ -41,12 +41,11 @@ from dockyard.scanning.matching import lookup_names, match_packages
 from dockyard.scanning.sbom import cyclonedx_json
 from dockyard.scanning.severity import severity_of
 from dockyard.services.images import Images
+from dockyard.services.job_payloads import RescanSweepPayload, ScanPayload
 from dockyard.services.jobs import Jobs
 from dockyard.services.threads import blocking
 from dockyard.storage import BlobStore
 
-SCAN = "scan-image"
-RESCAN = "rescan-continuous"
 # ECR: one BASIC scan per image per 24 hours, the scan on push included.
 BASIC_SCAN_QUOTA_PERIOD = timedelta(hours=24)
 
@@ -102,7 +101,7 @@ class Scanning:
                 await asyncio.to_thread(self._vulns.import_source, location, progress=step)
             )
         if any(r.changed for r in results):
-            await self._jobs.enqueue(RESCAN, {})
+            await self._jobs.enqueue(RescanSweepPayload())
         return results
 
     async def vulnerability_status(self) -> VulnDbStatus:
@@ -173,29 +172,22 @@ class Scanning:
         config = await self.configuration(key.scope)
         now = datetime.now(UTC)
         await blocking(self._scans.start, key, digest, config.scan_type.value, now)
-        payload = {
-            "account_id": key.scope.account_id,
-            "region": key.scope.region,
-            "repository": key.name.value,
-            "digest": str(digest),
-        }
-        await self._jobs.enqueue(SCAN, payload)
+        await self._jobs.enqueue(ScanPayload.of(key, digest))
 
-    async def rescan_continuous(self, keys: list[RepositoryKey]) -> int:
-        """After new vulnerability data: queue scans of every image of continuous repositories."""
+    async def rescan(self, key: RepositoryKey) -> int:
+        """After new vulnerability data: queue scans of every image of the repository if it
+        is scanned continuously (it may have changed since the job was queued)."""
+        if await self.frequency(key) is not ScanFrequency.CONTINUOUS_SCAN:
+            return 0
         queued = 0
-        for key in keys:
-            if await self.frequency(key) is not ScanFrequency.CONTINUOUS_SCAN:
-                continue
-            after: int | None = None
-            while True:
-                page, after = await self._images.page(key, None, after, 100)
-                for image in page:
-                    await self._queue(key, image.digest)
-                    queued += 1
-                if after is None:
-                    break
-        return queued
+        after: int | None = None
+        while True:
+            page, after = await self._images.page(key, None, after, 100)
+            for image in page:
+                await self._queue(key, image.digest)
+                queued += 1
+            if after is None:
+                return queued
 
     # Running scans -----------------------------------------------------------
 
