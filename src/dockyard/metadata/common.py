@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, bindparam, select
 
 from dockyard.domain.errors import NameUnknown
 from dockyard.domain.records import Page, RepositoryKey
@@ -31,12 +31,33 @@ def in_repository(key: RepositoryKey) -> ColumnElement[bool]:
     )
 
 
+def in_repository_param() -> ColumnElement[bool]:
+    """``in_repository`` for a statement built once: the key comes in ``key_params``."""
+    return and_(
+        repositories.c.account_id == bindparam("account_id"),
+        repositories.c.region == bindparam("region"),
+        repositories.c.name == bindparam("repository"),
+    )
+
+
+def key_params(key: RepositoryKey) -> dict[str, str]:
+    """The parameters of ``in_repository_param``."""
+    return {
+        "account_id": key.scope.account_id,
+        "region": key.scope.region,
+        "repository": key.name.value,
+    }
+
+
+_REPOSITORY_ID = select(repositories.c.id).where(in_repository_param())
+
+
 def repository_row(conn: Connection, key: RepositoryKey) -> Row[Any] | None:
     return conn.execute(select(repositories).where(in_repository(key))).first()
 
 
 def repository_id(conn: Connection, key: RepositoryKey) -> int | None:
-    return conn.execute(select(repositories.c.id).where(in_repository(key))).scalar()
+    return conn.execute(_REPOSITORY_ID, key_params(key)).scalar()
 
 
 def require_repository(conn: Connection, key: RepositoryKey) -> int:

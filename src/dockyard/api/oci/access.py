@@ -71,7 +71,7 @@ def facts_of(request: Request) -> RequestFacts:
     client = request.scope.get("client")
     return RequestFacts(
         source_ip=client[0] if client else None,
-        secure_transport=request.url.scheme == "https",
+        secure_transport=request.scope.get("scheme") == "https",
     )
 
 
