@@ -57,7 +57,7 @@ from dockyard.metadata.common import (
     page,
     require_repository,
 )
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import reading, reads_are_local, writing
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -74,6 +74,7 @@ class ContentStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self.reads_are_local = reads_are_local(engine)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -404,7 +405,7 @@ class ContentStore:
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True
     ) -> StoredManifest:
         query = _MANIFEST_LOOKUPS[(isinstance(reference, Tag), with_payload)]
-        with reading(self._engine) as conn:
+        with reading(self._engine, single_statement=True) as conn:
             row = conn.execute(query, {**key_params(key), "reference": str(reference)}).first()
             if row is None:
                 require_repository(conn, key)

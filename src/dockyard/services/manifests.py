@@ -18,7 +18,7 @@ from dockyard.domain.records import (
 )
 from dockyard.metadata import ContentStore
 from dockyard.services.pulls import Pulls
-from dockyard.services.threads import blocking
+from dockyard.services.threads import blocking, quick_read
 
 PushHook = Callable[[RepositoryKey, PutOutcome], Awaitable[None]]
 
@@ -96,7 +96,13 @@ class Manifests:
     async def get(
         self, key: RepositoryKey, reference: Reference, with_payload: bool = True
     ) -> StoredManifest:
-        return await blocking(self._metadata.get_manifest, key, reference, with_payload)
+        return await quick_read(
+            self._metadata.reads_are_local,
+            self._metadata.get_manifest,
+            key,
+            reference,
+            with_payload,
+        )
 
     async def pull(
         self, key: RepositoryKey, reference: Reference, principal_arn: str | None
