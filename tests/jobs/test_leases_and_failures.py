@@ -6,27 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dockyard.domain.errors import NameUnknown
-from dockyard.metadata import Metadata, open_metadata
+from dockyard.metadata import Metadata
 from dockyard.metadata.jobs import DONE, FAILED, QUEUED
 from dockyard.services.jobs import Jobs, PermanentJobError
 from tests.jobs.kinds import Chore, Errand
 
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def metadata(tmp_path: Path) -> Iterator[Metadata]:
-    opened = open_metadata(None, tmp_path)
-    yield opened
-    opened.close()
 
 
 def node(metadata: Metadata, **options: Any) -> Jobs:

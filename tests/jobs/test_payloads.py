@@ -4,16 +4,14 @@ at once, rows queued by older versions still read."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.names import RepositoryName
-from dockyard.metadata import Metadata, open_metadata
+from dockyard.metadata import Metadata
 from dockyard.metadata.jobs import DONE, FAILED
 from dockyard.services.job_payloads import (
     ActivatePayload,
@@ -117,13 +115,6 @@ def test_a_payload_that_does_not_read_is_a_permanent_error(stored: Any, complain
 def test_values_of_the_wrong_type_are_refused(kind: Any, stored: dict[str, Any]) -> None:
     with pytest.raises(PermanentJobError, match="expected"):
         from_dict(kind, stored, default_region=REGION)
-
-
-@pytest.fixture
-def metadata(tmp_path: Path) -> Iterator[Metadata]:
-    opened = open_metadata(None, tmp_path)
-    yield opened
-    opened.close()
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,6 @@ from dockyard.services.jobs import Jobs, PermanentJobError
 from tests.jobs.kinds import Chore, Errand
 
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def metadata(tmp_path: Path) -> Iterator[Metadata]:
-    opened = open_metadata(None, tmp_path)
-    yield opened
-    opened.close()
 
 
 def rows(metadata: Metadata, kind: str) -> list[Any]:
@@ -80,9 +72,11 @@ def test_a_keyed_job_is_queued_once_while_it_is_pending(metadata: Metadata) -> N
     assert len(ran) == 4 and Chore(seconds=1) not in ran
 
 
-def test_nodes_queueing_one_key_at_once_make_one_row(tmp_path: Path) -> None:
+def test_nodes_queueing_one_key_at_once_make_one_row(
+    database_url: str | None, tmp_path: Path
+) -> None:
     # Four nodes, each with its own engine on the same database, queue the same key.
-    nodes = [open_metadata(None, tmp_path) for _ in range(4)]
+    nodes = [open_metadata(database_url, tmp_path) for _ in range(4)]
     start = threading.Barrier(len(nodes))
     ids: list[int] = []
 

@@ -31,8 +31,8 @@ JOBS_0006 = table(
 )
 
 
-def schema_of_version_0006(tmp_path: Path) -> Any:
-    engine = create_database_engine(f"sqlite:///{tmp_path / 'metadata.db'}")
+def schema_of_version_0006(database_url: str | None, tmp_path: Path) -> Any:
+    engine = create_database_engine(database_url or f"sqlite:///{tmp_path / 'metadata.db'}")
     config = Config()
     config.set_main_option("script_location", str(Path(migrate.__file__).parent / "migrations"))
     with engine.begin() as connection:
@@ -41,8 +41,10 @@ def schema_of_version_0006(tmp_path: Path) -> Any:
     return engine
 
 
-def test_old_rows_are_renamed_deduplicated_and_timed(tmp_path: Path) -> None:
-    engine = schema_of_version_0006(tmp_path)
+def test_old_rows_are_renamed_deduplicated_and_timed(
+    database_url: str | None, tmp_path: Path
+) -> None:
+    engine = schema_of_version_0006(database_url, tmp_path)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     old = [
         # id, kind, key, state, started, finished
@@ -72,7 +74,7 @@ def test_old_rows_are_renamed_deduplicated_and_timed(tmp_path: Path) -> None:
             )
     engine.dispose()
 
-    upgraded = open_metadata(None, tmp_path)  # runs 0007 and any later migration
+    upgraded = open_metadata(database_url, tmp_path)  # runs 0007 and any later migration
     try:
         with upgraded.engine.connect() as conn:
             found = conn.execute(
