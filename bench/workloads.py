@@ -521,6 +521,38 @@ async def tags_all(ctx: Ctx, res: Result) -> None:
     await _tags_workload(ctx, res, None)
 
 
+async def tag_create(ctx: Ctx, res: Result) -> None:
+    """Point cfg.tags new tags at three pushed images, 16 PUTs at a time (timed): the write
+    path of every CI pipeline that tags what it built."""
+    cfg = ctx.cfg
+    repo = f"bench/tagging-{ctx.attempt}"
+    rng = random.Random(7007)
+    imgs = [make_image(f"base-{k}", 1, rng, 1024, 2048) for k in range(3)]
+    tags = [f"build-{i}" for i in range(cfg.tags)]
+    lat: list[float] = []
+    async with ctx.client(16) as c:
+        for k, img in enumerate(imgs):
+            await registry.push_image(c, repo, f"base-{k}", img)
+        pos = 0
+
+        async def tagger(_: int) -> None:
+            nonlocal pos
+            while pos < len(tags):
+                i = pos
+                pos += 1
+                img = imgs[i % len(imgs)]
+                t0 = time.perf_counter()
+                await registry.put_manifest(c, repo, tags[i], img.manifest, img.manifest_digest)
+                lat.append(time.perf_counter() - t0)
+
+        with ctx.timed(res):
+            await _gather_workers(16, tagger)
+    assert res.wall_s is not None
+    res.value = len(tags) / res.wall_s
+    lat.sort()
+    res.detail = f"p50/p99 {_pct(lat, 0.5) * 1e3:.2f}/{_pct(lat, 0.99) * 1e3:.2f} ms"
+
+
 # --- registry of workloads ------------------------------------------------------------------
 
 
@@ -574,6 +606,11 @@ WORKLOADS: list[WorkloadSpec] = [
         "small_push", "4",
         lambda c: f"small-image push c={c.small_concurrency} ({c.small_images} img)",
         "images/s", True, small_push,
+    ),
+    WorkloadSpec(
+        "tag_create", "4",
+        lambda c: f"tag creation c=16 ({c.tags} tags)",
+        "tags/s", True, tag_create,
     ),
     _manifest_spec("GET", 1),
     _manifest_spec("HEAD", 1),

@@ -8,6 +8,8 @@ never deadlock upgrading a read lock.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,17 +51,51 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-_WRITERS: dict[int, threading.Lock] = {}
+# Per process and database file: a forked process must open its own lock file, since a
+# file lock is shared by every process holding the same open file.
+_WRITERS: dict[tuple[int, str | None], _WriteQueue] = {}
+
+
+class _WriteQueue:
+    """Writers of one SQLite file, one at a time, across threads and processes.
+
+    SQLite lets one writer in; others that collide back off by sleeping (up to
+    100 ms a try), which makes long tails. So writers queue here instead: a
+    thread lock among this process's threads, then a lock on a file beside the
+    database among the node's processes (workers, CLI commands). The kernel
+    wakes the next waiter the moment the lock is released.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        if database and database != ":memory:":
+            self._fd = os.open(f"{database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            if self._fd is None:
+                yield
+                return
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    # SQLite takes one writer at a time; threads that collide there back off by
-    # sleeping (up to 100 ms a try), which makes long tails. Queue them here instead.
-    lock = _WRITERS.setdefault(id(engine), threading.Lock()) if _is_sqlite(engine) else None
+    queue = None
+    if _is_sqlite(engine):
+        place = (os.getpid(), engine.url.database)
+        queue = _WRITERS.get(place)
+        if queue is None:
+            queue = _WRITERS.setdefault(place, _WriteQueue(engine.url.database))
     with contextlib.ExitStack() as stack:
-        if lock is not None:
-            stack.enter_context(lock)
+        if queue is not None:
+            stack.enter_context(queue.turn())
         connection = stack.enter_context(engine.connect().execution_options(write=True))
         stack.enter_context(connection.begin())
         yield connection
