@@ -73,6 +73,7 @@ def open_registry(settings: Settings, upgrade: bool = True) -> Registry:
             max_blob_bytes=settings.max_blob_bytes,
             idempotent_immutable_repush=settings.idempotent_immutable_repush,
             gc_grace_period=settings.gc_grace_period,
+            job_lease=settings.job_lease,
             scan_limits=ScanLimits(
                 max_layer_bytes=settings.scan_max_layer_bytes,
                 max_image_bytes=settings.scan_max_image_bytes,

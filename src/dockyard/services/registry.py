@@ -25,7 +25,7 @@ from dockyard.services.gc import GarbageCollector
 from dockyard.services.iam import Iam
 from dockyard.services.identity import Identity
 from dockyard.services.images import Images
-from dockyard.services.jobs import Jobs
+from dockyard.services.jobs import LEASE, Jobs
 from dockyard.services.layers import Layers
 from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
@@ -51,6 +51,7 @@ class RegistrySettings:
     idempotent_immutable_repush: bool = False
     scan_limits: ScanLimits = field(default_factory=ScanLimits)
     gc_grace_period: timedelta = timedelta(hours=1)
+    job_lease: timedelta = LEASE
 
 
 class Registry:
@@ -96,7 +97,7 @@ class Registry:
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
-        self.jobs = Jobs(metadata.jobs)
+        self.jobs = Jobs(metadata.jobs, lease=settings.job_lease)
         self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)
         self.scanning = Scanning(
             metadata.scans,
