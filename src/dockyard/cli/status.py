@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from dockyard.app import open_registry
 from dockyard.cli.options import ConfigFile, DataDir, settings_from
+from dockyard.metadata import JobRecord
 from dockyard.services.jobs import KindStats
 
 
@@ -44,6 +46,9 @@ def jobs(
     stats: Annotated[
         bool, typer.Option("--stats", help="Per kind: jobs in each state, run times.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON array, with the owner (host:pid) of each.")
+    ] = False,
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
@@ -56,6 +61,9 @@ def jobs(
         records = asyncio.run(registry.jobs.recent(limit))
     finally:
         registry.close()
+    if as_json:
+        typer.echo(json.dumps([_job_json(job) for job in records], indent=2))
+        return
     # The key: what a per-repository job is about (account/region/name), "periodic" for
     # the schedule's own runs; one queued or running job per kind and key.
     table = Table(
@@ -75,6 +83,22 @@ def jobs(
             outcome,
         )
     Console().print(table)
+
+
+def _job_json(job: JobRecord) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "key": job.key,
+        "attempts": job.attempts,
+        "owner": job.owner,
+        "run_after": job.run_after.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "result": job.result,
+        "error": job.error,
+    }
 
 
 def _print_stats(stats: list[KindStats]) -> None:

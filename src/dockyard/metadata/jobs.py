@@ -37,6 +37,7 @@ class JobRecord:
     finished_at: datetime | None
     result: dict[str, Any] | None
     error: str | None
+    owner: str | None = None  # host:pid:run of the process that claimed it last
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ def _record(row: Any) -> JobRecord:
         finished_at=aware(row.finished_at) if row.finished_at else None,
         result=row.result,
         error=row.error,
+        owner=row.lease_owner,
     )
 
 
