@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 need_apt=0
-for bin in skopeo umoci podman docker-registry rpm rpmbuild; do
+for bin in skopeo umoci podman docker-registry rpm rpmbuild nginx; do
     if ! command -v "$bin" >/dev/null 2>&1; then
         echo "install-test-deps: $bin is missing" >&2
         need_apt=1
@@ -19,7 +19,7 @@ if [[ "$need_apt" == 1 ]]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update
-    $SUDO apt-get install -y skopeo umoci podman docker-registry rpm
+    $SUDO apt-get install -y skopeo umoci podman docker-registry rpm nginx
 fi
 
 python -m pip install --disable-pip-version-check -q -e '.[test]'

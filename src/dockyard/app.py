@@ -47,10 +47,13 @@ ROOT_KEY_ENV = ("DOCKYARD_ROOT_ACCESS_KEY_ID", "DOCKYARD_ROOT_SECRET_ACCESS_KEY"
 ROOT_CREDENTIALS_FILE = "root-credentials"
 
 
-def open_registry(settings: Settings) -> Registry:
-    """Everything a command needs to work on a registry's data, server or not."""
+def open_registry(settings: Settings, upgrade: bool = True) -> Registry:
+    """Everything a command needs to work on a registry's data, server or not.
+
+    ``upgrade`` migrates the metadata schema first; a server's workers skip it.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    metadata = open_metadata(settings.database_url or None, settings.data_dir)
+    metadata = open_metadata(settings.database_url or None, settings.data_dir, upgrade)
     store = open_blob_store(settings.storage_backend, settings.data_dir)
     box = keys.SecretBox(
         keys.load_or_create(settings.data_dir, "secrets.key", os.environ.get(keys.SECRETS_KEY_ENV))

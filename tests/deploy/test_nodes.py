@@ -124,3 +124,8 @@ def test_nodes_with_the_same_keys_accept_each_others_passwords(
         with pytest.raises(ClientError):
             ecr_client(third.url).describe_repositories()
         assert "does not decrypt with this secrets key" in third.log_text()
+        # ... and says so to the load balancer, which then sends it no traffic.
+        health = httpx.get(f"{third.url}/healthz")
+        assert health.status_code == 503, health.text
+        assert health.json()["secrets"] == "failed: KeyMaterialError"
+        assert health.json()["database"] == health.json()["storage"] == "ok"

@@ -92,7 +92,7 @@ def test_probes(server: DockyardProcess) -> None:
     assert live.status_code == 200 and live.json() == {"status": "ok"}
     health = _fresh("GET", f"{server.url}/healthz")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+    assert health.json() == {"status": "ok", "database": "ok", "storage": "ok", "secrets": "ok"}
 
 
 def test_probes_need_no_credentials_and_report_a_broken_store(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def run_server(settings: Settings, registry: Registry | None, sock: socket.socke
     that started the node migrated before any worker existed.
     """
     if registry is None:
-        registry = open_registry(settings)
+        registry = open_registry(settings, upgrade=False)
     app = create_app(settings, registry)
     server_config = uvicorn.Config(
         app,

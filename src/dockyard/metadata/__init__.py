@@ -39,10 +39,13 @@ class Metadata:
         self.engine.dispose()
 
 
-def open_metadata(database_url: str | None, data_dir: Path) -> Metadata:
+def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True) -> Metadata:
+    """The metadata stores over one engine; ``upgrade`` migrates the schema first (a
+    server's workers skip it: the process that started them did it before forking)."""
     url = database_url or f"sqlite:///{data_dir / 'metadata.db'}"
     engine = create_database_engine(url)
-    migrate.upgrade(engine)
+    if upgrade:
+        migrate.upgrade(engine)
     return Metadata(
         content=ContentStore(engine),
         repositories=RepositoryStore(engine),

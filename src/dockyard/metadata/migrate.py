@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
 
 from dockyard.metadata.database import writing
@@ -14,6 +12,11 @@ _SCRIPTS = Path(__file__).parent / "migrations"
 
 
 def upgrade(engine: Engine) -> None:
+    # Imported here: Alembic (with Mako) costs a process ~12 MB, which a server worker
+    # that never migrates should not carry.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     # Take the write lock up front: a command started beside a running server must

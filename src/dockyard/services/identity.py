@@ -152,6 +152,14 @@ class Identity:
         self._store.add_key(principal, key.access_key_id, self._box.seal(key.secret_access_key))
         return key
 
+    def check_secrets_key(self, account_id: str) -> None:
+        """Raise ``KeyMaterialError`` when this node's secrets key does not open the secrets
+        already stored (a node started with another key answers every signed call 500)."""
+        for key in self._store.keys(Principal(account_id, "root", PrincipalKind.ROOT))[:1]:
+            found = self._store.key(key.access_key_id)
+            if found is not None:
+                self._box.open(found[1])
+
     def forget_cached(self) -> None:
         """Drop every cached key and session: a user or role was deleted."""
         self._cache.clear()

@@ -144,11 +144,14 @@ class Registry:
         return keys
 
     async def health(self, patience: float = 5.0) -> dict[str, str]:
-        """Whether this node reaches its database and its blob store: "ok", or what failed
-        (the kind of failure only; messages may carry hosts and credentials)."""
+        """Whether this node reaches its database and its blob store and opens the stored
+        secrets: "ok", or what failed (the kind of failure only; messages may carry hosts
+        and credentials)."""
         probes = {
             "database": blocking(self._metadata.identity.account_exists, self.settings.account_id),
             "storage": self._store.size(_PROBE_DIGEST),
+            # The node shares the other nodes' secrets key: else it cannot verify a signature.
+            "secrets": blocking(self.identity.check_secrets_key, self.settings.account_id),
         }
         report = {}
         for name, probe in probes.items():
