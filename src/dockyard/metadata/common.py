@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    select,
+)
 
 from dockyard.domain.errors import NameUnknown
 from dockyard.domain.records import Page, RepositoryKey
@@ -73,6 +83,33 @@ def page(engine: Engine, query: Any, limit: int | None) -> Page:
         query = query.limit(limit + 1)
     with reading(engine) as conn:
         names = [str(n) for n in conn.execute(query).scalars()]
+    return _cut(names, limit)
+
+
+# A query of names ordered by name, built once: without a limit, and limited by the
+# bound parameter ``limit``.
+PageQueries = tuple[Select[Any], Select[Any]]
+
+
+def page_queries(query: Select[Any]) -> PageQueries:
+    """The pair ``bound_page`` runs, made from a query built once."""
+    return query, query.limit(bindparam("limit", type_=Integer))
+
+
+def bound_page(
+    engine: Engine, queries: PageQueries, params: dict[str, Any], limit: int | None
+) -> Page:
+    """``page`` for a query built once, run with ``params``."""
+    if limit is None:
+        query = queries[0]
+    else:
+        query, params = queries[1], {**params, "limit": limit + 1}
+    with reading(engine) as conn:
+        names = [str(n) for n in conn.execute(query, params).scalars()]
+    return _cut(names, limit)
+
+
+def _cut(names: list[str], limit: int | None) -> Page:
     if limit is not None and len(names) > limit:
         return Page(names[:limit], more=True)
     return Page(names, more=False)

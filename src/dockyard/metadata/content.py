@@ -49,12 +49,13 @@ from dockyard.domain.records import (
     UploadState,
 )
 from dockyard.metadata.common import (
+    PageQueries,
     aware,
-    in_repository,
+    bound_page,
     in_repository_param,
     key_params,
     now,
-    page,
+    page_queries,
     require_repository,
 )
 from dockyard.metadata.database import reading, reads_are_local, writing
@@ -88,15 +89,7 @@ class ContentStore:
     def blob_link(self, key: RepositoryKey, digest: Digest) -> tuple[int, datetime]:
         """Size and link time of a blob the repository holds; raises when it holds none."""
         with reading(self._engine) as conn:
-            row = conn.execute(
-                select(blobs.c.size, repository_blobs.c.linked_at)
-                .select_from(
-                    repositories.join(
-                        repository_blobs, repository_blobs.c.repository_id == repositories.c.id
-                    ).join(blobs, blobs.c.digest == repository_blobs.c.digest)
-                )
-                .where(in_repository(key), repository_blobs.c.digest == str(digest))
-            ).first()
+            row = conn.execute(_BLOB_LINK, {**key_params(key), "digest": str(digest)}).first()
             if row is None:
                 require_repository(conn, key)
                 raise BlobUnknown(str(digest))
@@ -105,13 +98,10 @@ class ContentStore:
     def renew_link(self, key: RepositoryKey, digest: Digest) -> None:
         """Restart a link's GC grace period: a client is about to rely on it."""
         with writing(self._engine) as conn:
+            repository_id = require_repository(conn, key)
             conn.execute(
-                update(repository_blobs)
-                .where(
-                    repository_blobs.c.repository_id == require_repository(conn, key),
-                    repository_blobs.c.digest == str(digest),
-                )
-                .values(linked_at=now())
+                _RELINK,
+                {"b_repository_id": repository_id, "b_digest": str(digest), "b_linked_at": now()},
             )
 
     def link_blob(self, key: RepositoryKey, digest: Digest, size: int) -> None:
@@ -121,51 +111,26 @@ class ContentStore:
     @staticmethod
     def _link(conn: Connection, repository_id: int, digest: Digest, size: int) -> None:
         stamp = now()
-        if conn.execute(select(blobs.c.size).where(blobs.c.digest == str(digest))).first() is None:
-            conn.execute(insert(blobs).values(digest=str(digest), size=size, created_at=stamp))
+        name = str(digest)
+        if conn.execute(_BLOB_SIZE, {"digest": name}).first() is None:
+            conn.execute(_INSERT_BLOB, {"digest": name, "size": size, "created_at": stamp})
         else:
             # Referenced again: whatever GC marked is no longer garbage.
-            conn.execute(
-                update(blobs)
-                .where(blobs.c.digest == str(digest), blobs.c.doomed_at.is_not(None))
-                .values(doomed_at=None)
-            )
-        linked = conn.execute(
-            select(repository_blobs.c.digest).where(
-                repository_blobs.c.repository_id == repository_id,
-                repository_blobs.c.digest == str(digest),
-            )
-        ).first()
-        if linked is None:
-            conn.execute(
-                insert(repository_blobs).values(
-                    repository_id=repository_id, digest=str(digest), linked_at=stamp
-                )
-            )
+            conn.execute(_UNDOOM_BLOB, {"b_digest": name})
+        link = {"repository_id": repository_id, "digest": name}
+        if conn.execute(_LINK_EXISTS, link).first() is None:
+            conn.execute(_INSERT_LINK, {**link, "linked_at": stamp})
         else:
             # Uploaded again: a manifest is probably on its way, so the grace period
             # that protects it from GC starts again.
             conn.execute(
-                update(repository_blobs)
-                .where(
-                    repository_blobs.c.repository_id == repository_id,
-                    repository_blobs.c.digest == str(digest),
-                )
-                .values(linked_at=stamp)
+                _RELINK, {"b_repository_id": repository_id, "b_digest": name, "b_linked_at": stamp}
             )
 
     def mount_blob(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
         """Link a blob ``source`` holds into ``target`` in one transaction; False if none."""
         with writing(self._engine) as conn:
-            size = conn.execute(
-                select(blobs.c.size)
-                .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
-                .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
-                .where(
-                    in_repository(source),
-                    blobs.c.digest == str(digest),
-                )
-            ).scalar()
+            size = conn.execute(_HELD_SIZE, {**key_params(source), "digest": str(digest)}).scalar()
             if size is None:
                 return False
             self._link(conn, require_repository(conn, target), digest, int(size))
@@ -192,26 +157,20 @@ class ContentStore:
         stamp = now()
         with writing(self._engine) as conn:
             conn.execute(
-                insert(uploads).values(
-                    id=upload_id,
-                    repository_id=require_repository(conn, key),
-                    offset=0,
-                    started_at=stamp,
-                    updated_at=stamp,
-                )
+                _INSERT_UPLOAD,
+                {
+                    "id": upload_id,
+                    "repository_id": require_repository(conn, key),
+                    "offset": 0,
+                    "started_at": stamp,
+                    "updated_at": stamp,
+                },
             )
         return UploadState(upload_id, key.name, 0, stamp)
 
     def get_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
         with reading(self._engine) as conn:
-            row = conn.execute(
-                select(uploads.c.offset, uploads.c.started_at, uploads.c.last_part_size)
-                .join(repositories, repositories.c.id == uploads.c.repository_id)
-                .where(
-                    uploads.c.id == upload_id,
-                    in_repository(key),
-                )
-            ).first()
+            row = conn.execute(_UPLOAD, {**key_params(key), "upload_id": upload_id}).first()
             if row is None:
                 require_repository(conn, key)
                 raise BlobUploadUnknown(upload_id)
@@ -223,21 +182,26 @@ class ContentStore:
         """Move an upload's committed offset, only if nobody else moved it meanwhile."""
         with writing(self._engine) as conn:
             moved = conn.execute(
-                update(uploads)
-                .where(uploads.c.id == upload_id, uploads.c.offset == expected)
-                .values(offset=offset, last_part_size=offset - expected, updated_at=now())
+                _ADVANCE_UPLOAD,
+                {
+                    "b_id": upload_id,
+                    "b_expected": expected,
+                    "b_offset": offset,
+                    "b_last_part_size": offset - expected,
+                    "b_updated_at": now(),
+                },
             ).rowcount
         return bool(moved)
 
     def finish_upload(self, key: RepositoryKey, upload_id: str, digest: Digest, size: int) -> None:
         with writing(self._engine) as conn:
             repository_id = require_repository(conn, key)
-            conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+            conn.execute(_DELETE_UPLOAD, {"upload_id": upload_id})
             self._link(conn, repository_id, digest, size)
 
     def delete_upload(self, upload_id: str) -> bool:
         with writing(self._engine) as conn:
-            return bool(conn.execute(delete(uploads).where(uploads.c.id == upload_id)).rowcount)
+            return bool(conn.execute(_DELETE_UPLOAD, {"upload_id": upload_id}).rowcount)
 
     # Manifests and tags --------------------------------------------------
 
@@ -255,25 +219,14 @@ class ContentStore:
         several tags sets all of them or none.
         """
         with writing(self._engine) as conn:
-            repository = conn.execute(
-                select(
-                    repositories.c.id,
-                    repositories.c.tag_mutability,
-                    repositories.c.mutability_filters,
-                ).where(
-                    in_repository(key),
-                )
-            ).first()
+            repository = conn.execute(_REPOSITORY_RULE, key_params(key)).first()
             if repository is None:
                 require_repository(conn, key)
             assert repository is not None
             repository_id = repository.id
             self._check_references(conn, repository_id, manifest)
             manifest_id = conn.execute(
-                select(manifests.c.id).where(
-                    manifests.c.repository_id == repository_id,
-                    manifests.c.digest == str(manifest.digest),
-                )
+                _MANIFEST_ID, {"repository_id": repository_id, "digest": str(manifest.digest)}
             ).scalar()
             stamp = now()
             rule = MutabilityRule(
@@ -284,9 +237,7 @@ class ContentStore:
             current: dict[Tag, int | None] = {}
             for tag in dict.fromkeys(tags_to_set):
                 current[tag] = conn.execute(
-                    select(tags.c.manifest_id).where(
-                        tags.c.repository_id == repository_id, tags.c.name == tag.value
-                    )
+                    _TAG_TARGET, {"repository_id": repository_id, "name": tag.value}
                 ).scalar()
                 repush = idempotent_repush and current[tag] == manifest_id
                 if current[tag] is not None and rule.is_immutable(tag.value) and not repush:
@@ -299,9 +250,7 @@ class ContentStore:
                 # Pushing an archived image again restores it.
                 restored = bool(
                     conn.execute(
-                        update(manifests)
-                        .where(manifests.c.id == manifest_id, manifests.c.image_status != "ACTIVE")
-                        .values(image_status="ACTIVE", activated_at=stamp)
+                        _RESTORE_MANIFEST, {"b_id": manifest_id, "b_activated_at": stamp}
                     ).rowcount
                 )
             tag_moved = False
@@ -320,54 +269,43 @@ class ContentStore:
         size = manifest.layers_size
         if manifest.children:
             largest = conn.execute(
-                select(func.max(manifests.c.image_size)).where(
-                    manifests.c.repository_id == repository_id,
-                    manifests.c.digest.in_([str(d) for d in manifest.children]),
-                )
+                _LARGEST_CHILD,
+                {"repository_id": repository_id, "digests": [str(d) for d in manifest.children]},
             ).scalar()
             size = int(largest or 0)
         manifest_id = int(
             conn.execute(
-                insert(manifests)
-                .values(
-                    repository_id=repository_id,
-                    digest=str(manifest.digest),
-                    media_type=manifest.media_type,
-                    artifact_type=manifest.artifact_type,
-                    subject_digest=str(manifest.subject) if manifest.subject else None,
-                    annotations=manifest.annotations,
-                    size=len(manifest.payload),
-                    payload=manifest.payload,
-                    pushed_at=stamp,
-                    image_size=size,
-                    config_media_type=manifest.config_media_type,
-                )
-                .returning(manifests.c.id)
+                _INSERT_MANIFEST,
+                {
+                    "repository_id": repository_id,
+                    "digest": str(manifest.digest),
+                    "media_type": manifest.media_type,
+                    "artifact_type": manifest.artifact_type,
+                    "subject_digest": str(manifest.subject) if manifest.subject else None,
+                    "annotations": manifest.annotations,
+                    "size": len(manifest.payload),
+                    "payload": manifest.payload,
+                    "pushed_at": stamp,
+                    "image_size": size,
+                    "config_media_type": manifest.config_media_type,
+                },
             ).scalar_one()
         )
         references = {(str(d), "blob") for d in manifest.blobs}
         references |= {(str(d), "manifest") for d in manifest.children}
         if references:
             conn.execute(
-                insert(manifest_references),
+                _INSERT_REFERENCES,
                 [{"manifest_id": manifest_id, "digest": d, "kind": k} for d, k in references],
             )
         return manifest_id
 
     @staticmethod
     def _check_references(conn: Connection, repository_id: int, manifest: NewManifest) -> None:
-        missing = _first_missing(
-            conn,
-            repository_blobs.c.digest,
-            repository_blobs.c.repository_id,
-            repository_id,
-            manifest.blobs,
-        )
+        missing = _first_missing(conn, _HELD_BLOBS, repository_id, manifest.blobs)
         if missing is not None:
             raise ManifestBlobUnknown(str(missing))
-        missing = _first_missing(
-            conn, manifests.c.digest, manifests.c.repository_id, repository_id, manifest.children
-        )
+        missing = _first_missing(conn, _HELD_MANIFESTS, repository_id, manifest.children)
         if missing is not None:
             raise ManifestChildUnknown(str(missing))
 
@@ -382,18 +320,23 @@ class ContentStore:
     ) -> None:
         if exists:
             conn.execute(
-                update(tags)
-                .where(tags.c.repository_id == repository_id, tags.c.name == tag.value)
-                .values(manifest_id=manifest_id, updated_at=stamp)
+                _MOVE_TAG,
+                {
+                    "b_repository_id": repository_id,
+                    "b_name": tag.value,
+                    "b_manifest_id": manifest_id,
+                    "b_updated_at": stamp,
+                },
             )
         else:
             conn.execute(
-                insert(tags).values(
-                    repository_id=repository_id,
-                    name=tag.value,
-                    manifest_id=manifest_id,
-                    updated_at=stamp,
-                )
+                _INSERT_TAG,
+                {
+                    "repository_id": repository_id,
+                    "name": tag.value,
+                    "manifest_id": manifest_id,
+                    "updated_at": stamp,
+                },
             )
 
     def check_repository(self, key: RepositoryKey) -> None:
@@ -423,10 +366,10 @@ class ContentStore:
     def list_tags(self, key: RepositoryKey, last: str | None, limit: int | None) -> Page:
         with reading(self._engine) as conn:
             repository_id = require_repository(conn, key)
-        query = select(tags.c.name).where(tags.c.repository_id == repository_id)
+        params: dict[str, Any] = {"repository_id": repository_id}
         if last:
-            query = query.where(tags.c.name > last)
-        return page(self._engine, query.order_by(tags.c.name), limit)
+            params["last"] = last
+        return bound_page(self._engine, _TAG_PAGES[bool(last)], params, limit)
 
     def referrers(self, key: RepositoryKey, subject: Digest) -> list[Referrer]:
         with reading(self._engine) as conn:
@@ -487,21 +430,16 @@ class ContentStore:
 
 
 def _first_missing(
-    conn: Connection,
-    digest_column: Any,
-    repository_column: Any,
-    repository_id: int,
-    digests: tuple[Digest, ...],
+    conn: Connection, held_query: Select[Any], repository_id: int, digests: tuple[Digest, ...]
 ) -> Digest | None:
-    """The first of ``digests`` the repository does not hold (in a blob or manifest table)."""
+    """The first of ``digests`` the repository does not hold; ``held_query`` is
+    ``_HELD_BLOBS`` or ``_HELD_MANIFESTS``."""
     if not digests:
         return None
     held = set(
         conn.execute(
-            select(digest_column).where(
-                repository_column == repository_id,
-                digest_column.in_({str(d) for d in digests}),
-            )
+            held_query,
+            {"repository_id": repository_id, "digests": list({str(d) for d in digests})},
         ).scalars()
     )
     return next((d for d in digests if str(d) not in held), None)
@@ -549,3 +487,129 @@ _MANIFEST_LOOKUPS = {
     for by_tag in (True, False)
     for with_payload in (True, False)
 }
+
+
+# The statements of pushes (blob checks, uploads, links, manifests and tags), built once
+# like the lookups above: building them and their cache keys anew cost more CPU than
+# running them. Bound names in UPDATEs start with ``b_``: SQLAlchemy reserves column names
+# for the SET clause. Inserts are ``insert(table)`` run with a row of column values.
+
+_BLOB_LINK = (
+    select(blobs.c.size, repository_blobs.c.linked_at)
+    .select_from(
+        repositories.join(
+            repository_blobs, repository_blobs.c.repository_id == repositories.c.id
+        ).join(blobs, blobs.c.digest == repository_blobs.c.digest)
+    )
+    .where(in_repository_param(), repository_blobs.c.digest == bindparam("digest"))
+)
+
+_HELD_SIZE = (
+    select(blobs.c.size)
+    .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
+    .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+    .where(in_repository_param(), blobs.c.digest == bindparam("digest"))
+)
+
+_BLOB_SIZE = select(blobs.c.size).where(blobs.c.digest == bindparam("digest"))
+
+_INSERT_BLOB = insert(blobs)
+
+_UNDOOM_BLOB = (
+    update(blobs)
+    .where(blobs.c.digest == bindparam("b_digest"), blobs.c.doomed_at.is_not(None))
+    .values(doomed_at=None)
+)
+
+_LINK_EXISTS = select(repository_blobs.c.digest).where(
+    repository_blobs.c.repository_id == bindparam("repository_id"),
+    repository_blobs.c.digest == bindparam("digest"),
+)
+
+_INSERT_LINK = insert(repository_blobs)
+
+_RELINK = (
+    update(repository_blobs)
+    .where(
+        repository_blobs.c.repository_id == bindparam("b_repository_id"),
+        repository_blobs.c.digest == bindparam("b_digest"),
+    )
+    .values(linked_at=bindparam("b_linked_at"))
+)
+
+_INSERT_UPLOAD = insert(uploads)
+
+_UPLOAD = (
+    select(uploads.c.offset, uploads.c.started_at, uploads.c.last_part_size)
+    .join(repositories, repositories.c.id == uploads.c.repository_id)
+    .where(uploads.c.id == bindparam("upload_id"), in_repository_param())
+)
+
+_ADVANCE_UPLOAD = (
+    update(uploads)
+    .where(uploads.c.id == bindparam("b_id"), uploads.c.offset == bindparam("b_expected"))
+    .values(
+        offset=bindparam("b_offset"),
+        last_part_size=bindparam("b_last_part_size"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+
+_DELETE_UPLOAD = delete(uploads).where(uploads.c.id == bindparam("upload_id"))
+
+_REPOSITORY_RULE = select(
+    repositories.c.id, repositories.c.tag_mutability, repositories.c.mutability_filters
+).where(in_repository_param())
+
+_MANIFEST_ID = select(manifests.c.id).where(
+    manifests.c.repository_id == bindparam("repository_id"),
+    manifests.c.digest == bindparam("digest"),
+)
+
+_HELD_BLOBS = select(repository_blobs.c.digest).where(
+    repository_blobs.c.repository_id == bindparam("repository_id"),
+    repository_blobs.c.digest.in_(bindparam("digests", expanding=True)),
+)
+
+_HELD_MANIFESTS = select(manifests.c.digest).where(
+    manifests.c.repository_id == bindparam("repository_id"),
+    manifests.c.digest.in_(bindparam("digests", expanding=True)),
+)
+
+_LARGEST_CHILD = select(func.max(manifests.c.image_size)).where(
+    manifests.c.repository_id == bindparam("repository_id"),
+    manifests.c.digest.in_(bindparam("digests", expanding=True)),
+)
+
+_INSERT_MANIFEST = insert(manifests).returning(manifests.c.id)
+
+_INSERT_REFERENCES = insert(manifest_references)
+
+_RESTORE_MANIFEST = (
+    update(manifests)
+    .where(manifests.c.id == bindparam("b_id"), manifests.c.image_status != "ACTIVE")
+    .values(image_status="ACTIVE", activated_at=bindparam("b_activated_at"))
+)
+
+_TAG_TARGET = select(tags.c.manifest_id).where(
+    tags.c.repository_id == bindparam("repository_id"), tags.c.name == bindparam("name")
+)
+
+_MOVE_TAG = (
+    update(tags)
+    .where(tags.c.repository_id == bindparam("b_repository_id"), tags.c.name == bindparam("b_name"))
+    .values(manifest_id=bindparam("b_manifest_id"), updated_at=bindparam("b_updated_at"))
+)
+
+_INSERT_TAG = insert(tags)
+
+
+def _tag_page(after: bool) -> PageQueries:
+    query = select(tags.c.name).where(tags.c.repository_id == bindparam("repository_id"))
+    if after:
+        query = query.where(tags.c.name > bindparam("last"))
+    return page_queries(query.order_by(tags.c.name))
+
+
+# Tag lists, from the first tag or after ``last``.
+_TAG_PAGES = {after: _tag_page(after) for after in (False, True)}
