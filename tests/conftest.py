@@ -5,6 +5,7 @@
   using it runs against Dockyard and against the CNCF distribution reference registry.
 * ``repo_name``: a unique repository name per test.
 * ``http``: an ``httpx.Client`` bound to ``registry.url``.
+* ``seaweed``: SeaweedFS's S3 endpoint, one per session, started on first use.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.seaweed import seaweed  # noqa: F401  (the session's S3 endpoint)
 from tests.support.servers import DistributionProcess, DockyardProcess, Registry
 
 __all__ = ["Registry"]

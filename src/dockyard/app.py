@@ -40,6 +40,7 @@ from dockyard.services import Registry, RegistrySettings
 from dockyard.services.changes import ChangeMark
 from dockyard.services.identity import Identity, NewKey
 from dockyard.storage import open_blob_store
+from dockyard.storage.s3 import S3Config
 from dockyard.workers import periodic_jobs, register_jobs
 
 _API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
@@ -54,7 +55,7 @@ def open_registry(settings: Settings, upgrade: bool = True) -> Registry:
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metadata = open_metadata(settings.database_url or None, settings.data_dir, upgrade)
-    store = open_blob_store(settings.storage_backend, settings.data_dir)
+    store = open_blob_store(settings.storage_backend, settings.data_dir, s3_config(settings))
     box = keys.SecretBox(
         keys.load_or_create(settings.data_dir, "secrets.key", os.environ.get(keys.SECRETS_KEY_ENV))
     )
@@ -87,6 +88,22 @@ def open_registry(settings: Settings, upgrade: bool = True) -> Registry:
     )
     register_jobs(registry, settings)
     return registry
+
+
+def s3_config(settings: Settings) -> S3Config | None:
+    """Where the s3 backend keeps blobs (None unless it is the backend); empty credentials
+    mean botocore's usual chain (AWS_* variables, shared files, an instance role)."""
+    if settings.storage_backend != "s3":
+        return None
+    return S3Config(
+        bucket=settings.s3_bucket,
+        prefix=settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
+        presign=settings.blob_redirect,
+    )
 
 
 def bootstrap_root(registry: Registry, settings: Settings) -> NewKey | None:

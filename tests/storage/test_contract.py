@@ -7,6 +7,7 @@ import hashlib
 import threading
 import time
 import tracemalloc
+import urllib.request
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -279,11 +280,11 @@ def test_commit_of_an_unknown_or_aborted_upload(store: BlobStore) -> None:
     run(scenario())
 
 
-def test_committing_a_digest_already_held_is_idempotent(store: BlobStore) -> None:
+def test_committing_a_digest_already_held_is_idempotent(backend: Backend, store: BlobStore) -> None:
     async def scenario() -> None:
         first = await _put(store, "a1", b"same")
         modified = (await _listed_blobs(store))[first][1]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05 + backend.clock)
         second = await _put(store, "a2", b"same")
         await store.commit_upload("a2", second, 4)  # the same upload, again
         assert first == second
@@ -456,6 +457,17 @@ def test_local_path_names_the_blob_when_there_is_one(store: BlobStore) -> None:
     run(scenario())
 
 
+def test_a_presigned_url_serves_the_blob_when_there_is_one(store: BlobStore) -> None:
+    async def scenario() -> str | None:
+        digest = await _put(store, "u", b"fetch me yourself")
+        return await store.presigned_url(digest, 60)
+
+    url = run(scenario())
+    if url is not None:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.read() == b"fetch me yourself"
+
+
 def test_zero_byte_blobs(store: BlobStore) -> None:
     async def scenario() -> None:
         empty = Digest.of(b"")
@@ -557,12 +569,12 @@ def test_listings_of_blobs_and_uploads(store: BlobStore) -> None:
     run(scenario())
 
 
-def test_a_blobs_time_is_its_commit_not_its_last_write(store: BlobStore) -> None:
+def test_a_blobs_time_is_its_commit_not_its_last_write(backend: Backend, store: BlobStore) -> None:
     # Garbage collection's grace for bytes no row describes starts at the commit.
     async def scenario() -> None:
         await store.write_upload("u", 0, _chunks([b"slow push"]), _ignore, 100)
         written = (await _listed_uploads(store))["u"]
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2 + backend.clock)
         digest = Digest.of(b"slow push")
         await store.commit_upload("u", digest, 9)
         assert (await _listed_blobs(store))[digest][1] > written + 0.1
@@ -570,11 +582,11 @@ def test_a_blobs_time_is_its_commit_not_its_last_write(store: BlobStore) -> None
     run(scenario())
 
 
-def test_an_uploads_time_follows_its_writes(store: BlobStore) -> None:
+def test_an_uploads_time_follows_its_writes(backend: Backend, store: BlobStore) -> None:
     async def scenario() -> None:
         await store.write_upload("u", 0, _chunks([b"one"]), _ignore, 100)
         first = (await _listed_uploads(store))["u"]
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2 + backend.clock)
         await store.write_upload("u", 3, _chunks([b"two"]), _ignore, 100)
         assert (await _listed_uploads(store))["u"] > first + 0.1
 
@@ -620,6 +632,8 @@ def test_names_that_are_not_digests_are_refused(store: BlobStore, bad: Digest) -
             await store.commit_upload("u", bad, 1)
         with pytest.raises(DigestInvalid):
             store.local_path(bad)
+        with pytest.raises(DigestInvalid):
+            await store.presigned_url(bad, 60)
         assert await _listed_blobs(store) == {}
 
     run(scenario())

@@ -9,6 +9,7 @@ from dockyard.cli.accounts import accounts
 from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
+from dockyard.cli.migrate_storage import migrate_storage
 from dockyard.cli.sbom import sbom
 from dockyard.cli.serve import serve, settings_epilog
 from dockyard.cli.status import jobs, usage
@@ -26,6 +27,7 @@ app.command()(gc)
 app.command()(usage)
 app.command()(jobs)
 app.command()(sbom)
+app.command()(migrate_storage)
 app.add_typer(iam, name="iam")
 app.add_typer(accounts, name="accounts")
 app.add_typer(lifecycle, name="lifecycle")

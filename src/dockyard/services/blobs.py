@@ -1,4 +1,9 @@
-"""Reading, mounting and unlinking blobs of a repository."""
+"""Reading, mounting and unlinking blobs of a repository.
+
+A blob's bytes are sent by the server (from a file when the store has one, else streamed
+from the store), or, when the store serves HTTP itself (S3), the client is sent there: a
+presigned URL, so the bytes never pass through the registry.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,10 @@ from dockyard.domain.records import RepositoryKey
 from dockyard.metadata import ContentStore
 from dockyard.services.threads import blocking
 from dockyard.storage import BlobStore
+
+# How long a blob GET's redirect stays valid: the client follows it at once, and a download
+# that started in time finishes whatever its length.
+REDIRECT_LIFETIME = 20 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,7 @@ class BlobContent:
     range: ByteRange | None
     path: Path | None  # set when the whole blob can be sent straight from a file
     chunks: AsyncIterator[bytes] | None
+    redirect: str | None = None  # set when the client fetches the bytes from this URL
 
 
 class Blobs:
@@ -70,6 +80,10 @@ class Blobs:
         self, key: RepositoryKey, digest: Digest, range_header: str | None = None
     ) -> BlobContent:
         size = await self.size(key, digest)
+        url = await self._store.presigned_url(digest, REDIRECT_LIFETIME)
+        if url is not None:
+            # The store serves ranges too; the metadata said the repository holds the blob.
+            return BlobContent(digest, size, None, None, None, url)
         wanted = parse_range(range_header, size) if range_header else None
         if wanted is None:
             path = self._store.local_path(digest)
@@ -82,6 +96,12 @@ class Blobs:
             raise BlobUnknown(str(digest))
         chunks = self._store.read(digest, wanted.start, wanted.length)
         return BlobContent(digest, size, wanted, None, chunks)
+
+    async def download_url(self, key: RepositoryKey, digest: Digest, lifetime: int) -> str | None:
+        """A URL of the store's own serving the blob for ``lifetime`` seconds, or None when
+        the store has none; BlobUnknown when the repository holds no such blob."""
+        await self.size(key, digest)
+        return await self._store.presigned_url(digest, lifetime)
 
     async def mount(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
         """Link a blob held by ``source`` into ``target``; False when source holds no such blob."""

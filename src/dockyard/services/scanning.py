@@ -8,13 +8,16 @@ what the SBOM is made from.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import io
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar, cast
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import (
+    BlobUnknown,
     ImageArchived,
     InvalidRequest,
     ScanFailed,
@@ -48,6 +51,7 @@ from dockyard.storage import BlobStore
 
 # ECR: one BASIC scan per image per 24 hours, the scan on push included.
 BASIC_SCAN_QUOTA_PERIOD = timedelta(hours=24)
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -246,14 +250,21 @@ class Scanning:
         return found, _inventory_dict(inventory)
 
     def _opener(self, digest: Digest) -> Callable[[], BinaryIO]:
+        """Opens a layer for the scanner's thread: its file, or else a stream from the store
+        (S3), read a chunk at a time through this event loop, never held whole."""
         path = self._blobs.local_path(digest)
-        if path is None:
-            raise UnsupportedImage("this blob store cannot be scanned yet (no local files)")
+        if path is not None:
 
-        def open_layer() -> BinaryIO:
-            return open(path, "rb")
+            def open_file() -> BinaryIO:
+                return open(path, "rb")
 
-        return open_layer
+            return open_file
+        loop = asyncio.get_running_loop()
+
+        def open_stream() -> BinaryIO:
+            return cast(BinaryIO, _StoreReader(self._blobs, digest, loop))
+
+        return open_stream
 
     def _match(self, inventory: Inventory, layer_digests: list[str]) -> list[Finding]:
         records = []
@@ -304,6 +315,49 @@ class Scanning:
 
     async def summaries(self, key: RepositoryKey, digests: list[str]) -> dict[str, ScanRecord]:
         return await blocking(self._scans.summaries, key, digests)
+
+
+class _StoreReader(io.RawIOBase):
+    """A blob read from the store as a file, from a thread other than the event loop's:
+    each chunk of the store's stream (about 1 MiB) is fetched on the loop."""
+
+    def __init__(self, store: BlobStore, digest: Digest, loop: asyncio.AbstractEventLoop) -> None:
+        self._digest = digest
+        self._stream = store.read(digest)
+        self._loop = loop
+        self._chunk = memoryview(b"")
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._chunk and not self._ended:
+            try:
+                self._chunk = memoryview(self._call(_next_chunk(self._stream)))
+            except StopAsyncIteration:
+                self._ended = True
+            except BlobUnknown:
+                raise ScanFailed(f"layer {self._digest} is missing from the blob store") from None
+        count = min(len(view), len(self._chunk))
+        view[:count] = self._chunk[:count]
+        self._chunk = self._chunk[count:]
+        return count
+
+    def close(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        if not self.closed and aclose is not None:
+            with contextlib.suppress(Exception):
+                self._call(aclose())
+        super().close()
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+
+async def _next_chunk(stream: AsyncIterator[bytes]) -> bytes:
+    return await anext(stream)
 
 
 def _within_quota_period(previous: ScanRecord | None) -> bool:

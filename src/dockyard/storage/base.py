@@ -24,6 +24,11 @@ Promises every backend keeps (``tests/storage/contract.py`` checks each one):
   one upload are the caller's to prevent (services/uploads.py serializes them).
 - Nothing is left behind: after every blob is deleted and every upload aborted
   the store holds no data (a filesystem may keep its fan-out directories).
+- A blob can be handed to a client by the store itself when the store serves HTTP
+  (``presigned_url``: S3), so a server can redirect a download instead of proxying it;
+  a store that cannot (filesystem, memory) answers None and the server sends the bytes.
+- Times are the store's: listings give them to the store's resolution (S3 keeps a
+  second), which garbage collection's grace periods of minutes or hours do not notice.
 """
 
 from __future__ import annotations
@@ -56,6 +61,14 @@ class BlobStore(Protocol):
         """A path the server may hand to zero-copy file sending, when the store has one.
 
         The path may name no file (the blob is absent): callers ask ``size`` first.
+        """
+
+    async def presigned_url(self, digest: Digest, expires_in: int) -> str | None:
+        """A URL from which any HTTP client can GET the blob's bytes for ``expires_in``
+        seconds without other credentials, or None when the store has no such URLs.
+
+        The URL is a credential by itself (keep it out of logs) and is made without
+        checking that the blob is there: callers ask ``size`` (or their metadata) first.
         """
 
     async def delete(self, digest: Digest) -> None:

@@ -210,6 +210,8 @@ async def blob_get(request: Request) -> Response:
         size = await registry.blobs.probe(key, digest)
         return Response(headers=_blob_headers(digest, size))
     content = await registry.blobs.open(key, digest, request.headers.get("range"))
+    if content.redirect is not None:
+        return _redirect(content.redirect, digest)
     if content.range is not None:
         assert content.chunks is not None
         headers = _blob_headers(digest, content.range.length)
@@ -220,6 +222,13 @@ async def blob_get(request: Request) -> Response:
         return _BlobFile(content.path, headers=headers, media_type="application/octet-stream")
     assert content.chunks is not None
     return StreamingResponse(content.chunks, headers=headers)
+
+
+def _redirect(url: str, digest: Digest) -> Response:
+    """The client fetches the bytes from the store itself (a presigned URL)."""
+    return Response(
+        status_code=307, headers={"Location": url, "Docker-Content-Digest": str(digest)}
+    )
 
 
 def _blob_headers(digest: Digest, length: int) -> dict[str, str]:
@@ -240,6 +249,8 @@ async def layer_download(request: Request) -> Response:
     account, _, name = where.partition("/")
     digest = Digest.parse(digest_text)
     content = await registry.blobs.open(registry.key(name, account), digest)
+    if content.redirect is not None:
+        return _redirect(content.redirect, digest)
     headers = _blob_headers(digest, content.size)
     if content.path is not None:
         return _BlobFile(content.path, headers=headers, media_type="application/octet-stream")

@@ -72,7 +72,10 @@ async def batch_check_layer_availability(ctx: Context, body: dict[str, Any]) -> 
 async def get_download_url_for_layer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     key = ctx.key(body)
     digest = Digest.parse(body["layerDigest"])
-    await ctx.registry.blobs.size(key, digest)  # LayersNotFound when not held
+    # LayersNotFound when not held; the store's own URL (S3: presigned) when it has one.
+    url = await ctx.registry.blobs.download_url(key, digest, DOWNLOAD_URL_LIFETIME)
+    if url is not None:
+        return {"downloadUrl": url, "layerDigest": str(digest)}
     subject = f"{key.scope.account_id}/{key.name}@{digest}"
     token = ctx.registry.identity.download_token(subject, DOWNLOAD_URL_LIFETIME)
     url = f"{ctx.public_url}/_dockyard/layers/{quote(token)}"
