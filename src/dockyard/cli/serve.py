@@ -13,6 +13,7 @@ from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.cli.server import run_server
 from dockyard.cli.workers import become_supervisor, bind
 from dockyard.config import HELP, Settings, env_name, worker_count
+from dockyard.storage.s3 import S3Unavailable
 
 
 def _help(field: str, default: object) -> str:
@@ -74,6 +75,10 @@ def serve(
         str | None, typer.Option(help=_help("s3_endpoint_url", "AWS"))
     ] = None,
     s3_region: Annotated[str | None, typer.Option(help=_help("s3_region", "us-east-1"))] = None,
+    blob_redirect: Annotated[
+        bool | None,
+        typer.Option("--blob-redirect/--no-blob-redirect", help=_help("blob_redirect", True)),
+    ] = None,
     access_log: Annotated[
         bool | None, typer.Option("--access-log/--no-access-log", help=_help("access_log", False))
     ] = None,
@@ -103,6 +108,7 @@ def serve(
         s3_prefix=s3_prefix,
         s3_endpoint_url=s3_endpoint_url,
         s3_region=s3_region,
+        blob_redirect=blob_redirect,
     )
     logs.configure(settings.log_level, settings.log_format)
     workers = worker_count(settings)
@@ -113,7 +119,11 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    registry = open_registry(settings)
+    try:
+        registry = open_registry(settings)
+    except S3Unavailable as exc:
+        typer.echo(f"dockyard: the s3 storage backend is unavailable: {exc}", err=True)
+        raise typer.Exit(1) from None
     made = bootstrap_root(registry, settings)
     if made is not None:
         # Shown once, on the terminal only: never through logging.
