@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.seaweed import seaweed  # noqa: F401  (the session's S3 endpoint)
 from tests.support.postgres import database, database_engine, postgres
+from tests.support.seaweed import seaweed  # noqa: F401  (the session's S3 endpoint)
 from tests.support.servers import DistributionProcess, DockyardProcess, Registry
 
 __all__ = ["Registry", "database", "database_engine", "postgres"]
