@@ -2,6 +2,7 @@
 
     python -m bench.stress --seconds 300          # the long form
     python -m bench.stress --seconds 20 --keep    # short, and keep the data dir to look at
+    python -m bench.stress --database-url postgresql://user@host/db   # on PostgreSQL
 
 One Dockyard (open access; ``DOCKYARD_GC_INTERVAL=1s``, ``DOCKYARD_GC_GRACE_PERIOD=3s``,
 ``DOCKYARD_LIFECYCLE_INTERVAL=2s``) and, at the same time:
@@ -36,7 +37,6 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -51,6 +51,9 @@ from typing import Any
 import boto3
 import httpx
 from botocore.config import Config
+from sqlalchemy import text
+
+from dockyard.metadata.database import create_database_engine
 
 ROOT_KEY = ("AKIADOCKYARDSTRESS01", "dockyard-stress-root-secret-0123456789ab")
 REGION = "us-east-1"
@@ -215,10 +218,18 @@ def _free_port() -> int:
         return port
 
 
-def start_server(work: Path, grace: str, gc_interval: str, lifecycle_interval: str) -> Server:
+def start_server(
+    work: Path,
+    grace: str,
+    gc_interval: str,
+    lifecycle_interval: str,
+    database_url: str | None = None,
+) -> Server:
     port = _free_port()
     data_dir = work / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+    if database_url:  # the server and the CLI beside it alike
+        env["DOCKYARD_DATABASE_URL"] = database_url
     env.update(
         DOCKYARD_GC_INTERVAL=gc_interval,
         DOCKYARD_GC_GRACE_PERIOD=grace,
@@ -380,6 +391,7 @@ class StressConfig:
     grace: float = 3.0  # DOCKYARD_GC_GRACE_PERIOD, seconds
     work_dir: Path | None = None
     keep: bool = False
+    database_url: str | None = None  # None: SQLite in the data dir
 
 
 @dataclass
@@ -640,17 +652,13 @@ class _Run:
     def check_store(self, wanted: dict[str, Image]) -> None:
         """Every blob file is referenced by some manifest; every referenced blob has its file."""
         files = blob_files(self.server.data_dir)
-        db = sqlite3.connect(f"file:{self.server.data_dir / 'metadata.db'}?mode=ro", uri=True)
-        try:
-            referenced = {
-                d
-                for (d,) in db.execute(
-                    "SELECT DISTINCT digest FROM manifest_references WHERE kind = 'blob'"
-                )
-            }
-            rows = {d for (d,) in db.execute("SELECT digest FROM blobs")}
-        finally:
-            db.close()
+        referenced = {
+            d
+            for (d,) in self.query(
+                "SELECT DISTINCT digest FROM manifest_references WHERE kind = 'blob'"
+            )
+        }
+        rows = {d for (d,) in self.query("SELECT digest FROM blobs")}
         expected = {b.digest for image in wanted.values() for b in image.blobs}
         self.report.blob_files_at_end = len(files)
         self.report.referenced_blobs_at_end = len(referenced)
@@ -668,32 +676,40 @@ class _Run:
             )
 
     def job_figures(self) -> None:
-        db = sqlite3.connect(f"file:{self.server.data_dir / 'metadata.db'}?mode=ro", uri=True)
+        # The server's scheduled jobs have the key "periodic"; the CLI's runs have none.
+        for kind, name in (("gc", "server_gc_jobs"), ("lifecycle", "lifecycle_jobs")):
+            rows = self.query(
+                "SELECT state, COUNT(*) FROM jobs WHERE kind = :kind AND key = 'periodic' "
+                "GROUP BY state",
+                kind=kind,
+            )
+            setattr(self.report, name, {state: int(n) for state, n in rows})
+        freed = 0
+        for (result,) in self.query(
+            "SELECT result FROM jobs WHERE kind = 'gc' AND key = 'periodic' AND state = 'done'"
+        ):
+            if result:  # JSON text from SQLite, already parsed from PostgreSQL
+                found = json.loads(result) if isinstance(result, str) else result
+                freed += len(found.get("freed_blobs") or [])
+        self.report.server_gc_freed_blobs = freed
+        ((actions,),) = self.query("SELECT COUNT(*) FROM lifecycle_actions")
+        self.report.lifecycle_actions = int(actions)
+        for kind, error in self.query(
+            "SELECT kind, error FROM jobs WHERE state = 'failed' LIMIT 5"
+        ):
+            self.problem(f"a {kind} job failed: {error}")
+
+    def query(self, sql: str, **params: Any) -> list[Any]:
+        """Rows of a query on the server's metadata database (SQLite or PostgreSQL)."""
+        url = self.server.env.get("DOCKYARD_DATABASE_URL") or (
+            f"sqlite:///{self.server.data_dir / 'metadata.db'}"
+        )
+        engine = create_database_engine(url)
         try:
-            # The server's scheduled jobs have the key "periodic"; the CLI's runs have none.
-            for kind, name in (("gc", "server_gc_jobs"), ("lifecycle", "lifecycle_jobs")):
-                rows = db.execute(
-                    "SELECT state, COUNT(*) FROM jobs WHERE kind = ? AND key = 'periodic' "
-                    "GROUP BY state",
-                    (kind,),
-                ).fetchall()
-                setattr(self.report, name, dict(rows))
-            freed = 0
-            for (result,) in db.execute(
-                "SELECT result FROM jobs WHERE kind = 'gc' AND key = 'periodic' AND state = 'done'"
-            ):
-                if result:
-                    freed += len(json.loads(result).get("freed_blobs") or [])
-            self.report.server_gc_freed_blobs = freed
-            (actions,) = db.execute("SELECT COUNT(*) FROM lifecycle_actions").fetchone()
-            self.report.lifecycle_actions = int(actions)
-            failed = db.execute(
-                "SELECT kind, error FROM jobs WHERE state = 'failed' LIMIT 5"
-            ).fetchall()
-            for kind, error in failed:
-                self.problem(f"a {kind} job failed: {error}")
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql), params).all())
         finally:
-            db.close()
+            engine.dispose()
 
 
 def _freed(output: str) -> int:
@@ -725,7 +741,9 @@ def run(cfg: StressConfig, log: Callable[[str], None] = lambda _: None) -> Stres
     work.mkdir(parents=True, exist_ok=True)
     report = StressReport()
     grace = f"{cfg.grace:g}s"
-    server = start_server(work, grace=grace, gc_interval="1s", lifecycle_interval="2s")
+    server = start_server(
+        work, grace=grace, gc_interval="1s", lifecycle_interval="2s", database_url=cfg.database_url
+    )
     state = _Run(cfg, server, report)
     try:
         ecr = ecr_client(server.url)
@@ -803,8 +821,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, help="where the data goes (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the data dir afterwards")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--database-url", help="metadata database (default: SQLite in the data dir)"
+    )
     args = parser.parse_args(argv)
-    cfg = StressConfig(args.seconds, args.pushers, args.seed, args.grace, args.work_dir, args.keep)
+    cfg = StressConfig(
+        args.seconds,
+        args.pushers,
+        args.seed,
+        args.grace,
+        args.work_dir,
+        args.keep,
+        args.database_url,
+    )
     report = run(cfg, log=lambda text: print(text, file=sys.stderr, flush=True))
     print(report.summary())
     if args.json:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs. Idempotent: apt is only touched when one of the
-# client/registry binaries is missing.
+# client/registry binaries (or PostgreSQL's server, for the metadata tests) is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,6 +11,11 @@ for bin in skopeo umoci podman docker-registry rpm rpmbuild nginx; do
         need_apt=1
     fi
 done
+# Debian keeps PostgreSQL's server binaries off the PATH, under /usr/lib/postgresql/<version>.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    echo "install-test-deps: PostgreSQL (initdb) is missing" >&2
+    need_apt=1
+fi
 
 if [[ "$need_apt" == 1 ]]; then
     SUDO=""
@@ -19,7 +24,7 @@ if [[ "$need_apt" == 1 ]]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update
-    $SUDO apt-get install -y skopeo umoci podman docker-registry rpm nginx
+    $SUDO apt-get install -y skopeo umoci podman docker-registry rpm nginx postgresql
 fi
 
 python -m pip install --disable-pip-version-check -q -e '.[test]'

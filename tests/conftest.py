@@ -6,6 +6,8 @@
 * ``repo_name``: a unique repository name per test.
 * ``http``: an ``httpx.Client`` bound to ``registry.url``.
 * ``seaweed``: SeaweedFS's S3 endpoint, one per session, started on first use.
+* ``database_engine`` / ``database`` / ``postgres``: the metadata engine under test (each
+  test using them runs on SQLite and on PostgreSQL), see ``tests/support/postgres.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.postgres import database, database_engine, postgres
 from tests.support.seaweed import seaweed  # noqa: F401  (the session's S3 endpoint)
 from tests.support.servers import DistributionProcess, DockyardProcess, Registry
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "database", "database_engine", "postgres"]
 
 REGISTRY_KINDS = ["dockyard", "distribution"]
 

@@ -1,7 +1,9 @@
 """Fixtures for the ECR control-plane tests.
 
 * ``ecr_server``: one Dockyard per session in its secure default mode (``open_access=False``:
-  SigV4 on the ECR API, Basic auth on ``/v2``, no repository created on push).
+  SigV4 on the ECR API, Basic auth on ``/v2``, no repository created on push). The modules
+  in ``ON_EACH_ENGINE`` (listings, pagination, settings: metadata behaviour) run against
+  one on SQLite and one on PostgreSQL; the others against the SQLite one.
 * ``ecr``: a boto3 ECR client for the root credentials of account ``000000000000``.
 * ``aws``: runs the real ``aws`` CLI (v1) against the server and returns its parsed JSON.
 * ``repo_name``: a unique, valid, not-yet-existing repository name; ``repo``: one created.
@@ -20,15 +22,34 @@ import httpx
 import pytest
 
 from tests.support.ecr import REGION, AwsCli, login_client, make_client
+from tests.support.postgres import ENGINES, new_database
 from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
+
+ON_EACH_ENGINE = frozenset({"test_images", "test_repositories", "test_registry"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in ON_EACH_ENGINE and "ecr_server" in metafunc.fixturenames:
+        metafunc.parametrize("ecr_engine", ENGINES, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
-def ecr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess]:
+def ecr_engine(request: pytest.FixtureRequest) -> str:
+    """The server's metadata engine: each in turn for ``ON_EACH_ENGINE``, else SQLite."""
+    engine: str = getattr(request, "param", "sqlite")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def ecr_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, ecr_engine: str
+) -> Iterator[DockyardProcess]:
     proc = DockyardProcess(
         tmp_path_factory.mktemp("ecr-data"),
         log_dir=tmp_path_factory.mktemp("ecr-log"),
         open_access=False,
+        database_url=new_database(request, ecr_engine).url,
     )
     proc.start_ready()
     yield proc

@@ -4,6 +4,7 @@ and resource tags (TagResource, UntagResource, ListTagsForResource)."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import subprocess
 import sys
@@ -67,12 +68,14 @@ def test_v2_push_to_missing_repository(ecr: Any, endpoint: str, repo_name: str) 
 
 
 def _iam(server: DockyardProcess, *args: str) -> str:
+    database = {"DOCKYARD_DATABASE_URL": server.database_url} if server.database_url else {}
     done = subprocess.run(
         [sys.executable, "-m", "dockyard", "iam", *args, "--data-dir", str(server.data_dir)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, **database},
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -2,7 +2,8 @@
 
 Each test gets its own data directory, so what ``dockyard gc`` reports and what is left
 under ``<data-dir>/storage`` belong to that test alone. The server's own GC and
-lifecycle schedules are off unless a test starts a server of its own.
+lifecycle schedules are off unless a test starts a server of its own. Every test runs on
+SQLite and on PostgreSQL (``database``).
 
 * ``gc_server`` / ``data_dir``; ``ecr`` (boto3, root keys); ``v2`` (httpx on ``/v2``).
 """
@@ -18,12 +19,15 @@ import pytest
 
 from tests.support.ecr import login_client, make_client
 from tests.support.lifecycle import QUIET_SCHEDULE, start_dockyard, stop_dockyard
+from tests.support.postgres import Database
 from tests.support.servers import DockyardProcess
 
 
 @pytest.fixture
-def gc_server(tmp_path: Path) -> Iterator[DockyardProcess]:
-    proc = start_dockyard(tmp_path / "data", tmp_path / "log", QUIET_SCHEDULE)
+def gc_server(tmp_path: Path, database: Database) -> Iterator[DockyardProcess]:
+    proc = start_dockyard(
+        tmp_path / "data", tmp_path / "log", QUIET_SCHEDULE, database_url=database.url
+    )
     yield proc
     stop_dockyard(proc)
 

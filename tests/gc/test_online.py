@@ -18,11 +18,12 @@ from tests.support.lifecycle import (
     table_rows,
     wait_for,
 )
+from tests.support.postgres import Database
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_periodic_gc_frees_deleted_content(tmp_path: Path) -> None:
+def test_periodic_gc_frees_deleted_content(tmp_path: Path, database: Database) -> None:
     server = start_dockyard(
         tmp_path / "data",
         tmp_path / "log",
@@ -31,6 +32,7 @@ def test_periodic_gc_frees_deleted_content(tmp_path: Path) -> None:
             "DOCKYARD_GC_GRACE_PERIOD": "2s",
             "DOCKYARD_LIFECYCLE_INTERVAL": "0",
         },
+        database_url=database.url,
     )
     try:
         ecr = make_client(server.url)

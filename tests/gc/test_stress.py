@@ -1,4 +1,5 @@
-"""The stress run, short form (the long form: ``python -m bench.stress --seconds 300``)."""
+"""The stress run, short form (the long form: ``python -m bench.stress --seconds 300``), on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from pathlib import Path
 import pytest
 from bench.stress import StressConfig, run
 
+from tests.support.postgres import Database
+
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_concurrent_push_delete_lifecycle_and_gc_lose_nothing(tmp_path: Path) -> None:
-    report = run(StressConfig(seconds=25, work_dir=tmp_path / "stress", keep=True))
+def test_concurrent_push_delete_lifecycle_and_gc_lose_nothing(
+    tmp_path: Path, database: Database
+) -> None:
+    config = StressConfig(
+        seconds=25, work_dir=tmp_path / "stress", keep=True, database_url=database.url
+    )
+    report = run(config)
     print(report.summary())
     assert report.pushed > 50 and report.deleted > 20 and report.tag_moves > 20, report.summary()
     assert report.expired_by_lifecycle > 0, report.summary()

@@ -10,10 +10,11 @@ from dockyard.metadata import open_metadata
 from dockyard.services.jobs import Jobs, PermanentJobError
 from tests.jobs.kinds import Chore, Errand
 from tests.support.lifecycle import dockyard, table_rows
+from tests.support.postgres import Database
 
 
-def test_jobs_stats_lists_each_kind(tmp_path: Path) -> None:
-    metadata = open_metadata(None, tmp_path)
+def test_jobs_stats_lists_each_kind(tmp_path: Path, database: Database) -> None:
+    metadata = open_metadata(database.url, tmp_path)
     jobs = Jobs(metadata.jobs)
 
     async def chore(payload: Chore) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def test_jobs_stats_lists_each_kind(tmp_path: Path) -> None:
         asyncio.run(scenario())
     finally:
         metadata.close()
-    rows = table_rows(dockyard(tmp_path, "jobs", "--stats").stdout)
+    rows = table_rows(dockyard(tmp_path, "jobs", "--stats", database_url=database.url).stdout)
     by_kind = {row[0]: row[1:] for row in rows}
     assert by_kind["chore"][:4] == ["0", "0", "1", "1"]
     mean, longest = float(by_kind["chore"][4]), float(by_kind["chore"][5])
@@ -42,8 +43,8 @@ def test_jobs_stats_lists_each_kind(tmp_path: Path) -> None:
     assert by_kind["errand"] == ["1", "0", "0", "0", "", ""]
 
 
-def test_jobs_lists_each_job_with_its_key(tmp_path: Path) -> None:
-    metadata = open_metadata(None, tmp_path)
+def test_jobs_lists_each_job_with_its_key(tmp_path: Path, database: Database) -> None:
+    metadata = open_metadata(database.url, tmp_path)
     jobs = Jobs(metadata.jobs)
 
     async def scenario() -> list[int]:
@@ -56,7 +57,7 @@ def test_jobs_lists_each_job_with_its_key(tmp_path: Path) -> None:
     finally:
         metadata.close()
     assert again == keyed
-    rows = table_rows(dockyard(tmp_path, "jobs").stdout)
+    rows = table_rows(dockyard(tmp_path, "jobs", database_url=database.url).stdout)
     assert [row[:4] for row in rows] == [
         [str(unkeyed), "errand", "queued", ""],
         [str(keyed), "chore", "queued", "000000000000/us-east-1/team/app"],

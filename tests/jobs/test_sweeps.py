@@ -32,6 +32,7 @@ from tests.support.lifecycle import (
     stop_dockyard,
     wait_for,
 )
+from tests.support.postgres import new_database
 from tests.support.servers import DockyardProcess
 
 pytestmark = pytest.mark.timeout(120)
@@ -51,12 +52,16 @@ def job_key(repository: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess]:
-    """A server that applied the policies by itself (a sweep every 2 s), then stopped."""
+def swept(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, database_engine: str
+) -> Iterator[DockyardProcess]:
+    """A server that applied the policies by itself (a sweep every 2 s), then stopped; on
+    each metadata engine."""
     server = start_dockyard(
         tmp_path_factory.mktemp("sweep-data"),
         tmp_path_factory.mktemp("sweep-log"),
         {"DOCKYARD_LIFECYCLE_INTERVAL": "2s", "DOCKYARD_GC_INTERVAL": "0"},
+        database_url=new_database(request, database_engine).url,
     )
     try:
         ecr = make_client(server.url)
@@ -87,7 +92,9 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess]
 @pytest.fixture
 def registry(swept: DockyardProcess) -> Iterator[Registry]:
     """The stopped server's registry, in this process: the service objects on its files."""
-    settings = load_settings({"data_dir": swept.data_dir}, environ={})
+    settings = load_settings(
+        {"data_dir": swept.data_dir, "database_url": swept.database_url}, environ={}
+    )
     opened = open_registry(settings)
     yield opened
     opened.close()

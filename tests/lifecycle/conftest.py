@@ -1,4 +1,5 @@
-"""Fixtures for the lifecycle tests: one Dockyard for the package, in its secure mode.
+"""Fixtures for the lifecycle tests: one Dockyard per metadata engine, in its secure mode
+(each test runs against the server on SQLite and the server on PostgreSQL).
 
 The server's own lifecycle and GC schedules are off (interval 0), so nothing acts unless
 a test asks; ``test_scheduler.py`` starts its own server with the schedule on.
@@ -22,15 +23,19 @@ import pytest
 
 from tests.support.ecr import AwsCli, login_client, make_client
 from tests.support.lifecycle import QUIET_SCHEDULE, aws_cli, start_dockyard, stop_dockyard
+from tests.support.postgres import new_database
 from tests.support.servers import DockyardProcess
 
 
 @pytest.fixture(scope="session")
-def lc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess]:
+def lc_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, database_engine: str
+) -> Iterator[DockyardProcess]:
     proc = start_dockyard(
         tmp_path_factory.mktemp("lifecycle-data"),
         tmp_path_factory.mktemp("lifecycle-log"),
         QUIET_SCHEDULE,
+        database_url=new_database(request, database_engine).url,
     )
     yield proc
     stop_dockyard(proc)

@@ -19,6 +19,7 @@ from tests.support.lifecycle import (
     table_rows,
     wait_for,
 )
+from tests.support.postgres import Database
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,11 +32,12 @@ KEEP_TWO = policy_text(
 )
 
 
-def test_the_server_applies_policies_by_itself(tmp_path: Path) -> None:
+def test_the_server_applies_policies_by_itself(tmp_path: Path, database: Database) -> None:
     server = start_dockyard(
         tmp_path / "data",
         tmp_path / "log",
         {"DOCKYARD_LIFECYCLE_INTERVAL": "2s", "DOCKYARD_GC_INTERVAL": "0"},
+        database_url=database.url,
     )
     try:
         ecr = make_client(server.url)

@@ -23,7 +23,12 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
+from tests.support.servers import (
+    ROOT_ACCESS_KEY_ID,
+    ROOT_SECRET_ACCESS_KEY,
+    DockyardProcess,
+    database_url_of,
+)
 from tests.support.tools import run
 
 REGION = "us-east-1"
@@ -112,8 +117,15 @@ def basic(password: str, user: str = "AWS") -> dict[str, str]:
 
 
 def dockyard_cli(data_dir: Path, *args: str) -> str:
-    """``python -m dockyard ARGS --data-dir DATA_DIR``; its stdout."""
-    return run([sys.executable, "-m", "dockyard", *args, "--data-dir", str(data_dir)]).stdout
+    """``python -m dockyard ARGS --data-dir DATA_DIR`` (on the server's database); its stdout."""
+    command = [sys.executable, "-m", "dockyard", *args, "--data-dir", str(data_dir)]
+    return run(command, env=_cli_env(data_dir)).stdout
+
+
+def _cli_env(data_dir: Path) -> dict[str, str] | None:
+    """The server's database for a CLI run beside it, when it is not SQLite in its data dir."""
+    url = database_url_of(Path(data_dir))
+    return {"DOCKYARD_DATABASE_URL": url} if url else None
 
 
 def mint_token(data_dir: Path, subject: str, expires_at: float, purpose: str = "login") -> str:
@@ -156,6 +168,7 @@ def new_user_key(
     policy, enough to log in, push and pull) and a new access key for it with the CLI."""
     made = run(
         [sys.executable, "-m", "dockyard", "iam", "create-user", user, "--data-dir", data_dir],
+        env=_cli_env(data_dir),
         check=False,
     )
     assert made.returncode == 0 or "exists" in made.stderr, made.stderr

@@ -1,15 +1,15 @@
 """Helpers for the lifecycle and GC tests: the ``dockyard`` CLI, the server's clock, images.
 
 Push times cannot be set through the API, so tests that need "pushed 10 days ago" move
-the stored moments back in the running server's SQLite file (``<data-dir>/metadata.db``).
-Every caller says so where it does it.
+the stored moments back in the running server's database (its SQLite file
+``<data-dir>/metadata.db``, or the PostgreSQL database it was started on). Every caller
+says so where it does it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, select, update
 
+from dockyard.metadata.database import create_database_engine
+from dockyard.metadata.tables import manifests, repositories, repository_blobs
 from tests.support.ecr import REGION, AwsCli
 from tests.support.images import (
     MANIFEST_ACCEPT,
@@ -29,7 +32,12 @@ from tests.support.images import (
     make_layer,
     sha256_digest,
 )
-from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
+from tests.support.servers import (
+    ROOT_ACCESS_KEY_ID,
+    ROOT_SECRET_ACCESS_KEY,
+    DockyardProcess,
+    database_url_of,
+)
 
 ROOT_ARN = "arn:aws:iam::000000000000:root"
 # The server's own lifecycle and GC schedules off: nothing acts unless a test asks.
@@ -40,9 +48,15 @@ QUIET_SCHEDULE = {"DOCKYARD_LIFECYCLE_INTERVAL": "0", "DOCKYARD_GC_INTERVAL": "0
 
 
 def start_dockyard(
-    data_dir: Path, log_dir: Path, env: dict[str, str], open_access: bool = False
+    data_dir: Path,
+    log_dir: Path,
+    env: dict[str, str],
+    open_access: bool = False,
+    database_url: str | None = None,
 ) -> DockyardProcess:
-    proc = DockyardProcess(data_dir, log_dir=log_dir, env=env, open_access=open_access)
+    proc = DockyardProcess(
+        data_dir, log_dir=log_dir, env=env, open_access=open_access, database_url=database_url
+    )
     proc.start_ready()
     return proc
 
@@ -69,10 +83,15 @@ def aws_cli(endpoint: str, home: Path) -> AwsCli:
 # --------------------------------------------------------------------------- the CLI
 
 
-def dockyard(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """``python -m dockyard ARGS --data-dir DATA_DIR`` beside the running server."""
+def dockyard(
+    data_dir: Path, *args: str, check: bool = True, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m dockyard ARGS --data-dir DATA_DIR`` beside the running server, on its
+    database (or ``database_url``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
     env["COLUMNS"] = "400"  # rich tables: keep digests and names on one line
+    if database_url := database_url or database_url_of(data_dir):
+        env["DOCKYARD_DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "dockyard", *args, "--data-dir", str(data_dir)]
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -101,15 +120,20 @@ def ago(days: float = 0, **more: float) -> datetime:
     return datetime.now(UTC) - timedelta(days=days, **more)
 
 
-def _sql_time(moment: datetime | None) -> str | None:
-    # SQLAlchemy keeps SQLite datetimes as naive UTC text with microseconds.
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+def _engine(data_dir: Path) -> Engine:
+    """The server's metadata database, as the server opened it."""
+    return create_database_engine(
+        database_url_of(data_dir) or f"sqlite:///{data_dir / 'metadata.db'}"
+    )
 
 
-def _connect(data_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(data_dir / "metadata.db", timeout=30)
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite keeps the wall-clock time it is given: always give it UTC.
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _in_repository(repo: str) -> Any:
+    return select(repositories.c.id).where(repositories.c.name == repo).scalar_subquery()
 
 
 _IMAGE_TIMES = frozenset({"pushed_at", "last_pulled_at", "archived_at", "activated_at"})
@@ -118,32 +142,36 @@ _IMAGE_TIMES = frozenset({"pushed_at", "last_pulled_at", "archived_at", "activat
 def set_image_times(data_dir: Path, repo: str, digest: str, **moments: datetime | None) -> None:
     """Move an image's stored moments (``pushed_at=ago(10)``...) in the server's database."""
     assert moments and set(moments) <= _IMAGE_TIMES, moments
-    assignments = ", ".join(f"{column} = ?" for column in moments)
-    db = _connect(data_dir)
+    engine = _engine(data_dir)
     try:
-        with db:
-            changed = db.execute(
-                f"UPDATE manifests SET {assignments} WHERE digest = ? AND repository_id = "
-                "(SELECT id FROM repositories WHERE name = ?)",
-                [*(_sql_time(m) for m in moments.values()), digest, repo],
+        with engine.begin() as conn:
+            changed = conn.execute(
+                update(manifests)
+                .where(
+                    manifests.c.digest == digest, manifests.c.repository_id == _in_repository(repo)
+                )
+                .values(**{name: _utc(m) for name, m in moments.items()})
             ).rowcount
     finally:
-        db.close()
+        engine.dispose()
     assert changed == 1, f"no image {digest} in {repo}"
 
 
 def set_link_time(data_dir: Path, repo: str, digest: str, linked_at: datetime) -> None:
     """Move the moment ``repo`` first linked blob ``digest`` in the server's database."""
-    db = _connect(data_dir)
+    engine = _engine(data_dir)
     try:
-        with db:
-            changed = db.execute(
-                "UPDATE repository_blobs SET linked_at = ? WHERE digest = ? AND repository_id = "
-                "(SELECT id FROM repositories WHERE name = ?)",
-                [_sql_time(linked_at), digest, repo],
+        with engine.begin() as conn:
+            changed = conn.execute(
+                update(repository_blobs)
+                .where(
+                    repository_blobs.c.digest == digest,
+                    repository_blobs.c.repository_id == _in_repository(repo),
+                )
+                .values(linked_at=_utc(linked_at))
             ).rowcount
     finally:
-        db.close()
+        engine.dispose()
     assert changed == 1, f"{repo} has no link to {digest}"
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "DockyardProcess",
     "Registry",
     "ServerProcess",
+    "database_url_of",
     "free_port",
 ]
 
@@ -224,12 +225,23 @@ ROOT_ACCESS_KEY_ID = "AKIADOCKYARDTESTROOT"
 ROOT_SECRET_ACCESS_KEY = "dockyard-test-root-secret-0123456789abcd"
 
 
+# The metadata database of each data directory whose server was given one, so that the
+# helpers working on a server's data (the CLI, moving stored times) reach the same one.
+_DATABASE_URLS: dict[Path, str] = {}
+
+
+def database_url_of(data_dir: Path) -> str | None:
+    """The ``--database-url`` of the server over ``data_dir``; None: SQLite in it."""
+    return _DATABASE_URLS.get(Path(data_dir).resolve())
+
+
 class DockyardProcess(ServerProcess):
     """`python -m dockyard serve` on 127.0.0.1, with known root credentials.
 
     ``open_access`` (the default) runs it like the distribution fixture: no
     authentication and repositories created on first push, so the same protocol
     tests run against both. ``open_access=False`` is Dockyard's secure default.
+    ``database_url`` (e.g. a test's PostgreSQL database) replaces the SQLite default.
     """
 
     name = "dockyard"
@@ -242,6 +254,7 @@ class DockyardProcess(ServerProcess):
         env: dict[str, str] | None = None,
         log_dir: Path | None = None,
         open_access: bool = True,
+        database_url: str | None = None,
     ) -> None:
         credentials = {
             "DOCKYARD_ROOT_ACCESS_KEY_ID": ROOT_ACCESS_KEY_ID,
@@ -253,7 +266,11 @@ class DockyardProcess(ServerProcess):
         super().__init__(port=port, env=env, log_dir=log_dir)
         self.data_dir = Path(data_dir)
         opening = ["--insecure-no-auth", "--create-on-push"] if open_access else []
-        self.extra_args = [*opening, *(extra_args or [])]
+        database = ["--database-url", database_url] if database_url else []
+        self.extra_args = [*opening, *database, *(extra_args or [])]
+        self.database_url = database_url
+        if database_url:
+            _DATABASE_URLS[self.data_dir.resolve()] = database_url
 
     def command(self) -> list[str]:
         return [

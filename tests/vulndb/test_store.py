@@ -26,13 +26,15 @@ from dockyard.metadata.vulndb import VulnStore
 from dockyard.scanning.matching import affected, lookup_names
 from dockyard.scanning.osv import OsvRecord, parse_record
 from tests.support.osvdata import DEBIAN_ZIP, PYPI_ZIP
+from tests.support.postgres import Database
 from tests.vulndb.conftest import LoadedStore, Pkg
 from tests.vulndb.test_matching import PERL_FIXED_IN_DEB12U4
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[VulnStore]:
-    metadata = open_metadata(None, tmp_path)
+def store(tmp_path: Path, database: Database) -> Iterator[VulnStore]:
+    """An empty store on each metadata engine in turn."""
+    metadata = open_metadata(database.url, tmp_path)
     yield VulnStore(metadata.engine, batch_size=400)
     metadata.close()
 

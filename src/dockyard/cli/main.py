@@ -6,6 +6,7 @@ import typer
 
 from dockyard.cli import iam_entities  # noqa: F401  (adds its commands to `dockyard iam`)
 from dockyard.cli.accounts import accounts
+from dockyard.cli.db import db
 from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
@@ -32,6 +33,7 @@ app.add_typer(iam, name="iam")
 app.add_typer(accounts, name="accounts")
 app.add_typer(lifecycle, name="lifecycle")
 app.add_typer(vulndb, name="vulndb")
+app.add_typer(db, name="db")
 
 
 @app.callback()

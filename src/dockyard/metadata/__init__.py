@@ -39,11 +39,15 @@ class Metadata:
         self.engine.dispose()
 
 
+def resolve_url(database_url: str | None, data_dir: Path) -> str:
+    """The database a registry uses: ``database_url``, or SQLite in its data directory."""
+    return database_url or f"sqlite:///{data_dir / 'metadata.db'}"
+
+
 def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True) -> Metadata:
     """The metadata stores over one engine; ``upgrade`` migrates the schema first (a
     server's workers skip it: the process that started them did it before forking)."""
-    url = database_url or f"sqlite:///{data_dir / 'metadata.db'}"
-    engine = create_database_engine(url)
+    engine = create_database_engine(resolve_url(database_url, data_dir))
     if upgrade:
         migrate.upgrade(engine)
     return Metadata(
@@ -80,4 +84,5 @@ __all__ = [
     "StoredPreview",
     "VulnStore",
     "open_metadata",
+    "resolve_url",
 ]

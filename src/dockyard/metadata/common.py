@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    func,
     select,
 )
 
@@ -30,6 +31,12 @@ def now() -> datetime:
 def aware(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """The text begins with ``prefix``, case and all, on every engine (SQLite's LIKE
+    ignores the case of ASCII letters, PostgreSQL's does not)."""
+    return func.substr(column, 1, len(prefix)) == prefix
 
 
 def in_repository(key: RepositoryKey) -> ColumnElement[bool]:

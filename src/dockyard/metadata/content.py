@@ -4,6 +4,13 @@ Methods are synchronous (SQLAlchemy's blocking API); the services call them in
 worker threads. Each public method is one transaction, so a crash at any point
 leaves either the whole change or none of it: a tag is written in the same
 transaction that checks its manifest's blobs are held.
+
+Concurrent writers (threads, worker processes, nodes) are decided by the database: the
+primary keys of blobs, links, manifests and tags, with inserts that wait for and yield to
+a concurrent insert of the same key (``ON CONFLICT``), or a transaction run again once the
+winner has committed (``write_retrying``); rows a transaction relies on are locked against
+deletion until it ends. A writer that makes a reference GC decides by holds GC off
+(``hold_off_gc``) for its transaction.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from dockyard.domain.errors import (
     ManifestArchived,
     ManifestBlobUnknown,
     ManifestChildUnknown,
+    ManifestInvalid,
     ManifestUnknown,
     TagImmutable,
 )
@@ -58,7 +66,15 @@ from dockyard.metadata.common import (
     page_queries,
     require_repository,
 )
-from dockyard.metadata.database import reading, reads_are_local, writing
+from dockyard.metadata.database import (
+    bytewise,
+    dialect_statements,
+    hold_off_gc,
+    reading,
+    reads_are_local,
+    write_retrying,
+    writing,
+)
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -68,6 +84,8 @@ from dockyard.metadata.tables import (
     tags,
     uploads,
 )
+
+_MEDIA_TYPE_LENGTH = 255
 
 
 class ContentStore:
@@ -98,6 +116,7 @@ class ContentStore:
     def renew_link(self, key: RepositoryKey, digest: Digest) -> None:
         """Restart a link's GC grace period: a client is about to rely on it."""
         with writing(self._engine) as conn:
+            hold_off_gc(conn)
             repository_id = require_repository(conn, key)
             conn.execute(
                 _RELINK,
@@ -106,30 +125,27 @@ class ContentStore:
 
     def link_blob(self, key: RepositoryKey, digest: Digest, size: int) -> None:
         with writing(self._engine) as conn:
+            hold_off_gc(conn)
             self._link(conn, require_repository(conn, key), digest, size)
 
     @staticmethod
     def _link(conn: Connection, repository_id: int, digest: Digest, size: int) -> None:
+        """The caller holds GC off (``hold_off_gc``, first thing in its transaction)."""
         stamp = now()
         name = str(digest)
-        if conn.execute(_BLOB_SIZE, {"digest": name}).first() is None:
-            conn.execute(_INSERT_BLOB, {"digest": name, "size": size, "created_at": stamp})
-        else:
+        row = {"digest": name, "size": size, "created_at": stamp}
+        if conn.execute(_ADD_BLOB[conn.dialect.name], row).first() is None:
             # Referenced again: whatever GC marked is no longer garbage.
             conn.execute(_UNDOOM_BLOB, {"b_digest": name})
-        link = {"repository_id": repository_id, "digest": name}
-        if conn.execute(_LINK_EXISTS, link).first() is None:
-            conn.execute(_INSERT_LINK, {**link, "linked_at": stamp})
-        else:
-            # Uploaded again: a manifest is probably on its way, so the grace period
-            # that protects it from GC starts again.
-            conn.execute(
-                _RELINK, {"b_repository_id": repository_id, "b_digest": name, "b_linked_at": stamp}
-            )
+        # Uploaded again: a manifest is probably on its way, so the grace period that
+        # protects it from GC starts again.
+        link = {"repository_id": repository_id, "digest": name, "linked_at": stamp}
+        conn.execute(_LINK[conn.dialect.name], link)
 
     def mount_blob(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
         """Link a blob ``source`` holds into ``target`` in one transaction; False if none."""
         with writing(self._engine) as conn:
+            hold_off_gc(conn)
             size = conn.execute(_HELD_SIZE, {**key_params(source), "digest": str(digest)}).scalar()
             if size is None:
                 return False
@@ -139,6 +155,16 @@ class ContentStore:
     def unlink_blob(self, key: RepositoryKey, digest: Digest) -> None:
         with writing(self._engine) as conn:
             repository_id = require_repository(conn, key)
+            # Lock the link first: a manifest naming it now waits, or has committed and
+            # is seen below.
+            conn.execute(
+                select(repository_blobs.c.digest)
+                .where(
+                    repository_blobs.c.repository_id == repository_id,
+                    repository_blobs.c.digest == str(digest),
+                )
+                .with_for_update()
+            )
             referrer = _referenced_by(conn, repository_id, digest, "blob")
             if referrer is not None:
                 raise ContentReferenced(str(digest), referrer)
@@ -195,6 +221,7 @@ class ContentStore:
 
     def finish_upload(self, key: RepositoryKey, upload_id: str, digest: Digest, size: int) -> None:
         with writing(self._engine) as conn:
+            hold_off_gc(conn)
             repository_id = require_repository(conn, key)
             conn.execute(_DELETE_UPLOAD, {"upload_id": upload_id})
             self._link(conn, repository_id, digest, size)
@@ -218,54 +245,87 @@ class ContentStore:
         concurrent pushes to an immutable tag exactly one wins, and a push naming
         several tags sets all of them or none.
         """
-        with writing(self._engine) as conn:
-            repository = conn.execute(_REPOSITORY_RULE, key_params(key)).first()
-            if repository is None:
-                require_repository(conn, key)
-            assert repository is not None
-            repository_id = repository.id
-            self._check_references(conn, repository_id, manifest)
-            manifest_id = conn.execute(
-                _MANIFEST_ID, {"repository_id": repository_id, "digest": str(manifest.digest)}
-            ).scalar()
-            stamp = now()
-            rule = MutabilityRule(
-                TagMutability(repository.tag_mutability),
-                tuple(repository.mutability_filters or ()),
+        tags_to_set = sorted(set(tags_to_set), key=lambda t: t.value)  # one lock order
+
+        def put(conn: Connection) -> PutOutcome:
+            return self._put_manifest(conn, key, manifest, tags_to_set, idempotent_repush)
+
+        # Of two pushes of one tag or one manifest at once on PostgreSQL, the second fails
+        # on the key the first inserted; run again, it sees the first's rows.
+        return write_retrying(self._engine, put)
+
+    def _put_manifest(
+        self,
+        conn: Connection,
+        key: RepositoryKey,
+        manifest: NewManifest,
+        tags_to_set: Sequence[Tag],
+        idempotent_repush: bool,
+    ) -> PutOutcome:
+        hold_off_gc(conn)
+        repository = conn.execute(_REPOSITORY_RULE, key_params(key)).first()
+        if repository is None:
+            require_repository(conn, key)
+        assert repository is not None
+        repository_id = repository.id
+        self._check_references(conn, repository_id, manifest)
+        # Held until commit (like the references above): a delete of this manifest waits
+        # for this push, or this push finds it gone and stores it again.
+        manifest_id = conn.execute(
+            _MANIFEST_ID, {"repository_id": repository_id, "digest": str(manifest.digest)}
+        ).scalar()
+        stamp = now()
+        rule = MutabilityRule(
+            TagMutability(repository.tag_mutability),
+            tuple(repository.mutability_filters or ()),
+        )
+        # Every tag is checked before anything is written.
+        current: dict[Tag, int | None] = {}
+        for tag in tags_to_set:
+            found = conn.execute(
+                _TAG_TARGET, {"repository_id": repository_id, "name": tag.value}
+            ).first()
+            current[tag] = None if found is None else found.manifest_id
+            # By digest: on PostgreSQL the tag may have been committed, with this very
+            # manifest, after the lookup above (which then inserts it, loses on its key
+            # and runs again).
+            repush = (
+                idempotent_repush and found is not None and found.digest == str(manifest.digest)
             )
-            # Every tag is checked before anything is written.
-            current: dict[Tag, int | None] = {}
-            for tag in dict.fromkeys(tags_to_set):
-                current[tag] = conn.execute(
-                    _TAG_TARGET, {"repository_id": repository_id, "name": tag.value}
-                ).scalar()
-                repush = idempotent_repush and current[tag] == manifest_id
-                if current[tag] is not None and rule.is_immutable(tag.value) and not repush:
-                    raise TagImmutable(tag.value, key.name.value)
-            new_manifest = manifest_id is None
-            restored = False
-            if manifest_id is None:
-                manifest_id = self._insert_manifest(conn, repository_id, manifest, stamp)
-            else:
-                # Pushing an archived image again restores it.
-                restored = bool(
-                    conn.execute(
-                        _RESTORE_MANIFEST, {"b_id": manifest_id, "b_activated_at": stamp}
-                    ).rowcount
+            if found is not None and rule.is_immutable(tag.value) and not repush:
+                raise TagImmutable(tag.value, key.name.value)
+        new_manifest = manifest_id is None
+        restored = False
+        if manifest_id is None:
+            manifest_id = self._insert_manifest(conn, repository_id, manifest, stamp)
+        else:
+            # Pushing an archived image again restores it.
+            restored = bool(
+                conn.execute(
+                    _RESTORE_MANIFEST, {"b_id": manifest_id, "b_activated_at": stamp}
+                ).rowcount
+            )
+        tag_moved = False
+        for tag, previous in current.items():
+            if previous != manifest_id:
+                self._set_tag(
+                    conn, repository_id, tag, manifest_id, stamp, exists=previous is not None
                 )
-            tag_moved = False
-            for tag, previous in current.items():
-                if previous != manifest_id:
-                    self._set_tag(
-                        conn, repository_id, tag, manifest_id, stamp, exists=previous is not None
-                    )
-                    tag_moved = True
+                tag_moved = True
         return PutOutcome(manifest.digest, manifest.subject, new_manifest, tag_moved, restored)
 
     @staticmethod
     def _insert_manifest(
         conn: Connection, repository_id: int, manifest: NewManifest, stamp: datetime
     ) -> int:
+        # The columns hold 255 characters (RFC 6838's limit); PostgreSQL refuses more.
+        for what, media_type in (
+            ("mediaType", manifest.media_type),
+            ("artifactType", manifest.artifact_type),
+            ("config mediaType", manifest.config_media_type),
+        ):
+            if media_type is not None and len(media_type) > _MEDIA_TYPE_LENGTH:
+                raise ManifestInvalid(f"{what} longer than {_MEDIA_TYPE_LENGTH} characters")
         size = manifest.layers_size
         if manifest.children:
             largest = conn.execute(
@@ -402,11 +462,15 @@ class ContentStore:
     def delete_manifest(self, key: RepositoryKey, digest: Digest) -> None:
         with writing(self._engine) as conn:
             repository_id = require_repository(conn, key)
+            # Locked first, so a push naming it as a child, or tagging it, comes wholly
+            # before this delete (and is seen below) or after it (and finds it gone).
             manifest_id = conn.execute(
-                select(manifests.c.id).where(
+                select(manifests.c.id)
+                .where(
                     manifests.c.repository_id == repository_id,
                     manifests.c.digest == str(digest),
                 )
+                .with_for_update()
             ).scalar()
             if manifest_id is None:
                 raise ManifestUnknown(str(digest))
@@ -433,7 +497,10 @@ def _first_missing(
     conn: Connection, held_query: Select[Any], repository_id: int, digests: tuple[Digest, ...]
 ) -> Digest | None:
     """The first of ``digests`` the repository does not hold; ``held_query`` is
-    ``_HELD_BLOBS`` or ``_HELD_MANIFESTS``."""
+    ``_HELD_BLOBS`` or ``_HELD_MANIFESTS``. The rows found stay locked against deletion
+    until the transaction ends (``FOR KEY SHARE`` on PostgreSQL; SQLite's one writer
+    excludes everyone anyway): a delete of a link or a child manifest that races a
+    manifest naming it comes wholly before or after it."""
     if not digests:
         return None
     held = set(
@@ -511,9 +578,15 @@ _HELD_SIZE = (
     .where(in_repository_param(), blobs.c.digest == bindparam("digest"))
 )
 
-_BLOB_SIZE = select(blobs.c.size).where(blobs.c.digest == bindparam("digest"))
-
-_INSERT_BLOB = insert(blobs)
+# A blob row unless there is one (a row back when it was inserted); a concurrent insert
+# of the same digest is waited for, not failed on.
+_ADD_BLOB = dialect_statements(
+    lambda insert_: (
+        insert_(blobs)
+        .on_conflict_do_nothing(index_elements=[blobs.c.digest])
+        .returning(blobs.c.digest)
+    )
+)
 
 _UNDOOM_BLOB = (
     update(blobs)
@@ -521,12 +594,17 @@ _UNDOOM_BLOB = (
     .values(doomed_at=None)
 )
 
-_LINK_EXISTS = select(repository_blobs.c.digest).where(
-    repository_blobs.c.repository_id == bindparam("repository_id"),
-    repository_blobs.c.digest == bindparam("digest"),
-)
 
-_INSERT_LINK = insert(repository_blobs)
+def _link_statement(insert_: Any) -> Any:
+    statement = insert_(repository_blobs)
+    return statement.on_conflict_do_update(
+        index_elements=[repository_blobs.c.repository_id, repository_blobs.c.digest],
+        set_={"linked_at": statement.excluded.linked_at},
+    )
+
+
+# A link, or a new link time for the one there is.
+_LINK = dialect_statements(_link_statement)
 
 _RELINK = (
     update(repository_blobs)
@@ -561,19 +639,33 @@ _REPOSITORY_RULE = select(
     repositories.c.id, repositories.c.tag_mutability, repositories.c.mutability_filters
 ).where(in_repository_param())
 
-_MANIFEST_ID = select(manifests.c.id).where(
-    manifests.c.repository_id == bindparam("repository_id"),
-    manifests.c.digest == bindparam("digest"),
+# FOR KEY SHARE on PostgreSQL (nothing on SQLite): the rows a push relies on cannot be
+# deleted before it commits; updates of them (pull times, link times) are not held up.
+_MANIFEST_ID = (
+    select(manifests.c.id)
+    .where(
+        manifests.c.repository_id == bindparam("repository_id"),
+        manifests.c.digest == bindparam("digest"),
+    )
+    .with_for_update(read=True, key_share=True)
 )
 
-_HELD_BLOBS = select(repository_blobs.c.digest).where(
-    repository_blobs.c.repository_id == bindparam("repository_id"),
-    repository_blobs.c.digest.in_(bindparam("digests", expanding=True)),
+_HELD_BLOBS = (
+    select(repository_blobs.c.digest)
+    .where(
+        repository_blobs.c.repository_id == bindparam("repository_id"),
+        repository_blobs.c.digest.in_(bindparam("digests", expanding=True)),
+    )
+    .with_for_update(read=True, key_share=True)
 )
 
-_HELD_MANIFESTS = select(manifests.c.digest).where(
-    manifests.c.repository_id == bindparam("repository_id"),
-    manifests.c.digest.in_(bindparam("digests", expanding=True)),
+_HELD_MANIFESTS = (
+    select(manifests.c.digest)
+    .where(
+        manifests.c.repository_id == bindparam("repository_id"),
+        manifests.c.digest.in_(bindparam("digests", expanding=True)),
+    )
+    .with_for_update(read=True, key_share=True)
 )
 
 _LARGEST_CHILD = select(func.max(manifests.c.image_size)).where(
@@ -591,8 +683,10 @@ _RESTORE_MANIFEST = (
     .values(image_status="ACTIVE", activated_at=bindparam("b_activated_at"))
 )
 
-_TAG_TARGET = select(tags.c.manifest_id).where(
-    tags.c.repository_id == bindparam("repository_id"), tags.c.name == bindparam("name")
+_TAG_TARGET = (
+    select(tags.c.manifest_id, manifests.c.digest)
+    .join(manifests, manifests.c.id == tags.c.manifest_id)
+    .where(tags.c.repository_id == bindparam("repository_id"), tags.c.name == bindparam("name"))
 )
 
 _MOVE_TAG = (
@@ -607,8 +701,8 @@ _INSERT_TAG = insert(tags)
 def _tag_page(after: bool) -> PageQueries:
     query = select(tags.c.name).where(tags.c.repository_id == bindparam("repository_id"))
     if after:
-        query = query.where(tags.c.name > bindparam("last"))
-    return page_queries(query.order_by(tags.c.name))
+        query = query.where(bytewise(tags.c.name) > bindparam("last"))
+    return page_queries(query.order_by(bytewise(tags.c.name)))
 
 
 # Tag lists, from the first tag or after ``last``.

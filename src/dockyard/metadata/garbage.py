@@ -6,6 +6,11 @@ blob with no links is marked (``doomed_at``); any new link clears the mark; a
 blob marked longer than the grace period is swept: its row and its bytes go in
 one write transaction, so a writer that links it concurrently either comes
 first (and GC keeps it) or after (and sees the bytes gone, see uploads.py).
+
+Each destructive step decides on what it reads, so it excludes the writers that make
+references (links, manifests) for its transaction (``exclude_writers``): on PostgreSQL
+they run concurrently otherwise, and a reference committed after the step's snapshot
+would be missed. On SQLite its one writer at a time does the same.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from sqlalchemy import Engine, Exists, and_, delete, exists, func, or_, select, 
 from dockyard.domain.digests import Digest
 from dockyard.domain.records import RepositoryKey
 from dockyard.metadata.common import require_repository
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import exclude_writers, reading, writing
 from dockyard.metadata.tables import (
     blobs,
     manifest_references,
@@ -98,6 +103,7 @@ class GarbageStore:
 
     def drop_stale_links(self, cutoff: datetime) -> int:
         with writing(self._engine) as conn:
+            exclude_writers(conn)
             return int(
                 conn.execute(
                     delete(repository_blobs).where(
@@ -109,6 +115,7 @@ class GarbageStore:
     def mark_unreferenced(self, now: datetime) -> int:
         unlinked = ~exists().where(repository_blobs.c.digest == blobs.c.digest)
         with writing(self._engine) as conn:
+            exclude_writers(conn)
             return int(
                 conn.execute(
                     update(blobs).where(blobs.c.doomed_at.is_(None), unlinked).values(doomed_at=now)
@@ -121,6 +128,7 @@ class GarbageStore:
         """Delete up to ``limit`` blobs marked before ``cutoff`` and still unlinked."""
         unlinked = ~exists().where(repository_blobs.c.digest == blobs.c.digest)
         with writing(self._engine) as conn:
+            exclude_writers(conn)
             rows = conn.execute(
                 select(blobs.c.digest, blobs.c.size)
                 .where(blobs.c.doomed_at <= cutoff, unlinked)
@@ -136,6 +144,7 @@ class GarbageStore:
     def delete_if_unknown(self, digest: Digest, delete_bytes: Callable[[Digest], None]) -> bool:
         """Delete stored bytes that no blob row describes (a crash between commit and link)."""
         with writing(self._engine) as conn:
+            exclude_writers(conn)
             known = conn.execute(
                 select(blobs.c.digest).where(blobs.c.digest == str(digest))
             ).first()

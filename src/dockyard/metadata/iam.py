@@ -24,8 +24,8 @@ from dockyard.domain.identity import (
     Role,
     User,
 )
-from dockyard.metadata.common import aware, now
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.common import aware, now, starts_with
+from dockyard.metadata.database import bytewise, insert_or_ignore, reading, upsert, writing
 from dockyard.metadata.tables import (
     access_keys,
     iam_group_members,
@@ -192,9 +192,9 @@ class IamStore:
                 .where(
                     principals.c.account_id == account_id,
                     principals.c.kind == PrincipalKind.USER.value,
-                    principals.c.path.startswith(path_prefix, autoescape=True),
+                    starts_with(principals.c.path, path_prefix),
                 )
-                .order_by(principals.c.name)
+                .order_by(bytewise(principals.c.name))
             ).all()
         return [_user(account_id, r) for r in rows]
 
@@ -251,9 +251,9 @@ class IamStore:
                 select(*_GROUP_COLUMNS)
                 .where(
                     iam_groups.c.account_id == account_id,
-                    iam_groups.c.path.startswith(path_prefix, autoescape=True),
+                    starts_with(iam_groups.c.path, path_prefix),
                 )
-                .order_by(iam_groups.c.name)
+                .order_by(bytewise(iam_groups.c.name))
             ).all()
         return [_group(r) for r in rows]
 
@@ -273,18 +273,9 @@ class IamStore:
         with writing(self._engine) as conn:
             group_id = self._owner_id(conn, OwnerKind.GROUP, account_id, group)
             user_id = self._owner_id(conn, OwnerKind.USER, account_id, user)
-            present = conn.execute(
-                select(iam_group_members.c.group_id).where(
-                    iam_group_members.c.group_id == group_id,
-                    iam_group_members.c.principal_id == user_id,
-                )
-            ).first()
-            if present is None:  # adding a member twice is no error in IAM
-                conn.execute(
-                    insert(iam_group_members).values(
-                        group_id=group_id, principal_id=user_id, added_at=now()
-                    )
-                )
+            # Adding a member twice is no error in IAM.
+            row = {"group_id": group_id, "principal_id": user_id, "added_at": now()}
+            insert_or_ignore(conn, iam_group_members, row, ["group_id", "principal_id"])
 
     def remove_member(self, account_id: str, group: str, user: str) -> None:
         with writing(self._engine) as conn:
@@ -304,7 +295,7 @@ class IamStore:
                 select(*_GROUP_COLUMNS)
                 .join(iam_group_members, iam_group_members.c.group_id == iam_groups.c.id)
                 .where(iam_group_members.c.principal_id == user_id)
-                .order_by(iam_groups.c.name)
+                .order_by(bytewise(iam_groups.c.name))
             ).all()
         return [_group(r) for r in rows]
 
@@ -315,7 +306,7 @@ class IamStore:
                 select(*_USER_COLUMNS)
                 .join(iam_group_members, iam_group_members.c.principal_id == principals.c.id)
                 .where(iam_group_members.c.group_id == group_id)
-                .order_by(principals.c.name)
+                .order_by(bytewise(principals.c.name))
             ).all()
         return [_user(account_id, r) for r in rows]
 
@@ -356,9 +347,9 @@ class IamStore:
                 select(*_ROLE_COLUMNS)
                 .where(
                     iam_roles.c.account_id == account_id,
-                    iam_roles.c.path.startswith(path_prefix, autoescape=True),
+                    starts_with(iam_roles.c.path, path_prefix),
                 )
-                .order_by(iam_roles.c.name)
+                .order_by(bytewise(iam_roles.c.name))
             ).all()
         return [_role(r) for r in rows]
 
@@ -420,9 +411,9 @@ class IamStore:
                 select(*_POLICY_COLUMNS)
                 .where(
                     iam_managed_policies.c.account_id == account_id,
-                    iam_managed_policies.c.path.startswith(path_prefix, autoescape=True),
+                    starts_with(iam_managed_policies.c.path, path_prefix),
                 )
-                .order_by(iam_managed_policies.c.name)
+                .order_by(bytewise(iam_managed_policies.c.name))
             ).all()
             counts = self._counts(conn, account_id)
         listed = [_policy(r) for r in rows]
@@ -482,27 +473,21 @@ class IamStore:
     ) -> None:
         with writing(self._engine) as conn:
             owner_id = self._owner_id(conn, kind, account_id, owner)
-            where = (
-                iam_inline_policies.c.owner_kind == kind.value,
-                iam_inline_policies.c.owner_id == owner_id,
-                iam_inline_policies.c.name == name,
+            row = {
+                "owner_kind": kind.value,
+                "owner_id": owner_id,
+                "name": name,
+                "account_id": account_id,
+                "document": document,
+                "updated_at": now(),
+            }
+            upsert(
+                conn,
+                iam_inline_policies,
+                row,
+                ["owner_kind", "owner_id", "name"],
+                update=["document", "updated_at"],
             )
-            changed = conn.execute(
-                update(iam_inline_policies)
-                .where(*where)
-                .values(document=document, updated_at=now())
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    insert(iam_inline_policies).values(
-                        owner_kind=kind.value,
-                        owner_id=owner_id,
-                        name=name,
-                        account_id=account_id,
-                        document=document,
-                        updated_at=now(),
-                    )
-                )
 
     def inline(self, kind: OwnerKind, account_id: str, owner: str, name: str) -> InlinePolicy:
         with reading(self._engine) as conn:
@@ -540,7 +525,7 @@ class IamStore:
                     iam_inline_policies.c.owner_kind == kind.value,
                     iam_inline_policies.c.owner_id == owner_id,
                 )
-                .order_by(iam_inline_policies.c.name)
+                .order_by(bytewise(iam_inline_policies.c.name))
             ).scalars()
             return [str(n) for n in names]
 
@@ -549,23 +534,17 @@ class IamStore:
     def attach(self, kind: OwnerKind, account_id: str, owner: str, arn: str) -> None:
         with writing(self._engine) as conn:
             owner_id = self._owner_id(conn, kind, account_id, owner)
-            present = conn.execute(
-                select(iam_policy_attachments.c.owner_id).where(
-                    iam_policy_attachments.c.owner_kind == kind.value,
-                    iam_policy_attachments.c.owner_id == owner_id,
-                    iam_policy_attachments.c.policy_arn == arn,
-                )
-            ).first()
-            if present is None:  # attaching twice is no error in IAM
-                conn.execute(
-                    insert(iam_policy_attachments).values(
-                        owner_kind=kind.value,
-                        owner_id=owner_id,
-                        policy_arn=arn,
-                        account_id=account_id,
-                        attached_at=now(),
-                    )
-                )
+            # Attaching twice is no error in IAM.
+            row = {
+                "owner_kind": kind.value,
+                "owner_id": owner_id,
+                "policy_arn": arn,
+                "account_id": account_id,
+                "attached_at": now(),
+            }
+            insert_or_ignore(
+                conn, iam_policy_attachments, row, ["owner_kind", "owner_id", "policy_arn"]
+            )
 
     def detach(self, kind: OwnerKind, account_id: str, owner: str, arn: str) -> None:
         with writing(self._engine) as conn:
@@ -589,7 +568,10 @@ class IamStore:
                     iam_policy_attachments.c.owner_kind == kind.value,
                     iam_policy_attachments.c.owner_id == owner_id,
                 )
-                .order_by(iam_policy_attachments.c.attached_at, iam_policy_attachments.c.policy_arn)
+                .order_by(
+                    iam_policy_attachments.c.attached_at,
+                    bytewise(iam_policy_attachments.c.policy_arn),
+                )
             ).scalars()
             return [str(a) for a in arns]
 
@@ -609,7 +591,7 @@ class IamStore:
                     select(iam_groups.c.id, iam_groups.c.name)
                     .join(iam_group_members, iam_group_members.c.group_id == iam_groups.c.id)
                     .where(iam_group_members.c.principal_id == owner_id)
-                    .order_by(iam_groups.c.name)
+                    .order_by(bytewise(iam_groups.c.name))
                 ).all()
                 owners += [(OwnerKind.GROUP.value, g.id, f"group/{g.name}") for g in groups]
             inline: list[tuple[str, str]] = []
@@ -621,7 +603,7 @@ class IamStore:
                         iam_inline_policies.c.owner_kind == owner_kind,
                         iam_inline_policies.c.owner_id == oid,
                     )
-                    .order_by(iam_inline_policies.c.name)
+                    .order_by(bytewise(iam_inline_policies.c.name))
                 ).all()
                 inline += [(f"{label}/{r.name}", str(r.document)) for r in rows]
                 attached += [
@@ -632,7 +614,7 @@ class IamStore:
                             iam_policy_attachments.c.owner_kind == owner_kind,
                             iam_policy_attachments.c.owner_id == oid,
                         )
-                        .order_by(iam_policy_attachments.c.policy_arn)
+                        .order_by(bytewise(iam_policy_attachments.c.policy_arn))
                     ).scalars()
                 ]
         return PolicySources(inline, list(dict.fromkeys(attached)))

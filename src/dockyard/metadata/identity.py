@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.domain.errors import EntityAlreadyExists, InvalidRequest
 from dockyard.domain.identity import AccessKey, Account, KeyStatus, Principal, PrincipalKind
 from dockyard.metadata.common import aware, now
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import bytewise, insert_or_ignore, reading, upsert, writing
 from dockyard.metadata.tables import (
     access_keys,
     account_settings,
@@ -39,26 +39,17 @@ class IdentityStore:
         self._engine = engine
 
     def ensure_account(self, account_id: str) -> None:
+        """Make the account and its root unless they exist (several nodes may at once)."""
         with writing(self._engine) as conn:
-            found = conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first()
-            if found is None:
-                conn.execute(insert(accounts).values(id=account_id, created_at=now()))
-            root = conn.execute(
-                select(principals.c.id).where(
-                    principals.c.account_id == account_id,
-                    principals.c.kind == PrincipalKind.ROOT.value,
-                )
-            ).first()
-            if root is None:
-                conn.execute(
-                    insert(principals).values(
-                        account_id=account_id,
-                        name="root",
-                        kind=PrincipalKind.ROOT.value,
-                        created_at=now(),
-                        unique_id=account_id,  # a root's UserId is its account id
-                    )
-                )
+            insert_or_ignore(conn, accounts, {"id": account_id, "created_at": now()}, ["id"])
+            root = {
+                "account_id": account_id,
+                "name": "root",
+                "kind": PrincipalKind.ROOT.value,
+                "created_at": now(),
+                "unique_id": account_id,  # a root's UserId is its account id
+            }
+            insert_or_ignore(conn, principals, root, ["account_id", "name"])
 
     def accounts(self) -> list[Account]:
         with reading(self._engine) as conn:
@@ -103,7 +94,7 @@ class IdentityStore:
                     principals.c.name, principals.c.kind, principals.c.path, principals.c.unique_id
                 )
                 .where(principals.c.account_id == account_id)
-                .order_by(principals.c.name)
+                .order_by(bytewise(principals.c.name))
             ).all()
         return [
             Principal(account_id, r.name, PrincipalKind(r.kind), r.path, r.unique_id) for r in rows
@@ -111,23 +102,46 @@ class IdentityStore:
 
     def add_key(self, principal: Principal, access_key_id: str, ciphertext: bytes) -> None:
         with writing(self._engine) as conn:
-            pid = conn.execute(
-                select(principals.c.id).where(
-                    principals.c.account_id == principal.account_id,
-                    principals.c.name == principal.name,
-                )
-            ).scalar()
-            if pid is None:
-                raise InvalidRequest(f"no principal {principal.name!r} in {principal.account_id}")
-            conn.execute(
-                insert(access_keys).values(
-                    id=access_key_id,
-                    principal_id=pid,
-                    secret_ciphertext=ciphertext,
-                    status=KeyStatus.ACTIVE.value,
-                    created_at=now(),
-                )
+            self._add_key(conn, principal, access_key_id, ciphertext, first=False)
+
+    def add_first_key(self, principal: Principal, access_key_id: str, ciphertext: bytes) -> bool:
+        """Add the key only if the principal has none yet (of nodes starting at once, one
+        adds the root's key); False when it had one."""
+        with writing(self._engine) as conn:
+            return self._add_key(conn, principal, access_key_id, ciphertext, first=True)
+
+    @staticmethod
+    def _add_key(
+        conn: Connection, principal: Principal, access_key_id: str, ciphertext: bytes, first: bool
+    ) -> bool:
+        # The principal's row stays locked to the end: adds for one principal take turns.
+        pid = conn.execute(
+            select(principals.c.id)
+            .where(
+                principals.c.account_id == principal.account_id,
+                principals.c.name == principal.name,
             )
+            .with_for_update()
+        ).scalar()
+        if pid is None:
+            raise InvalidRequest(f"no principal {principal.name!r} in {principal.account_id}")
+        if (
+            first
+            and conn.execute(
+                select(access_keys.c.id).where(access_keys.c.principal_id == pid).limit(1)
+            ).first()
+        ):
+            return False
+        conn.execute(
+            insert(access_keys).values(
+                id=access_key_id,
+                principal_id=pid,
+                secret_ciphertext=ciphertext,
+                status=KeyStatus.ACTIVE.value,
+                created_at=now(),
+            )
+        )
+        return True
 
     def key(self, access_key_id: str) -> tuple[AccessKey, bytes] | None:
         """A key with its encrypted secret, or None when no such key exists."""
@@ -282,18 +296,9 @@ class IdentityStore:
 
     def put_setting(self, account_id: str, region: str, name: str, value: str) -> None:
         with writing(self._engine) as conn:
-            changed = conn.execute(
-                update(account_settings)
-                .where(
-                    account_settings.c.account_id == account_id,
-                    account_settings.c.region == region,
-                    account_settings.c.name == name,
-                )
-                .values(value=value)
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    insert(account_settings).values(
-                        account_id=account_id, region=region, name=name, value=value
-                    )
-                )
+            upsert(
+                conn,
+                account_settings,
+                {"account_id": account_id, "region": region, "name": name, "value": value},
+                ["account_id", "region", "name"],
+            )

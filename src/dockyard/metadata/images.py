@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select, tuple_, update
 from dockyard.domain.digests import Digest
 from dockyard.domain.records import ImageSummary, RepositoryKey
 from dockyard.metadata.common import aware, repository_id, require_repository
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import bytewise, reading, writing
 from dockyard.metadata.tables import manifest_references, manifests, tags
 
 
@@ -48,7 +48,7 @@ class ImageStore:
             tag_rows = conn.execute(
                 select(tags.c.manifest_id, tags.c.name)
                 .where(tags.c.manifest_id.in_([r.id for r in rows]))
-                .order_by(tags.c.name)
+                .order_by(bytewise(tags.c.name))
             ).all()
         names: dict[int, list[str]] = {}
         for manifest_id, name in tag_rows:
@@ -84,7 +84,7 @@ class ImageStore:
         """Image ids as ECR lists them, one per tag (an untagged image once), in push order."""
         with reading(self._engine) as conn:
             rid = require_repository(conn, key)
-            name = func.coalesce(tags.c.name, "")
+            name = bytewise(func.coalesce(tags.c.name, ""))
             query = (
                 select(manifests.c.id, manifests.c.digest, tags.c.name)
                 .select_from(manifests.outerjoin(tags, tags.c.manifest_id == manifests.c.id))

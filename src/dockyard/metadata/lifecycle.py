@@ -14,7 +14,7 @@ from dockyard.domain.errors import ManifestUnknown
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import RepositoryKey, Scope
 from dockyard.metadata.common import aware, require_repository
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import bytewise, insert_or_ignore, reading, upsert, writing
 from dockyard.metadata.tables import (
     lifecycle_actions,
     lifecycle_policies,
@@ -62,15 +62,8 @@ class LifecycleStore:
     def put_policy(self, key: RepositoryKey, text: str, now: datetime) -> None:
         with writing(self._engine) as conn:
             rid = require_repository(conn, key)
-            changed = conn.execute(
-                update(lifecycle_policies)
-                .where(lifecycle_policies.c.repository_id == rid)
-                .values(text=text, updated_at=now)
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    insert(lifecycle_policies).values(repository_id=rid, text=text, updated_at=now)
-                )
+            row = {"repository_id": rid, "text": text, "updated_at": now}
+            upsert(conn, lifecycle_policies, row, ["repository_id"])
 
     def get_policy(self, key: RepositoryKey) -> StoredPolicy | None:
         with reading(self._engine) as conn:
@@ -109,7 +102,7 @@ class LifecycleStore:
             rows = conn.execute(
                 select(repositories.c.account_id, repositories.c.region, repositories.c.name)
                 .join(lifecycle_policies, lifecycle_policies.c.repository_id == repositories.c.id)
-                .order_by(repositories.c.account_id, repositories.c.name)
+                .order_by(repositories.c.account_id, bytewise(repositories.c.name))
             ).all()
         return [RepositoryKey(Scope(a, r), RepositoryName(n)) for a, r, n in rows]
 
@@ -165,18 +158,14 @@ class LifecycleStore:
     def save_preview(self, key: RepositoryKey, preview: StoredPreview, now: datetime) -> None:
         with writing(self._engine) as conn:
             rid = require_repository(conn, key)
-            conn.execute(
-                delete(lifecycle_previews).where(lifecycle_previews.c.repository_id == rid)
-            )
-            conn.execute(
-                insert(lifecycle_previews).values(
-                    repository_id=rid,
-                    status=preview.status,
-                    policy_text=preview.policy_text,
-                    results=preview.results,
-                    created_at=now,
-                )
-            )
+            row = {
+                "repository_id": rid,
+                "status": preview.status,
+                "policy_text": preview.policy_text,
+                "results": preview.results,
+                "created_at": now,
+            }
+            upsert(conn, lifecycle_previews, row, ["repository_id"])
 
     def get_preview(self, key: RepositoryKey) -> StoredPreview | None:
         with reading(self._engine) as conn:
@@ -224,30 +213,21 @@ class LifecycleStore:
                     pull_time_exclusions.c.account_id == scope.account_id,
                     pull_time_exclusions.c.region == scope.region,
                 )
-                .order_by(pull_time_exclusions.c.principal_arn)
+                .order_by(bytewise(pull_time_exclusions.c.principal_arn))
             ).all()
         return [(r.principal_arn, aware(r.created_at)) for r in rows]
 
     def add_exclusion(self, scope: Scope, arn: str, now: datetime) -> bool:
+        row = {
+            "account_id": scope.account_id,
+            "region": scope.region,
+            "principal_arn": arn,
+            "created_at": now,
+        }
         with writing(self._engine) as conn:
-            exists = conn.execute(
-                select(pull_time_exclusions.c.principal_arn).where(
-                    pull_time_exclusions.c.account_id == scope.account_id,
-                    pull_time_exclusions.c.region == scope.region,
-                    pull_time_exclusions.c.principal_arn == arn,
-                )
-            ).first()
-            if exists is not None:
-                return False
-            conn.execute(
-                insert(pull_time_exclusions).values(
-                    account_id=scope.account_id,
-                    region=scope.region,
-                    principal_arn=arn,
-                    created_at=now,
-                )
+            return insert_or_ignore(
+                conn, pull_time_exclusions, row, ["account_id", "region", "principal_arn"]
             )
-        return True
 
     def remove_exclusion(self, scope: Scope, arn: str) -> bool:
         with writing(self._engine) as conn:

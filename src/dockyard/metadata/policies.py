@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, select
 
 from dockyard.domain.records import RepositoryKey, Scope
 from dockyard.metadata.common import aware, in_repository, now, require_repository
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import reading, upsert, writing
 from dockyard.metadata.tables import registry_policies, repositories, repository_policies
 
 
@@ -73,17 +73,8 @@ class PolicyStore:
         stored = PolicyText(text, now())
         with writing(self._engine) as conn:
             rid = require_repository(conn, key)
-            changed = conn.execute(
-                update(repository_policies)
-                .where(repository_policies.c.repository_id == rid)
-                .values(text=text, updated_at=stored.updated_at)
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    insert(repository_policies).values(
-                        repository_id=rid, text=text, updated_at=stored.updated_at
-                    )
-                )
+            row = {"repository_id": rid, "text": text, "updated_at": stored.updated_at}
+            upsert(conn, repository_policies, row, ["repository_id"])
         return stored
 
     def delete_repository_policy(self, key: RepositoryKey) -> PolicyText | None:
@@ -109,21 +100,14 @@ class PolicyStore:
 
     def put_registry_policy(self, scope: Scope, text: str) -> PolicyText:
         stored = PolicyText(text, now())
+        row = {
+            "account_id": scope.account_id,
+            "region": scope.region,
+            "text": text,
+            "updated_at": stored.updated_at,
+        }
         with writing(self._engine) as conn:
-            changed = conn.execute(
-                update(registry_policies)
-                .where(_in_registry(scope))
-                .values(text=text, updated_at=stored.updated_at)
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    insert(registry_policies).values(
-                        account_id=scope.account_id,
-                        region=scope.region,
-                        text=text,
-                        updated_at=stored.updated_at,
-                    )
-                )
+            upsert(conn, registry_policies, row, ["account_id", "region"])
         return stored
 
     def delete_registry_policy(self, scope: Scope) -> PolicyText | None:

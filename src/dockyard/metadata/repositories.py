@@ -20,7 +20,7 @@ from dockyard.metadata.common import (
     repository_row,
     require_repository,
 )
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import bytewise, reading, writing
 from dockyard.metadata.tables import (
     manifest_references,
     manifests,
@@ -102,10 +102,10 @@ class RepositoryStore:
             select(repositories)
             .where(repositories.c.account_id == scope.account_id)
             .where(repositories.c.region == scope.region)
-            .order_by(repositories.c.name)
+            .order_by(bytewise(repositories.c.name))
         )
         if after:
-            query = query.where(repositories.c.name > after)
+            query = query.where(bytewise(repositories.c.name) > after)
         if limit is not None:
             query = query.limit(limit)
         with reading(self._engine) as conn:
@@ -116,10 +116,10 @@ class RepositoryStore:
             select(repositories.c.name)
             .where(repositories.c.account_id == scope.account_id)
             .where(repositories.c.region == scope.region)
-            .order_by(repositories.c.name)
+            .order_by(bytewise(repositories.c.name))
         )
         if last:
-            query = query.where(repositories.c.name > last)
+            query = query.where(bytewise(repositories.c.name) > last)
         return page(self._engine, query, limit)
 
     def update_config(self, key: RepositoryKey, config: RepositoryConfig) -> Repository:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, null, select, update
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.records import RepositoryKey, Scope
 from dockyard.domain.scanning import ScanRecord
 from dockyard.metadata.common import aware, require_repository
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import reading, upsert, writing
 from dockyard.metadata.tables import image_scans, registry_scanning
 
 
@@ -37,22 +37,21 @@ class ScanStore:
     def start(self, key: RepositoryKey, digest: Digest, scan_type: str, now: datetime) -> None:
         with writing(self._engine) as conn:
             rid = require_repository(conn, key)
-            conn.execute(
-                delete(image_scans).where(
-                    image_scans.c.repository_id == rid, image_scans.c.digest == str(digest)
-                )
-            )
-            conn.execute(
-                insert(image_scans).values(
-                    repository_id=rid,
-                    digest=str(digest),
-                    status="IN_PROGRESS",
-                    scan_type=scan_type,
-                    started_at=now,
-                    counts={},
-                    findings=[],
-                )
-            )
+            # A new scan replaces the last one whole (of two at once, the later wins).
+            row = {
+                "repository_id": rid,
+                "digest": str(digest),
+                "status": "IN_PROGRESS",
+                "description": None,
+                "scan_type": scan_type,
+                "started_at": now,
+                "completed_at": None,
+                "source_updated_at": None,
+                "counts": {},
+                "findings": [],
+                "inventory": null(),  # SQL NULL, not JSON null
+            }
+            upsert(conn, image_scans, row, ["repository_id", "digest"])
 
     def finish(
         self,
@@ -114,18 +113,11 @@ class ScanStore:
         return (row.scan_type, list(row.rules)) if row else None
 
     def put_configuration(self, scope: Scope, scan_type: str, rules: list[dict[str, Any]]) -> None:
+        row = {
+            "account_id": scope.account_id,
+            "region": scope.region,
+            "scan_type": scan_type,
+            "rules": rules,
+        }
         with writing(self._engine) as conn:
-            conn.execute(
-                delete(registry_scanning).where(
-                    registry_scanning.c.account_id == scope.account_id,
-                    registry_scanning.c.region == scope.region,
-                )
-            )
-            conn.execute(
-                insert(registry_scanning).values(
-                    account_id=scope.account_id,
-                    region=scope.region,
-                    scan_type=scan_type,
-                    rules=rules,
-                )
-            )
+            upsert(conn, registry_scanning, row, ["account_id", "region"])

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 
 from dockyard.metadata.common import aware
 from dockyard.metadata.common import now as utc_now
-from dockyard.metadata.database import reading, writing
+from dockyard.metadata.database import bytewise, reading, writing
 from dockyard.metadata.tables import vuln_imports, vuln_packages, vuln_records
 from dockyard.scanning.osv import OsvRecord, normalize_name, open_source, parse_record
 from dockyard.scanning.severity import severity_of
@@ -289,7 +289,7 @@ class VulnStore:
                     func.count(func.distinct(vuln_packages.c.record_id)),
                 )
                 .group_by(vuln_packages.c.ecosystem)
-                .order_by(vuln_packages.c.ecosystem)
+                .order_by(bytewise(vuln_packages.c.ecosystem))
             ).all()
             withdrawn_per_ecosystem: dict[str, int] = {
                 row[0]: int(row[1])

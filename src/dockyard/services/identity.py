@@ -136,7 +136,9 @@ class Identity:
         if self._store.keys(root):
             return None
         key = root_key or new_key()
-        self._store.add_key(root, key.access_key_id, self._box.seal(key.secret_access_key))
+        sealed = self._box.seal(key.secret_access_key)
+        if not self._store.add_first_key(root, key.access_key_id, sealed):
+            return None  # another node starting at the same time gave the root its key
         return None if root_key else key
 
     def create_user(self, account_id: str, name: str, path: str = "/") -> Principal:
