@@ -612,10 +612,15 @@ def test_readme_running_at_scale_names_only_known_variables() -> None:
     assert named <= KNOWN_ENV, sorted(named - KNOWN_ENV)
     assert named >= SHARED_KEYS
     options = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", section))
-    serve = {o for p in resolve_command(["serve"])[0].params for o in (*p.opts, *p.secondary_opts)}
-    # Options of commands other than serve are checked where those commands exist.
+    known = {
+        o
+        for command in (["serve"], ["jobs"])
+        for p in resolve_command(command)[0].params
+        for o in (*p.opts, *p.secondary_opts)
+    }
+    # Options of commands other than these are checked where those commands exist.
     other = {"--to", "--from", "--dry-run", "--data-dir", "--config"}
-    assert options - other <= serve, sorted(options - other - serve)
+    assert options - other <= known, sorted(options - other - known)
 
 
 def test_deploy_readme_sets_only_values_the_chart_has() -> None:
