@@ -29,8 +29,10 @@ every blob file is referenced by some manifest and every referenced blob has its
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -53,7 +55,10 @@ import httpx
 from botocore.config import Config
 from sqlalchemy import text
 
+from dockyard.app import s3_config
+from dockyard.config import load_settings
 from dockyard.metadata.database import create_database_engine
+from dockyard.storage import open_blob_store
 
 ROOT_KEY = ("AKIADOCKYARDSTRESS01", "dockyard-stress-root-secret-0123456789ab")
 REGION = "us-east-1"
@@ -224,10 +229,13 @@ def start_server(
     gc_interval: str,
     lifecycle_interval: str,
     database_url: str | None = None,
+    name: str = "data",
+    node_env: dict[str, str] | None = None,
 ) -> Server:
     port = _free_port()
-    data_dir = work / "data"
+    data_dir = work / name
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+    env.update(node_env or {})
     if database_url:  # the server and the CLI beside it alike
         env["DOCKYARD_DATABASE_URL"] = database_url
     env.update(
@@ -238,7 +246,7 @@ def start_server(
         DOCKYARD_ROOT_SECRET_ACCESS_KEY=ROOT_KEY[1],
         COLUMNS="300",
     )
-    log_path = work / "dockyard.log"
+    log_path = work / f"dockyard-{name}.log"
     command = [
         sys.executable, "-m", "dockyard", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(data_dir), "--insecure-no-auth", "--create-on-push",
@@ -392,6 +400,10 @@ class StressConfig:
     work_dir: Path | None = None
     keep: bool = False
     database_url: str | None = None  # None: SQLite in the data dir
+    # Several nodes over one database (PostgreSQL) and one blob store (s3 through node_env):
+    # the writers are spread over the nodes.
+    nodes: int = 1
+    node_env: dict[str, str] = field(default_factory=dict)  # DOCKYARD_* for every node
 
 
 @dataclass
@@ -444,9 +456,11 @@ class StressReport:
 
 
 class _Run:
-    def __init__(self, cfg: StressConfig, server: Server, report: StressReport) -> None:
+    def __init__(self, cfg: StressConfig, servers: list[Server], report: StressReport) -> None:
         self.cfg = cfg
-        self.server = server
+        self.server = servers[0]  # the CLI's and the checks' node
+        self.servers = servers
+        self._next_node = itertools.count()
         self.report = report
         self.ledger = Ledger()
         self.stop = threading.Event()
@@ -454,7 +468,10 @@ class _Run:
         self.pool = shared_pool(random.Random(cfg.seed), 16)
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.server.url, timeout=120)
+        """A client of the next node in turn: each worker thread writes through its own."""
+        node = self.servers[next(self._next_node) % len(self.servers)]
+        # Blob GETs on s3 answer 307 to a presigned URL, which clients follow.
+        return httpx.Client(base_url=node.url, timeout=120, follow_redirects=True)
 
     def problem(self, text: str) -> None:
         with self.counts_lock:
@@ -515,7 +532,7 @@ class _Run:
 
     def deleter(self) -> None:
         rng = random.Random(f"{self.cfg.seed}/deleter")
-        ecr = ecr_client(self.server.url)
+        ecr = ecr_client(self.servers[-1].url)  # deletes through the last node
         while not self.stop.is_set():
             repo = rng.choice(EXACT_REPOS)
             if self.ledger.count(repo) <= 4:
@@ -651,7 +668,7 @@ class _Run:
 
     def check_store(self, wanted: dict[str, Image]) -> None:
         """Every blob file is referenced by some manifest; every referenced blob has its file."""
-        files = blob_files(self.server.data_dir)
+        files = stored_blobs(self.server)
         referenced = {
             d
             for (d,) in self.query(
@@ -726,6 +743,19 @@ def list_images(ecr: Any, repo: str) -> set[str]:
     return found
 
 
+def stored_blobs(server: Server) -> dict[str, int]:
+    """Every blob the node's store holds, listed through the store itself for s3."""
+    if server.env.get("DOCKYARD_STORAGE_BACKEND") != "s3":
+        return blob_files(server.data_dir)
+    settings = load_settings({"data_dir": server.data_dir}, environ=server.env)
+    store = open_blob_store("s3", server.data_dir, s3_config(settings))
+
+    async def listing() -> dict[str, int]:
+        return {str(digest): size async for digest, size, _ in store.blobs()}
+
+    return asyncio.run(listing())
+
+
 def blob_files(data_dir: Path) -> dict[str, int]:
     root = data_dir / "storage" / "blobs"
     return {
@@ -741,10 +771,21 @@ def run(cfg: StressConfig, log: Callable[[str], None] = lambda _: None) -> Stres
     work.mkdir(parents=True, exist_ok=True)
     report = StressReport()
     grace = f"{cfg.grace:g}s"
-    server = start_server(
-        work, grace=grace, gc_interval="1s", lifecycle_interval="2s", database_url=cfg.database_url
-    )
-    state = _Run(cfg, server, report)
+    servers: list[Server] = []
+    for n in range(cfg.nodes):  # one after the other: the first migrates the database
+        servers.append(
+            start_server(
+                work,
+                grace=grace,
+                gc_interval="1s",
+                lifecycle_interval="2s",
+                database_url=cfg.database_url,
+                name="data" if n == 0 else f"data-{n}",
+                node_env=cfg.node_env,
+            )
+        )
+    server = servers[0]
+    state = _Run(cfg, servers, report)
     try:
         ecr = ecr_client(server.url)
         for repo in (*EXACT_REPOS, *POLICIES):
@@ -768,8 +809,9 @@ def run(cfg: StressConfig, log: Callable[[str], None] = lambda _: None) -> Stres
             t.start()
         log(f"stress: {len(threads)} workers for {cfg.seconds:g}s on {server.url} ({work})")
         while time.monotonic() - started < cfg.seconds and not state.stop.is_set():
-            if server.proc.poll() is not None:
-                state.problem(f"the server exited with {server.proc.returncode}")
+            gone = [n for n in servers if n.proc.poll() is not None]
+            if gone:
+                state.problem(f"a server exited with {gone[0].proc.returncode}")
                 break
             state.stop.wait(1)
         state.stop.set()
@@ -798,13 +840,16 @@ def run(cfg: StressConfig, log: Callable[[str], None] = lambda _: None) -> Stres
         state.job_figures()
     finally:
         state.stop.set()
-        code = stop_server(server)
-        if code != 0:
-            report.problems.append(f"dockyard exited {code} on SIGTERM:\n{server.log_tail()}")
-        log_text = server.log_path.read_text(errors="replace")
-        if "Traceback" in log_text:
-            at = log_text.index("Traceback")
-            report.problems.append(f"the server logged a traceback:\n{log_text[at : at + 3000]}")
+        for node in servers:
+            code = stop_server(node)
+            if code != 0:
+                report.problems.append(f"dockyard exited {code} on SIGTERM:\n{node.log_tail()}")
+            log_text = node.log_path.read_text(errors="replace")
+            if "Traceback" in log_text:
+                at = log_text.index("Traceback")
+                report.problems.append(
+                    f"the server logged a traceback:\n{log_text[at : at + 3000]}"
+                )
         if cfg.keep or report.problems:
             report.work_dir = str(work)
         else:
