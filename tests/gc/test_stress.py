@@ -1,5 +1,6 @@
 """The stress run, short form (the long form: ``python -m bench.stress --seconds 300``), on
-SQLite and on PostgreSQL."""
+the embedded default; on PostgreSQL (and S3, with two nodes) it runs in
+tests/scale/test_stress_nodes.py."""
 
 from __future__ import annotations
 
@@ -8,17 +9,11 @@ from pathlib import Path
 import pytest
 from bench.stress import StressConfig, run
 
-from tests.support.postgres import Database
-
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_concurrent_push_delete_lifecycle_and_gc_lose_nothing(
-    tmp_path: Path, database: Database
-) -> None:
-    config = StressConfig(
-        seconds=25, work_dir=tmp_path / "stress", keep=True, database_url=database.url
-    )
+def test_concurrent_push_delete_lifecycle_and_gc_lose_nothing(tmp_path: Path) -> None:
+    config = StressConfig(seconds=25, work_dir=tmp_path / "stress", keep=True)
     report = run(config)
     print(report.summary())
     assert report.pushed > 50 and report.deleted > 20 and report.tag_moves > 20, report.summary()
