@@ -82,11 +82,14 @@ class RepositoryStore:
             raise RepositoryAlreadyExists(key.name.value, key.scope.account_id) from None
         return self.get(key)
 
+    def exists(self, key: RepositoryKey) -> bool:
+        with reading(self._engine, single_statement=True) as conn:
+            return repository_id(conn, key) is not None
+
     def ensure(self, key: RepositoryKey) -> None:
         """Create with default settings unless it exists (create-on-push)."""
-        with reading(self._engine) as conn:
-            if repository_id(conn, key) is not None:
-                return
+        if self.exists(key):
+            return
         with contextlib.suppress(RepositoryAlreadyExists):
             self.create(key, RepositoryConfig(), {})
 

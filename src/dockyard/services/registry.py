@@ -33,7 +33,7 @@ from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
-from dockyard.services.threads import blocking
+from dockyard.services.threads import blocking, quick_read
 from dockyard.services.uploads import Uploads
 from dockyard.storage import BlobStore
 
@@ -125,7 +125,9 @@ class Registry:
     async def key_for_push(self, name: str, account_id: str | None = None) -> RepositoryKey:
         """The key of a repository about to be written, created first if the settings allow."""
         key = self.key(name, account_id)
-        if self.settings.create_on_push:
+        if self.settings.create_on_push and not await quick_read(
+            self._metadata.content.reads_are_local, self._metadata.repositories.exists, key
+        ):
             await blocking(self._metadata.repositories.ensure, key)
         return key
 
