@@ -154,7 +154,9 @@ async def manifest_put(request: Request) -> Response:
     limit = registry.manifests.max_manifest_bytes
     payload = await _read_limited(request, limit)
     named = repository_key(request)
-    key = await registry.key_for_push(named.name.value, named.scope.account_id)
+    key = await registry.key_for_push(
+        named.name.value, named.scope.account_id, a.caller_of(request), a.facts_of(request)
+    )
     pushed = await registry.manifests.put(
         key, reference, payload, request.headers.get("content-type"), tags
     )
@@ -297,7 +299,9 @@ async def upload_start(request: Request) -> Response:
     name = request.path_params["name"]
     params = request.query_params
     named = repository_key(request)
-    key = await registry.key_for_push(named.name.value, named.scope.account_id)
+    key = await registry.key_for_push(
+        named.name.value, named.scope.account_id, a.caller_of(request), a.facts_of(request)
+    )
     mount, source = params.get("mount"), params.get("from")
     if mount and source and await registry.mounting_enabled(key.scope.account_id):
         digest = lookup_digest(mount)
