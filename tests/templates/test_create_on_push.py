@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +279,29 @@ def test_the_setting_is_a_root_template_with_defaults(start_server: StartServer)
     with login_client(ecr, server.url) as client:
         push_image(client, "later/app", make_image("setting/later", layers=1), tag="v1")
     assert describe(ecr, "later/app")["imageTagMutability"] == "IMMUTABLE"
+
+
+def test_first_pushes_at_once_create_one_repository(
+    ecr: Any, server: DockyardProcess, prefix: str
+) -> None:
+    ecr.create_repository_creation_template(
+        prefix=prefix, appliedFor=["CREATE_ON_PUSH"], lifecyclePolicy=LIFECYCLE
+    )
+    name = f"{prefix}/busy"
+    images = [make_image(f"race/{name}/{i}", layers=1) for i in range(8)]
+    password = password_of(ecr)
+
+    def push(i: int) -> str:
+        with httpx.Client(base_url=server.url, auth=("AWS", password), timeout=60) as client:
+            return push_image(client, name, images[i], tag=f"v{i}")
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            digests = list(pool.map(push, range(8)))
+        assert digests == [i.digest for i in images]
+        listed = ecr.describe_images(repositoryName=name)["imageDetails"]
+        assert len(listed) == 8
+        stored = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+        assert same_json(stored, LIFECYCLE)
+    finally:
+        ecr.delete_repository_creation_template(prefix=prefix)

@@ -196,6 +196,8 @@ def test_describe_pages(ecr: Any, prefix: str) -> None:
         # Without prefixes every template of the registry is listed, ours among them.
         everything = paginator.paginate().build_full_result()["repositoryCreationTemplates"]
         assert set(prefixes) <= {t["prefix"] for t in everything}
+        listed = ecr.describe_repository_creation_templates(prefixes=[], maxResults=1000)
+        assert set(prefixes) <= {t["prefix"] for t in listed["repositoryCreationTemplates"]}
         expect_error(
             "InvalidParameterException",
             ecr.describe_repository_creation_templates,

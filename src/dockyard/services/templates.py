@@ -139,7 +139,8 @@ class Templates:
         after: str | None,
         limit: int | None,
     ) -> list[CreationTemplate]:
-        wanted = None if prefixes is None else [normalize_prefix(p) for p in prefixes]
+        # No prefixes (absent or an empty list) asks for every template.
+        wanted = [normalize_prefix(p) for p in prefixes] if prefixes else None
         return await blocking(self._store.list, scope, wanted, after, limit)
 
     # Using templates ----------------------------------------------------------
