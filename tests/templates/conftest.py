@@ -40,16 +40,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[StartServer]:
-    """Start a server of this test's own (extra ``serve`` arguments); stopped at the end."""
+    """Start a server of this test's own (extra ``serve`` arguments, a database URL);
+    stopped at the end."""
     started: list[DockyardProcess] = []
 
-    def start(*args: str) -> DockyardProcess:
+    def start(*args: str, database_url: str | None = None) -> DockyardProcess:
         n = len(started)
         proc = DockyardProcess(
             tmp_path / f"data-{n}",
             log_dir=tmp_path / f"log-{n}",
             open_access=False,
             extra_args=list(args),
+            database_url=database_url,
         )
         started.append(proc)
         proc.start_ready()

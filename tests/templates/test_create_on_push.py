@@ -23,6 +23,7 @@ from tests.support.images import (
     push_image,
     write_oci_layout,
 )
+from tests.support.postgres import Database
 from tests.support.servers import DockyardProcess
 from tests.support.tools import skopeo
 from tests.templates.conftest import StartServer
@@ -305,3 +306,32 @@ def test_first_pushes_at_once_create_one_repository(
         assert same_json(stored, LIFECYCLE)
     finally:
         ecr.delete_repository_creation_template(prefix=prefix)
+
+
+def test_templates_end_to_end_on_each_engine(start_server: StartServer, database: Database) -> None:
+    """The whole path on SQLite and on PostgreSQL: stored, listed, updated, applied to a
+    push (repository, policies and tags in one transaction), deleted."""
+    server = start_server(database_url=database.url)
+    ecr = make_client(server.url)
+    ecr.create_repository_creation_template(**full_template("engine"))
+    ecr.create_repository_creation_template(prefix="ROOT", appliedFor=["REPLICATION"])
+    ecr.update_repository_creation_template(prefix="engine", description="on each engine")
+    listed = ecr.describe_repository_creation_templates(maxResults=1)
+    assert [t["prefix"] for t in listed["repositoryCreationTemplates"]] == ["ROOT"]
+    rest = ecr.describe_repository_creation_templates(nextToken=listed["nextToken"])
+    (engine,) = rest["repositoryCreationTemplates"]
+    assert engine["description"] == "on each engine"
+    assert engine["resourceTags"] == TAGS
+    with login_client(ecr, server.url) as client:
+        push_image(client, "engine/app", make_image(f"engine/{database.engine}", layers=1), "v1")
+        refused_push(client, "elsewhere/app")  # ROOT is for replication only
+    repository = describe(ecr, "engine/app")
+    assert repository["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+    assert ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"])["tags"] == TAGS
+    stored = ecr.get_repository_policy(repositoryName="engine/app")["policyText"]
+    assert same_json(stored, PULL_POLICY)
+    stored = ecr.get_lifecycle_policy(repositoryName="engine/app")["lifecyclePolicyText"]
+    assert same_json(stored, LIFECYCLE)
+    ecr.delete_repository_creation_template(prefix="engine")
+    ecr.delete_repository_creation_template(prefix="ROOT")
+    assert ecr.describe_repository_creation_templates()["repositoryCreationTemplates"] == []
