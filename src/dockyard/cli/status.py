@@ -11,33 +11,33 @@ from rich.console import Console
 from rich.table import Table
 
 from dockyard.app import open_registry
-from dockyard.cli.options import ConfigFile, DataDir, settings_from
+from dockyard.cli.options import AccountId, ConfigFile, DataDir, Region, settings_from
+from dockyard.domain.records import RepositoryKey
 from dockyard.metadata import JobRecord
 from dockyard.services.jobs import KindStats
 
 
 def usage(
-    account_id: Annotated[str | None, typer.Option(help="Account (default: the default).")] = None,
+    account_id: AccountId = None,
+    region: Region = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
-    """Storage held by each repository (each blob counted once per repository)."""
+    """Storage held by each repository of every registry (each blob counted once per
+    repository; the store keeps it once for all)."""
     registry = open_registry(settings_from(config, data_dir=data_dir))
 
-    async def collect() -> list[tuple[str, int]]:
-        scope = registry.scope_of(account_id)
-        rows = []
-        for repository in await registry.repositories.listing(scope, None, None):
-            rows.append((repository.key.name.value, await registry.gc.storage_of(repository.key)))
-        return rows
+    async def collect() -> list[tuple[RepositoryKey, int]]:
+        keys = await registry.all_repository_keys(account_id, region)
+        return [(key, await registry.gc.storage_of(key)) for key in keys]
 
     try:
         rows = asyncio.run(collect())
     finally:
         registry.close()
-    table = Table("repository", "bytes")
-    for name, size in rows:
-        table.add_row(name, f"{size:,}")
+    table = Table("account", "region", "repository", "bytes")
+    for key, size in rows:
+        table.add_row(key.scope.account_id, key.scope.region, key.name.value, f"{size:,}")
     Console().print(table)
 
 
@@ -49,16 +49,22 @@ def jobs(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON array, with the owner (host:pid) of each.")
     ] = False,
+    account_id: AccountId = None,
+    region: Region = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
-    """Background jobs (GC, lifecycle, scans, restores): state, attempts, result or error."""
+    """Background jobs (GC, lifecycle, scans, restores): state, attempts, result or error.
+    With --account-id or --region, only the jobs about that registry's repositories (the
+    --stats counts are of every registry)."""
     registry = open_registry(settings_from(config, data_dir=data_dir))
     try:
         if stats:
             _print_stats(asyncio.run(registry.jobs.job_stats()))
             return
         records = asyncio.run(registry.jobs.recent(limit))
+        if account_id is not None or region is not None:
+            records = [job for job in records if _about(job, account_id, region)]
     finally:
         registry.close()
     if as_json:
@@ -83,6 +89,14 @@ def jobs(
             outcome,
         )
     Console().print(table)
+
+
+def _about(job: JobRecord, account_id: str | None, region: str | None) -> bool:
+    """Whether a job is about a repository of that account and region (a per-repository
+    job's key is account/region/name; the periodic ones belong to no registry)."""
+    account, _, rest = (job.key or "").partition("/")
+    where, _, name = rest.partition("/")
+    return bool(name) and account_id in (None, account) and region in (None, where)
 
 
 def _job_json(job: JobRecord) -> dict[str, Any]:

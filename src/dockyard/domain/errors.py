@@ -50,7 +50,8 @@ DockyardError
 ├── NoSuchEntity           IAM: no user, group, role, policy or inline policy of that name
 ├── EntityAlreadyExists    IAM: a user, group, role or policy of that name exists
 ├── DeleteConflict         IAM: a delete of an entity that still has keys, members or policies
-└── LimitExceeded          IAM: a quota (two access keys per user)
+├── LimitExceeded          IAM: a quota (two access keys per user)
+└── RegionNotServed        a registry host naming a region the deployment does not serve
 """
 
 from __future__ import annotations
@@ -575,3 +576,11 @@ class LimitExceeded(DockyardError):
 
     def describe(self) -> str:
         return f"Cannot exceed quota for {self.quota}: {self.limit}"
+
+
+class RegionNotServed(DockyardError):
+    def __init__(self, region: str, host: str) -> None:
+        self.region, self.host = region, host
+
+    def describe(self) -> str:
+        return f"no registry here serves region '{self.region}' (host {self.host})"
