@@ -63,12 +63,18 @@ def jobs(
             _print_stats(asyncio.run(registry.jobs.job_stats()))
             return
         records = asyncio.run(registry.jobs.recent(limit))
+        default = registry.settings.region
         if account_id is not None or region is not None:
-            records = [job for job in records if _about(job, account_id, region)]
+            records = [
+                job
+                for job in records
+                if account_id in (None, _registry_of(job, default)[0])
+                and region in (None, _registry_of(job, default)[1])
+            ]
     finally:
         registry.close()
     if as_json:
-        typer.echo(json.dumps([_job_json(job) for job in records], indent=2))
+        typer.echo(json.dumps([_job_json(job, default) for job in records], indent=2))
         return
     # The key: what a per-repository job is about (account/region/name), "periodic" for
     # the schedule's own runs; one queued or running job per kind and key.
@@ -91,20 +97,25 @@ def jobs(
     Console().print(table)
 
 
-def _about(job: JobRecord, account_id: str | None, region: str | None) -> bool:
-    """Whether a job is about a repository of that account and region (a per-repository
-    job's key is account/region/name; the periodic ones belong to no registry)."""
-    account, _, rest = (job.key or "").partition("/")
-    where, _, name = rest.partition("/")
-    return bool(name) and account_id in (None, account) and region in (None, where)
+def _registry_of(job: JobRecord, default_region: str) -> tuple[str | None, str | None]:
+    """(account, region) of the registry a job works in; (None, None) for the jobs of the
+    whole deployment (GC, the sweeps). Payloads queued before regions name no region: the
+    default one."""
+    account = job.payload.get("account_id")
+    if account is None:
+        return None, None
+    return str(account), str(job.payload.get("region") or default_region)
 
 
-def _job_json(job: JobRecord) -> dict[str, Any]:
+def _job_json(job: JobRecord, default_region: str) -> dict[str, Any]:
+    account_id, region = _registry_of(job, default_region)
     return {
         "id": job.id,
         "kind": job.kind,
         "state": job.state,
         "key": job.key,
+        "account_id": account_id,
+        "region": region,
         "attempts": job.attempts,
         "owner": job.owner,
         "run_after": job.run_after.isoformat(),
