@@ -40,12 +40,12 @@ def _two_regions(server: DockyardProcess) -> tuple[str, dict[str, Any]]:
 def test_usage_covers_every_region_or_one(plain_server: DockyardProcess) -> None:
     name, _ = _two_regions(plain_server)
     data_dir = plain_server.data_dir
-    rows = [r for r in table_rows(dockyard(data_dir, "usage").stdout) if r[2] == name]
-    assert sorted((r[0], r[1]) for r in rows) == [(ACCOUNT, FRANKFURT), (ACCOUNT, VIRGINIA)]
-    assert all(int(r[3].replace(",", "")) > 0 for r in rows)
+    rows = [r for r in table_rows(dockyard(data_dir, "usage").stdout) if r[0] == name]
+    assert sorted((r[2], r[3]) for r in rows) == [(ACCOUNT, FRANKFURT), (ACCOUNT, VIRGINIA)]
+    assert all(int(r[1].replace(",", "")) > 0 for r in rows)
     only = table_rows(dockyard(data_dir, "usage", "--region", FRANKFURT).stdout)
-    assert {r[1] for r in only} == {FRANKFURT}
-    assert name in {r[2] for r in only}
+    assert {r[3] for r in only} == {FRANKFURT}
+    assert name in {r[0] for r in only}
     other = table_rows(dockyard(data_dir, "usage", "--account-id", "111122223333").stdout)
     assert other == []
 

@@ -35,9 +35,10 @@ def usage(
         rows = asyncio.run(collect())
     finally:
         registry.close()
-    table = Table("account", "region", "repository", "bytes")
+    # Repository and bytes first, as before regions: scripts read those two columns.
+    table = Table("repository", "bytes", "account", "region")
     for key, size in rows:
-        table.add_row(key.scope.account_id, key.scope.region, key.name.value, f"{size:,}")
+        table.add_row(key.name.value, f"{size:,}", key.scope.account_id, key.scope.region)
     Console().print(table)
 
 
