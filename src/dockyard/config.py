@@ -83,8 +83,9 @@ HELP: dict[str, str] = {
     "proxyEndpoint and chosen by on /v2; empty means the public URL's host for all.",
     "public_url": "URL clients reach the registry at (repositoryUri, login endpoint); "
     "empty means http://HOST:PORT.",
-    "create_on_push": "Create a repository when something is first pushed to it "
-    "(ECR refuses such pushes).",
+    "create_on_push": "Create a repository when something is first pushed to it and no "
+    "repository creation template for CREATE_ON_PUSH applies: as if a ROOT template with "
+    "default settings existed (ECR refuses such pushes).",
     "allow_anonymous_pull": "Let requests without credentials pull (GET/HEAD on /v2).",
     "insecure_no_auth": "Turn authentication off entirely: anyone may push and pull. "
     "For tests and throwaway registries only.",

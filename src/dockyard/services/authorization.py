@@ -188,6 +188,34 @@ def ecr_targets(
     return [registry_target(action, Scope(account, region))]
 
 
+# What ECR asks, beyond the operation's own action, of a caller who stores a creation
+# template: that they could create such repositories and set such policies themselves
+# (ECR user guide, "IAM permissions for creating repository creation templates").
+_TEMPLATE_WRITES = frozenset(
+    {"CreateRepositoryCreationTemplate", "UpdateRepositoryCreationTemplate"}
+)
+
+
+def implied_targets(
+    operation: str, body: Mapping[str, Any], caller_account: str, region: str
+) -> list[Target]:
+    """Targets an ECR operation needs besides its own (``ecr_targets``): for a creation
+    template, ``ecr:CreateRepository`` on the repositories its prefix covers, plus
+    ``ecr:PutLifecyclePolicy`` / ``ecr:SetRepositoryPolicy`` when it carries such a policy.
+    (``iam:PassRole`` for ``customRoleArn`` is not asked: Dockyard assumes no role.)"""
+    if operation not in _TEMPLATE_WRITES:
+        return []
+    prefix = str(body.get("prefix") or "").rstrip("/")
+    covered = "*" if prefix in ("", "ROOT") else f"{prefix}/*"
+    arn = f"arn:aws:ecr:{region}:{caller_account}:repository/{covered}"
+    actions = ["ecr:CreateRepository"]
+    if body.get("lifecyclePolicy"):
+        actions.append("ecr:PutLifecyclePolicy")
+    if body.get("repositoryPolicy"):
+        actions.append("ecr:SetRepositoryPolicy")
+    return [Target(action, arn, caller_account, region=region) for action in actions]
+
+
 #: (policy name or ARN, document) of every identity policy of a principal (IAM's).
 IdentityPolicies = Callable[[Principal], Awaitable[list[tuple[str, str]]]]
 # registry.iam.trust_policy: a role's trust policy, None when there is no such role.

@@ -2,24 +2,32 @@
 
 It resolves names into repository keys in an (account, region) registry, the default
 account and region unless the adapter names others (the request's SigV4 region, the /v2
-host name or login token), applies create-on-push, and hands the work to the focused
-services. Every (account, region) is a registry of its own; blobs are stored once for all.
+host name or login token), creates repositories on push through the creation templates,
+and hands the work to the focused services. Every (account, region) is a registry of its
+own; blobs are stored once for all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from dockyard.domain.digests import Digest
+from dockyard.domain.identity import Caller
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
+from dockyard.domain.templates import AppliedFor, CreationTemplate
 from dockyard.metadata import Metadata
 from dockyard.metadata.iam import IamStore
 from dockyard.scanning import ScanLimits
 from dockyard.services.account_settings import AccountSettings
-from dockyard.services.authorization import Authorizer
+from dockyard.services.authorization import (
+    NO_FACTS,
+    Authorizer,
+    RequestFacts,
+    repository_target,
+)
 from dockyard.services.blobs import Blobs
 from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import Deleter
@@ -35,6 +43,7 @@ from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
+from dockyard.services.templates import DEFAULT_CREATE_ON_PUSH, Templates
 from dockyard.services.threads import blocking
 from dockyard.services.uploads import Uploads
 from dockyard.storage import BlobStore
@@ -80,7 +89,7 @@ class Registry:
             self.pulls,
             settings.max_manifest_bytes,
             settings.idempotent_immutable_repush,
-            settings.create_on_push,
+            self._creatable_on_push,
         )
         self.deleter = Deleter(metadata.content, metadata.repositories)
         self.repositories = Repositories(metadata.repositories)
@@ -100,6 +109,7 @@ class Registry:
             changes=changes,
         )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
+        self.templates = Templates(metadata.templates, self.repositories, self.authz.forget)
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
@@ -133,11 +143,35 @@ class Registry:
         setting = await self.account_settings.get(scope, "BLOB_MOUNTING")
         return setting == "ENABLED"
 
-    async def key_for_push(self, key: RepositoryKey) -> RepositoryKey:
-        """The key of a repository about to be written, created first if the settings allow."""
-        if self.settings.create_on_push:
-            await blocking(self._metadata.repositories.ensure, key)
+    async def key_for_push(
+        self,
+        key: RepositoryKey,
+        caller: Caller | None = None,
+        facts: RequestFacts = NO_FACTS,
+    ) -> RepositoryKey:
+        """The key of a repository about to be written. A missing one is created first when
+        a creation template for CREATE_ON_PUSH applies to its name (or the create_on_push
+        setting stands in for one) and ``caller`` may ``ecr:CreateRepository`` it, as ECR
+        asks of a push that creates; else the write that follows answers NAME_UNKNOWN."""
+        if await self.repositories.exists(key):
+            return key
+        template = await self._push_template(key)
+        if template is None:
+            return key
+        tags = tuple(template.settings.resource_tags.items())
+        target = repository_target("ecr:CreateRepository", key)
+        await self.authz.authorize(caller, target, replace(facts, request_tags=tags))
+        await self.templates.create_from(template, key)
         return key
+
+    async def _push_template(self, key: RepositoryKey) -> CreationTemplate | None:
+        fallback = DEFAULT_CREATE_ON_PUSH if self.settings.create_on_push else None
+        return await self.templates.template_for(
+            key.scope, key.name, AppliedFor.CREATE_ON_PUSH, fallback
+        )
+
+    async def _creatable_on_push(self, key: RepositoryKey) -> bool:
+        return await self._push_template(key) is not None
 
     async def catalog(self, scope: Scope, last: str | None, limit: int | None) -> Page:
         return await blocking(self._metadata.repositories.names, scope, last, limit)

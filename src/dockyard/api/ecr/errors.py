@@ -55,6 +55,9 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.AccessDenied: "AccessDeniedException",
     e.RepositoryPolicyNotFound: "RepositoryPolicyNotFoundException",
     e.RegistryPolicyNotFound: "RegistryPolicyNotFoundException",
+    e.TemplateAlreadyExists: "TemplateAlreadyExistsException",
+    e.TemplateNotFound: "TemplateNotFoundException",
+    e.TemplateInvalid: "ValidationException",
     # IAM's errors, should an ECR operation meet one.
     e.NoSuchEntity: "InvalidParameterException",
     e.EntityAlreadyExists: "InvalidParameterException",

@@ -159,7 +159,9 @@ async def manifest_put(request: Request) -> Response:
     tags = [Tag.parse(t) for t in request.query_params.getlist("tag")]
     limit = registry.manifests.max_manifest_bytes
     payload = await _read_limited(request, limit)
-    key = await registry.key_for_push(repository_key(request))
+    key = await registry.key_for_push(
+        repository_key(request), a.caller_of(request), a.facts_of(request)
+    )
     pushed = await registry.manifests.put(
         key, reference, payload, request.headers.get("content-type"), tags
     )
@@ -305,7 +307,9 @@ async def upload_start(request: Request) -> Response:
     registry = _registry(request)
     name = request.path_params["name"]
     params = request.query_params
-    key = await registry.key_for_push(repository_key(request))
+    key = await registry.key_for_push(
+        repository_key(request), a.caller_of(request), a.facts_of(request)
+    )
     mount, source = params.get("mount"), params.get("from")
     if mount and source and await registry.mounting_enabled(key.scope):
         digest = lookup_digest(mount)
