@@ -148,3 +148,17 @@ def test_a_bearer_token_keeps_its_password_region(restricted_server: DockyardPro
         assert client.get("/v2/", headers=bearer).status_code == 200
     with v2(restricted_server, host(VIRGINIA), None) as client:
         assert client.get("/v2/", headers=bearer).status_code == 401
+
+
+def test_a_host_names_the_account_too(restricted_server: DockyardProcess, name: str) -> None:
+    """Another account's host is that account's registry: reachable only as its policies
+    allow (here none does), like /v2/<account>/<name> on the server's own address."""
+    other = "111122223333"
+    password = login_password(regional_client(restricted_server.url, IRELAND))
+    with v2(restricted_server, host(IRELAND, other), password) as client:
+        r = client.get(f"/v2/{name}/tags/list")
+        assert r.status_code == 403
+        error = r.json()["errors"][0]
+        assert error["code"] == "DENIED"
+        assert f"arn:aws:ecr:{IRELAND}:{other}:repository/{name}" in error["message"]
+        assert client.get("/v2/_catalog").json()["repositories"] == []
