@@ -52,7 +52,9 @@ DockyardError
 ├── NoSuchEntity           IAM: no user, group, role, policy or inline policy of that name
 ├── EntityAlreadyExists    IAM: a user, group, role or policy of that name exists
 ├── DeleteConflict         IAM: a delete of an entity that still has keys, members or policies
-└── LimitExceeded          a quota (IAM: two access keys per user; creation templates)
+├── LimitExceeded          a quota (IAM: two access keys per user; creation templates)
+├── TemplateAlreadyExists / TemplateNotFound / TemplateInvalid   creation templates
+└── RegionNotServed        a registry host naming a region the deployment does not serve
 """
 
 from __future__ import annotations
@@ -610,3 +612,11 @@ class TemplateInvalid(DockyardError):
 
     def describe(self) -> str:
         return self.reason
+
+
+class RegionNotServed(DockyardError):
+    def __init__(self, region: str, host: str) -> None:
+        self.region, self.host = region, host
+
+    def describe(self) -> str:
+        return f"no registry here serves region '{self.region}' (host {self.host})"

@@ -117,6 +117,16 @@ class RepositoryStore:
                 require_repository(conn, key)
         return _to_repository(key.scope, row)
 
+    def scopes(self) -> list[Scope]:
+        """Every (account, region) that holds a repository."""
+        query = (
+            select(repositories.c.account_id, repositories.c.region)
+            .distinct()
+            .order_by(repositories.c.account_id, repositories.c.region)
+        )
+        with reading(self._engine) as conn:
+            return [Scope(account, region) for account, region in conn.execute(query)]
+
     def list(self, scope: Scope, after: str | None, limit: int | None) -> list[Repository]:
         query = (
             select(repositories)

@@ -1,8 +1,10 @@
 """The registry facade the adapters talk to.
 
-It resolves names into repository keys in the configured (account, region),
-creates repositories on push through the creation templates, and hands the work to the
-focused services.
+It resolves names into repository keys in an (account, region) registry, the default
+account and region unless the adapter names others (the request's SigV4 region, the /v2
+host name or login token), creates repositories on push through the creation templates,
+and hands the work to the focused services. Every (account, region) is a registry of its
+own; blobs are stored once for all.
 """
 
 from __future__ import annotations
@@ -53,10 +55,14 @@ _PROBE_DIGEST = Digest("sha256", "0" * 64)
 @dataclass(frozen=True, slots=True)
 class RegistrySettings:
     account_id: str
-    region: str
+    region: str  # the default region
     create_on_push: bool
     max_manifest_bytes: int
     max_blob_bytes: int
+    # Every region served (the default among them); see services.regions.
+    regions: frozenset[str] = frozenset()
+    # <account>.dkr.ecr.<region>.<domain> names each registry; empty: one host for all.
+    registry_domain: str = ""
     idempotent_immutable_repush: bool = False
     scan_limits: ScanLimits = field(default_factory=ScanLimits)
     gc_grace_period: timedelta = timedelta(hours=1)
@@ -98,7 +104,7 @@ class Registry:
             metadata.policies,
             self.account_settings,
             self.iam.identity_policies,
-            settings.region,
+            settings.region,  # of simulations that name no region
             trust_policies=self.iam.trust_policy,
             changes=changes,
         )
@@ -121,21 +127,25 @@ class Registry:
         )
         self.manifests.after_push(self.scanning.on_push)
 
-    def scope_of(self, account_id: str | None) -> Scope:
-        """Every object lives in an account of this region; no account means the default."""
-        return Scope(account_id or self.settings.account_id, self.settings.region)
+    def serves(self, region: str) -> bool:
+        return region == self.settings.region or region in self.settings.regions
 
-    def key(self, name: str, account_id: str | None = None) -> RepositoryKey:
-        return RepositoryKey(self.scope_of(account_id), RepositoryName.parse(name))
+    def scope_of(self, account_id: str | None, region: str | None = None) -> Scope:
+        """A registry: no account means the default account, no region the default region."""
+        return Scope(account_id or self.settings.account_id, region or self.settings.region)
 
-    async def mounting_enabled(self, account_id: str | None = None) -> bool:
-        setting = await self.account_settings.get(self.scope_of(account_id), "BLOB_MOUNTING")
+    def key(
+        self, name: str, account_id: str | None = None, region: str | None = None
+    ) -> RepositoryKey:
+        return RepositoryKey(self.scope_of(account_id, region), RepositoryName.parse(name))
+
+    async def mounting_enabled(self, scope: Scope) -> bool:
+        setting = await self.account_settings.get(scope, "BLOB_MOUNTING")
         return setting == "ENABLED"
 
     async def key_for_push(
         self,
-        name: str,
-        account_id: str | None = None,
+        key: RepositoryKey,
         caller: Caller | None = None,
         facts: RequestFacts = NO_FACTS,
     ) -> RepositoryKey:
@@ -143,7 +153,6 @@ class Registry:
         a creation template for CREATE_ON_PUSH applies to its name (or the create_on_push
         setting stands in for one) and ``caller`` may ``ecr:CreateRepository`` it, as ECR
         asks of a push that creates; else the write that follows answers NAME_UNKNOWN."""
-        key = self.key(name, account_id)
         if await self.repositories.exists(key):
             return key
         template = await self._push_template(key)
@@ -164,18 +173,26 @@ class Registry:
     async def _creatable_on_push(self, key: RepositoryKey) -> bool:
         return await self._push_template(key) is not None
 
-    async def catalog(
-        self, last: str | None, limit: int | None, account_id: str | None = None
-    ) -> Page:
-        return await blocking(
-            self._metadata.repositories.names, self.scope_of(account_id), last, limit
-        )
+    async def catalog(self, scope: Scope, last: str | None, limit: int | None) -> Page:
+        return await blocking(self._metadata.repositories.names, scope, last, limit)
 
-    async def all_repository_keys(self) -> list[RepositoryKey]:
-        """Every repository of every account in this region."""
+    async def scopes(self, account_id: str | None = None, region: str | None = None) -> list[Scope]:
+        """Every registry that holds a repository, narrowed to an account and a region when
+        they are given (the operator commands' --account-id and --region)."""
+        found = await blocking(self._metadata.repositories.scopes)
+        return [
+            scope
+            for scope in found
+            if account_id in (None, scope.account_id) and region in (None, scope.region)
+        ]
+
+    async def all_repository_keys(
+        self, account_id: str | None = None, region: str | None = None
+    ) -> list[RepositoryKey]:
+        """Every repository of every registry (of one account, or one region, if given)."""
         keys: list[RepositoryKey] = []
-        for account in await blocking(self._metadata.identity.account_ids):
-            found = await self.repositories.listing(self.scope_of(account), None, None)
+        for scope in await self.scopes(account_id, region):
+            found = await self.repositories.listing(scope, None, None)
             keys += [r.key for r in found]
         return keys
 

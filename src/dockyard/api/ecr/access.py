@@ -10,11 +10,12 @@ the Authorizer's, as on ``/v2``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dockyard.api.aws.registry import Registration
 from dockyard.api.aws.service import Call
-from dockyard.services.authorization import RequestFacts, Target, ecr_targets, implied_targets
+from dockyard.services.authorization import RequestFacts, ecr_targets, implied_targets
 
 
 def _request_tags(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -36,12 +37,10 @@ async def authorize(call: Call, registration: Registration[Any], body: dict[str,
         secure_transport=call.secure_transport,
         request_tags=_request_tags(body),
     )
-    region = registry.settings.region
+    region = call.region
     for target in ecr_targets(call.operation, body, account, region):
         if target.action != registration.action:
-            target = Target(
-                registration.action, target.resource_arn, target.account_id, target.repository
-            )
+            target = replace(target, action=registration.action)
         await registry.authz.authorize(call.caller, target, facts)
     for target in implied_targets(call.operation, body, account, region):
         await registry.authz.authorize(call.caller, target, facts)

@@ -71,6 +71,7 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.JsonInvalid: "InvalidParameterException",
     e.RangeNotSatisfiable: "InvalidParameterException",
     e.ScanFailed: "UnsupportedImageTypeException",
+    e.RegionNotServed: "InvalidParameterException",  # /v2's; the API refuses the signature
     TokenInvalid: "UnrecognizedClientException",
     Unauthenticated: "UnrecognizedClientException",
     sigv4.MissingAuthentication: "MissingAuthenticationTokenException",

@@ -75,6 +75,9 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.EntityAlreadyExists: (409, "DENIED"),
     e.DeleteConflict: (409, "DENIED"),
     e.LimitExceeded: (400, "DENIED"),
+    # A host naming a region not served: no registry by that name, as for an unknown
+    # repository (ECR's host name would not resolve at all).
+    e.RegionNotServed: (404, "NAME_UNKNOWN"),
 }
 
 

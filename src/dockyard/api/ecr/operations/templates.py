@@ -82,7 +82,7 @@ async def create_repository_creation_template(ctx: Context, body: dict[str, Any]
         lifecycle_policy=body.get("lifecyclePolicy"),
         custom_role_arn=body.get("customRoleArn"),
     )
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     created = await ctx.registry.templates.create(scope, body["prefix"], settings)
     return _answer(ctx, created)
 
@@ -93,7 +93,7 @@ async def describe_repository_creation_templates(
 ) -> dict[str, Any]:
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
     after = decode_token(body.get("nextToken"), str)
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     found = await ctx.registry.templates.describe(scope, body.get("prefixes"), after, limit + 1)
     result: dict[str, Any] = {
         "registryId": ctx.account_id,
@@ -121,13 +121,13 @@ async def update_repository_creation_template(ctx: Context, body: dict[str, Any]
         lifecycle_policy=body.get("lifecyclePolicy"),
         custom_role_arn=body.get("customRoleArn"),
     )
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     updated = await ctx.registry.templates.update(scope, body["prefix"], changes)
     return _answer(ctx, updated)
 
 
 @operation("DeleteRepositoryCreationTemplate")
 async def delete_repository_creation_template(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     deleted = await ctx.registry.templates.delete(scope, body["prefix"])
     return _answer(ctx, deleted)
