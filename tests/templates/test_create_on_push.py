@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.support.authz import PUSH_ACTIONS, allow, document, ecr_as, make_user, password_of
-from tests.support.ecr import expect_error, login_client, make_client
+from tests.support.ecr import expect_error, login_client, make_client, regional_client
 from tests.support.images import (
     MANIFEST_ACCEPT,
     OCI_MANIFEST,
@@ -335,3 +335,32 @@ def test_templates_end_to_end_on_each_engine(start_server: StartServer, database
     ecr.delete_repository_creation_template(prefix="engine")
     ecr.delete_repository_creation_template(prefix="ROOT")
     assert ecr.describe_repository_creation_templates()["repositoryCreationTemplates"] == []
+
+
+def test_templates_are_per_region(start_server: StartServer) -> None:
+    """A template is its (account, region) registry's: it lists there only, and a push
+    creates through it only in that region (chosen on /v2 by the login token's region)."""
+    server = start_server()
+    ireland = regional_client(server.url, "eu-west-1")
+    virginia = regional_client(server.url, "us-east-1")
+    ireland.create_repository_creation_template(
+        prefix="regional", appliedFor=["CREATE_ON_PUSH"], imageTagMutability="IMMUTABLE"
+    )
+    listed = ireland.describe_repository_creation_templates()["repositoryCreationTemplates"]
+    assert [t["prefix"] for t in listed] == ["regional"]
+    assert virginia.describe_repository_creation_templates()["repositoryCreationTemplates"] == []
+    expect_error(
+        "TemplateNotFoundException",
+        virginia.delete_repository_creation_template,
+        prefix="regional",
+    )
+    name = "regional/app"
+    with login_client(virginia, server.url) as client:
+        refused_push(client, name)
+    assert_missing(virginia, name)
+    with login_client(ireland, server.url) as client:
+        push_image(client, name, make_image("regional", layers=1), tag="v1")
+    created = describe(ireland, name)
+    assert created["imageTagMutability"] == "IMMUTABLE"
+    assert created["repositoryArn"].startswith("arn:aws:ecr:eu-west-1:")
+    assert_missing(virginia, name)
