@@ -32,13 +32,14 @@ from dockyard.api.oci.errors import (
 from dockyard.api.oci.token import token_endpoint
 from dockyard.api.sts.service import SERVICE as STS
 from dockyard.auth import keys
-from dockyard.config import Settings, public_url
+from dockyard.config import Settings, public_url, region_list
 from dockyard.domain.errors import DockyardError
 from dockyard.metadata import open_metadata
 from dockyard.scanning import ScanLimits
 from dockyard.services import Registry, RegistrySettings
 from dockyard.services.changes import ChangeMark
 from dockyard.services.identity import Identity, NewKey
+from dockyard.services.regions import served_regions
 from dockyard.storage import open_blob_store
 from dockyard.storage.s3 import S3Config
 from dockyard.workers import periodic_jobs, register_jobs
@@ -64,11 +65,16 @@ def open_registry(settings: Settings, upgrade: bool = True) -> Registry:
     )
     # Shared by the node's worker processes: a change through one is seen by all at once.
     changes = ChangeMark(settings.data_dir / "run" / "changes")
-    identity = Identity(metadata.identity, box, token_key, settings.region, changes=changes)
+    regions = served_regions(region_list(settings), settings.region)
+    identity = Identity(
+        metadata.identity, box, token_key, settings.region, changes=changes, regions=regions
+    )
     registry = Registry(
         RegistrySettings(
             account_id=settings.account_id,
             region=settings.region,
+            regions=regions,
+            registry_domain=settings.registry_domain,
             create_on_push=settings.create_on_push,
             max_manifest_bytes=settings.max_manifest_bytes,
             max_blob_bytes=settings.max_blob_bytes,
@@ -179,6 +185,9 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         public_url(settings),
         anonymous_pull=settings.allow_anonymous_pull,
         disabled=settings.insecure_no_auth,
+        default=registry.scope_of(None),
+        registry_domain=settings.registry_domain,
+        serves=registry.serves,
     )
     return BodyGuard(_VersionHeader(guarded), settings.body_timeout.total_seconds())
 

@@ -7,10 +7,12 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from dockyard.domain.regions import valid_region
 
 MiB = 1 << 20
 
@@ -30,6 +32,8 @@ class Settings:
     storage_backend: str = "filesystem"
     account_id: str = "000000000000"
     region: str = "us-east-1"
+    regions: str = ""
+    registry_domain: str = ""
     public_url: str = ""
     create_on_push: bool = False
     allow_anonymous_pull: bool = False
@@ -70,11 +74,18 @@ HELP: dict[str, str] = {
     "storage_backend": "Blob store backend: 'filesystem', 's3' (see s3_*), or 'memory' "
     "(lost at exit; one process).",
     "account_id": "The 12-digit account id that owns the registry's repositories.",
-    "region": "The region this registry serves.",
+    "region": "The default region: of requests that name none (a /v2 request without an "
+    "ECR-shaped host name or a login token naming one) and of the operator commands' output.",
+    "regions": "The regions served, comma-separated; empty means every region botocore knows "
+    "(other regions are refused).",
+    "registry_domain": "Domain under which every registry has ECR's host name "
+    "<account>.dkr.ecr.<region>.<domain> (optionally with :port), in repositoryUri and "
+    "proxyEndpoint and chosen by on /v2; empty means the public URL's host for all.",
     "public_url": "URL clients reach the registry at (repositoryUri, login endpoint); "
     "empty means http://HOST:PORT.",
-    "create_on_push": "Create a repository when something is first pushed to it "
-    "(ECR refuses such pushes).",
+    "create_on_push": "Create a repository when something is first pushed to it and no "
+    "repository creation template for CREATE_ON_PUSH applies: as if a ROOT template with "
+    "default settings existed (ECR refuses such pushes).",
     "allow_anonymous_pull": "Let requests without credentials pull (GET/HEAD on /v2).",
     "insecure_no_auth": "Turn authentication off entirely: anyone may push and pull. "
     "For tests and throwaway registries only.",
@@ -159,10 +170,24 @@ def _validate(values: dict[str, Any]) -> Settings:
         default = getattr(defaults, f.name)
         converted[f.name] = _convert(f.name, values[f.name], type(default))
     settings = Settings(**converted)
+    restricted = region_list(settings)
+    if restricted and "region" not in converted:
+        # Restricted to regions without naming a default: the first one is.
+        settings = replace(settings, region=restricted[0])
     if not re.fullmatch(r"\d{12}", settings.account_id):
         raise ConfigError(f"account_id must be 12 digits, not {settings.account_id!r}")
-    if not re.fullmatch(r"[a-z]{2}(-[a-z0-9]+)+-\d+", settings.region):
-        raise ConfigError(f"region {settings.region!r} does not look like a region (us-east-1)")
+    for region in (settings.region, *region_list(settings)):
+        if not valid_region(region):
+            raise ConfigError(f"region {region!r} does not look like a region (us-east-1)")
+    if restricted and settings.region not in restricted:
+        raise ConfigError(f"the default region {settings.region!r} must be one of regions")
+    if settings.registry_domain and not re.fullmatch(
+        r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?", settings.registry_domain
+    ):
+        raise ConfigError(
+            f"registry_domain must be a DNS name with an optional :port, "
+            f"not {settings.registry_domain!r}"
+        )
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port must be 1-65535, not {settings.port}")
     if settings.public_url and not re.match(r"^https?://[^/]+/?$", settings.public_url):
@@ -218,6 +243,11 @@ def as_values(settings: Settings) -> dict[str, str]:
         else:
             values[f.name] = str(value)
     return values
+
+
+def region_list(settings: Settings) -> tuple[str, ...]:
+    """The regions the operator restricted the deployment to; empty means no restriction."""
+    return tuple(dict.fromkeys(r.strip() for r in settings.regions.split(",") if r.strip()))
 
 
 def worker_count(settings: Settings) -> int:

@@ -41,7 +41,9 @@ def test_ecr_operations_name_their_repository() -> None:
     (every,) = ecr_targets("DescribeRepositories", {}, A, REGION)
     assert every.resource_arn == f"arn:aws:ecr:{REGION}:{A}:repository/*"
     for registry_wide in ("GetAuthorizationToken", "DescribeRegistry", "PutRegistryPolicy"):
-        assert ecr_targets(registry_wide, {}, A, REGION) == [Target(f"ecr:{registry_wide}", "*", A)]
+        assert ecr_targets(registry_wide, {}, A, REGION) == [
+            Target(f"ecr:{registry_wide}", "*", A, region=REGION)
+        ]
 
 
 def _doc(*statements: dict[str, object]) -> str:

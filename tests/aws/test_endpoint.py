@@ -84,10 +84,11 @@ class FakeIdentity:
     def __init__(self) -> None:
         self.refuse: Exception | None = None
 
-    async def precheck(self, request: sigv4.ReceivedRequest, service: str) -> None:
+    async def precheck(self, request: sigv4.ReceivedRequest, service: str) -> str:
         assert service == "iam"
         if self.refuse is not None:
             raise self.refuse
+        return "us-east-1"
 
     async def authenticate(self, request: sigv4.ReceivedRequest, service: str) -> Caller:
         return CALLER

@@ -81,6 +81,10 @@ IMPLEMENTED = {
     "PutRegistryPolicy",
     "GetRegistryPolicy",
     "DeleteRegistryPolicy",
+    "CreateRepositoryCreationTemplate",
+    "DescribeRepositoryCreationTemplates",
+    "UpdateRepositoryCreationTemplate",
+    "DeleteRepositoryCreationTemplate",
 }
 
 POLICY = (
@@ -96,6 +100,9 @@ PATTERN_SAMPLES = {
     "UploadId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
     "LayerDigest": "sha256:" + "0" * 64,
     "ImageTagMutabilityExclusionFilterValue": "dev-*",
+    "KmsKeyForRepositoryCreationTemplate": (
+        f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f1e2d3c-aaaa-bbbb-cccc-000000000001"
+    ),
 }
 
 
@@ -581,6 +588,45 @@ def case_get_registry_policy(w: World) -> Cases:
 def case_delete_registry_policy(w: World) -> Cases:
     w.ecr.put_registry_policy(policyText=RESOURCE_POLICY)
     return [{}]
+
+
+def _template(prefix: str) -> dict[str, Any]:
+    # For replication only: the session's server must not start creating on push.
+    return {
+        "prefix": prefix,
+        "appliedFor[]": "REPLICATION",
+        "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+        "encryptionConfiguration.encryptionType": "KMS",
+        "repositoryPolicy": RESOURCE_POLICY,
+        "lifecyclePolicy": POLICY,
+        "customRoleArn": f"arn:aws:iam::{ACCOUNT}:role/model-templates",
+    }
+
+
+def _stored_template(w: World) -> str:
+    prefix = f"{w.repo}-tpl-{uuid.uuid4().hex[:6]}"
+    w.ecr.create_repository_creation_template(prefix=prefix, appliedFor=["REPLICATION"])
+    return prefix
+
+
+def case_create_repository_creation_template(w: World) -> Cases:
+    return [_template(f"{w.repo}-tpl-{uuid.uuid4().hex[:6]}")]
+
+
+def case_describe_repository_creation_templates(w: World) -> Cases:
+    first, second = _stored_template(w), _stored_template(w)
+    token = w.ecr.describe_repository_creation_templates(
+        prefixes=sorted([first, second]), maxResults=1
+    )["nextToken"]
+    return [{"prefixes": sorted([first, second]), "nextToken": token, "maxResults": 1}]
+
+
+def case_update_repository_creation_template(w: World) -> Cases:
+    return [_template(_stored_template(w))]
+
+
+def case_delete_repository_creation_template(w: World) -> Cases:
+    return [{"prefix": _stored_template(w)}]
 
 
 CASES: dict[str, Callable[[World], Cases]] = {

@@ -1,6 +1,6 @@
 """IAM and STS are global in AWS: an SDK signs them for us-east-1 whatever region it is in
-(and with none configured), so a registry in another region accepts that scope for them,
-and only for them."""
+(and with none configured), so a deployment restricted to other regions accepts that scope
+for them, and only for them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess
         tmp_path_factory.mktemp("iam-region-data"),
         log_dir=tmp_path_factory.mktemp("iam-region-log"),
         open_access=False,
-        extra_args=["--region", REGISTRY_REGION],
+        extra_args=["--region", REGISTRY_REGION, "--regions", REGISTRY_REGION],
     )
     proc.start_ready()
     yield proc

@@ -38,7 +38,7 @@ def test_every_answer_matches_its_output_shape(local: Registry, root: Caller) ->
     def call(registry: OperationRegistry[Call], name: str, **body: Any) -> dict[str, Any]:
         registration = registry.registration(name)
         assert registration is not None, name
-        context = Call(local, root, name, "http://127.0.0.1:5000", "req")
+        context = Call(local, root, name, "http://127.0.0.1:5000", "req", "us-east-1")
         result = asyncio.run(registration.handler(context, body))
         assert check_output(registration.operation, result) == [], name
         answered.add(name)

@@ -165,3 +165,14 @@ def push_layer_api(
         params["imageTag"] = tag
     result: dict[str, Any] = ecr.put_image(**params)["image"]
     return result
+
+
+def regional_client(endpoint: str, region: str, service: str = "ecr", **keys: str) -> Any:
+    """A boto3 client of ``service`` on ``endpoint`` that signs for ``region``."""
+    session = boto3.session.Session(
+        aws_access_key_id=keys.get("access_key_id", ROOT_ACCESS_KEY_ID),
+        aws_secret_access_key=keys.get("secret_access_key", ROOT_SECRET_ACCESS_KEY),
+        region_name=region,
+    )
+    config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
+    return session.client(service, endpoint_url=endpoint, config=config)

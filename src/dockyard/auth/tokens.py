@@ -29,6 +29,9 @@ class TokenClaims:
     purpose: str  # "login", "bearer" or "download"
     subject: str  # the access key id (login, bearer) or "<account>/<region>/<repository>@<digest>"
     expires_at: float  # epoch seconds
+    # A login or bearer token's registry region (the account is its key's); tokens issued
+    # before regions existed have none, and stand for the default region.
+    region: str | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -40,7 +43,8 @@ def _unb64(text: str) -> bytes:
 
 
 def issue(key: bytes, claims: TokenClaims) -> str:
-    payload = _b64(json.dumps(asdict(claims), separators=(",", ":")).encode())
+    fields = {k: v for k, v in asdict(claims).items() if v is not None}
+    payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
     signature = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
     return f"{payload}.{signature}"
 
@@ -60,6 +64,7 @@ def read(key: bytes, token: str, purpose: str, now: float) -> TokenClaims:
             purpose=str(fields["purpose"]),
             subject=str(fields["subject"]),
             expires_at=float(fields["expires_at"]),
+            region=None if fields.get("region") is None else str(fields["region"]),
         )
     except (ValueError, KeyError, TypeError):
         raise TokenInvalid("malformed") from None

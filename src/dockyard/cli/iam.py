@@ -175,7 +175,16 @@ def simulate(
     resource: Annotated[str, typer.Option("--resource", help="A resource ARN, or *.")],
     account_id: Annotated[
         str | None,
-        typer.Option("--account", help="The resource's account (default: from its ARN)."),
+        typer.Option(
+            "--account", "--account-id", help="The resource's account (default: from its ARN)."
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="The registry's region for a resource that names none, such as * "
+            "(default: the default region; a repository ARN names its own)."
+        ),
     ] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
@@ -186,7 +195,7 @@ def simulate(
     if who is None:
         typer.echo(f"dockyard iam: {principal!r} is not a root or user ARN", err=True)
         raise typer.Exit(2)
-    decision = asyncio.run(registry.authz.simulate(who, action, resource, account_id))
+    decision = asyncio.run(registry.authz.simulate(who, action, resource, account_id, region))
     console = Console()
     verdict = "[green]allowed[/green]" if decision.allowed else "[red]denied[/red]"
     why = "" if decision.allowed else f" {decision.because(action)}"

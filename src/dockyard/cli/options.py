@@ -24,6 +24,25 @@ ConfigFile = Annotated[
     ),
 ]
 
+# Every command that looks at registries narrows them with these; None means every account
+# or every region where a command can show all, the default one where it needs one.
+AccountId = Annotated[
+    str | None,
+    typer.Option("--account-id", help="Only this account (12 digits; default: every account)."),
+]
+Region = Annotated[
+    str | None,
+    typer.Option("--region", help="Only this region (default: every region)."),
+]
+OneAccountId = Annotated[
+    str | None,
+    typer.Option("--account-id", help="The account (default: the default account)."),
+]
+OneRegion = Annotated[
+    str | None,
+    typer.Option("--region", help="The region (default: the default region)."),
+]
+
 
 def settings_from(config_file: Path | None, **overrides: Any) -> Settings:
     try:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dockyard.app import open_registry
-from dockyard.cli.options import ConfigFile, DataDir, settings_from
+from dockyard.cli.options import ConfigFile, DataDir, OneAccountId, OneRegion, settings_from
 from dockyard.domain.errors import DockyardError
 from dockyard.domain.records import ImageId
 
@@ -20,7 +20,8 @@ def sbom(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
     ] = None,
-    account_id: Annotated[str | None, typer.Option(help="The repository's account.")] = None,
+    account_id: OneAccountId = None,
+    region: OneRegion = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
@@ -28,7 +29,9 @@ def sbom(
     registry = open_registry(settings_from(config, data_dir=data_dir))
     image_id = ImageId(image, None) if ":" in image else ImageId(None, image)
     try:
-        body = asyncio.run(registry.scanning.sbom(registry.key(repository, account_id), image_id))
+        body = asyncio.run(
+            registry.scanning.sbom(registry.key(repository, account_id, region), image_id)
+        )
     except DockyardError as exc:
         typer.echo(f"dockyard sbom: {exc.describe()}", err=True)
         raise typer.Exit(1) from None

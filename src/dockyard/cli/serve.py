@@ -35,6 +35,12 @@ def serve(
         str | None, typer.Option(help=_help("account_id", "000000000000"))
     ] = None,
     region: Annotated[str | None, typer.Option(help=_help("region", "us-east-1"))] = None,
+    regions: Annotated[
+        str | None, typer.Option(help=_help("regions", "every region botocore knows"))
+    ] = None,
+    registry_domain: Annotated[
+        str | None, typer.Option(help=_help("registry_domain", "none"))
+    ] = None,
     public_url: Annotated[
         str | None, typer.Option(help=_help("public_url", "http://HOST:PORT"))
     ] = None,
@@ -93,6 +99,8 @@ def serve(
         storage_backend=storage_backend,
         account_id=account_id,
         region=region,
+        regions=regions,
+        registry_domain=registry_domain,
         public_url=public_url,
         create_on_push=create_on_push,
         allow_anonymous_pull=allow_anonymous_pull,

@@ -47,10 +47,14 @@ DockyardError
 ├── AccessDenied           a request the policies do not allow (message in AWS's wording)
 │   └── RoleTrustDenied    STS: a role whose trust policy does not let the caller assume it
 ├── RepositoryPolicyNotFound / RegistryPolicyNotFound   resource policies
+├── TemplateAlreadyExists / TemplateNotFound   repository creation templates, by prefix
+├── TemplateInvalid        a creation template whose settings do not go together
 ├── NoSuchEntity           IAM: no user, group, role, policy or inline policy of that name
 ├── EntityAlreadyExists    IAM: a user, group, role or policy of that name exists
 ├── DeleteConflict         IAM: a delete of an entity that still has keys, members or policies
-└── LimitExceeded          IAM: a quota (two access keys per user)
+├── LimitExceeded          a quota (IAM: two access keys per user; creation templates)
+├── TemplateAlreadyExists / TemplateNotFound / TemplateInvalid   creation templates
+└── RegionNotServed        a registry host naming a region the deployment does not serve
 """
 
 from __future__ import annotations
@@ -575,3 +579,44 @@ class LimitExceeded(DockyardError):
 
     def describe(self) -> str:
         return f"Cannot exceed quota for {self.quota}: {self.limit}"
+
+
+class TemplateAlreadyExists(DockyardError):
+    def __init__(self, prefix: str, registry_id: str) -> None:
+        self.prefix, self.registry_id = prefix, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The repository creation template with prefix '{self.prefix}' already exists "
+            f"in the registry with id '{self.registry_id}'"
+        )
+
+
+class TemplateNotFound(DockyardError):
+    def __init__(self, prefix: str, registry_id: str) -> None:
+        self.prefix, self.registry_id = prefix, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The repository creation template with prefix '{self.prefix}' does not exist "
+            f"in the registry with id '{self.registry_id}'"
+        )
+
+
+class TemplateInvalid(DockyardError):
+    """A creation template ECR would refuse as a whole (ValidationException): no use in
+    ``appliedFor``, a ``customRoleArn`` that is no role of the registry's account."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
+class RegionNotServed(DockyardError):
+    def __init__(self, region: str, host: str) -> None:
+        self.region, self.host = region, host
+
+    def describe(self) -> str:
+        return f"no registry here serves region '{self.region}' (host {self.host})"

@@ -18,6 +18,7 @@ from dockyard.metadata.lifecycle import ImageFacts, LifecycleStore, StoredPolicy
 from dockyard.metadata.policies import PolicyStore, PolicyText, RepositoryFacts
 from dockyard.metadata.repositories import RepositoryStore
 from dockyard.metadata.scans import ScanStore
+from dockyard.metadata.templates import TemplateStore
 from dockyard.metadata.vulndb import VulnStore
 
 
@@ -32,6 +33,7 @@ class Metadata:
     lifecycle: LifecycleStore
     policies: PolicyStore
     scans: ScanStore
+    templates: TemplateStore
     vulns: VulnStore
     engine: Engine
 
@@ -60,6 +62,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         lifecycle=LifecycleStore(engine),
         policies=PolicyStore(engine),
         scans=ScanStore(engine),
+        templates=TemplateStore(engine),
         vulns=VulnStore(engine),
         engine=engine,
     )
@@ -82,6 +85,7 @@ __all__ = [
     "ScanStore",
     "StoredPolicy",
     "StoredPreview",
+    "TemplateStore",
     "VulnStore",
     "open_metadata",
     "resolve_url",

@@ -196,11 +196,16 @@ class LifecycleStore:
                 ],
             )
 
-    def actions(self, limit: int) -> list[dict[str, Any]]:
+    def actions(
+        self, limit: int, account_id: str | None = None, region: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = select(lifecycle_actions).order_by(lifecycle_actions.c.id.desc()).limit(limit)
+        if account_id is not None:
+            query = query.where(lifecycle_actions.c.account_id == account_id)
+        if region is not None:
+            query = query.where(lifecycle_actions.c.region == region)
         with reading(self._engine) as conn:
-            rows = conn.execute(
-                select(lifecycle_actions).order_by(lifecycle_actions.c.id.desc()).limit(limit)
-            ).all()
+            rows = conn.execute(query).all()
         return [dict(r._mapping) for r in rows]
 
     # Pull-time update exclusions --------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -22,10 +21,12 @@ from dockyard.metadata.common import (
 )
 from dockyard.metadata.database import bytewise, reading, writing
 from dockyard.metadata.tables import (
+    lifecycle_policies,
     manifest_references,
     manifests,
     repositories,
     repository_blobs,
+    repository_policies,
     tags,
     uploads,
 )
@@ -62,22 +63,45 @@ class RepositoryStore:
         self._engine = engine
 
     def create(
-        self, key: RepositoryKey, config: RepositoryConfig, resource_tags: dict[str, str]
+        self,
+        key: RepositoryKey,
+        config: RepositoryConfig,
+        resource_tags: dict[str, str],
+        *,
+        repository_policy: str | None = None,
+        lifecycle_policy: str | None = None,
     ) -> Repository:
+        """A new repository; with the policies given (a creation template's) in the same
+        transaction, so that nobody ever sees it without them."""
         try:
             with writing(self._engine) as conn:
                 if repository_id(conn, key) is not None:
                     raise RepositoryAlreadyExists(key.name.value, key.scope.account_id)
-                conn.execute(
+                created = now()
+                inserted = conn.execute(
                     insert(repositories).values(
                         account_id=key.scope.account_id,
                         region=key.scope.region,
                         name=key.name.value,
-                        created_at=now(),
+                        created_at=created,
                         resource_tags=resource_tags,
                         **_config_values(config),
                     )
                 )
+                assert inserted.inserted_primary_key is not None
+                rid = inserted.inserted_primary_key[0]
+                if repository_policy is not None:
+                    conn.execute(
+                        insert(repository_policies).values(
+                            repository_id=rid, text=repository_policy, updated_at=created
+                        )
+                    )
+                if lifecycle_policy is not None:
+                    conn.execute(
+                        insert(lifecycle_policies).values(
+                            repository_id=rid, text=lifecycle_policy, updated_at=created
+                        )
+                    )
         except IntegrityError:
             raise RepositoryAlreadyExists(key.name.value, key.scope.account_id) from None
         return self.get(key)
@@ -86,19 +110,22 @@ class RepositoryStore:
         with reading(self._engine, single_statement=True) as conn:
             return repository_id(conn, key) is not None
 
-    def ensure(self, key: RepositoryKey) -> None:
-        """Create with default settings unless it exists (create-on-push)."""
-        if self.exists(key):
-            return
-        with contextlib.suppress(RepositoryAlreadyExists):
-            self.create(key, RepositoryConfig(), {})
-
     def get(self, key: RepositoryKey) -> Repository:
         with reading(self._engine) as conn:
             row = repository_row(conn, key)
             if row is None:
                 require_repository(conn, key)
         return _to_repository(key.scope, row)
+
+    def scopes(self) -> list[Scope]:
+        """Every (account, region) that holds a repository."""
+        query = (
+            select(repositories.c.account_id, repositories.c.region)
+            .distinct()
+            .order_by(repositories.c.account_id, repositories.c.region)
+        )
+        with reading(self._engine) as conn:
+            return [Scope(account, region) for account, region in conn.execute(query)]
 
     def list(self, scope: Scope, after: str | None, limit: int | None) -> list[Repository]:
         query = (

@@ -455,3 +455,26 @@ registry_scanning = Table(
     Column("scan_type", String(16), nullable=False),
     Column("rules", JSON, nullable=False),
 )
+
+# Repository creation templates, per registry, named by their prefix (``ROOT`` or a
+# repository-name prefix without its trailing "/").
+repository_creation_templates = Table(
+    "repository_creation_templates",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("prefix", String(256), primary_key=True),
+    Column("description", String(256)),
+    Column("applied_for", JSON, nullable=False),
+    Column("tag_mutability", String(32), nullable=False),
+    Column("mutability_filters", JSON, nullable=False),
+    Column("encryption_type", String(16), nullable=False),
+    Column("kms_key", String(2048)),
+    # Key -> value, in the order given.
+    Column("resource_tags", JSON, nullable=False),
+    Column("repository_policy", Text),
+    Column("lifecycle_policy", Text),
+    Column("custom_role_arn", String(2048)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -63,12 +63,22 @@ PULL_ACTIONS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a request does (an IAM action) to what (a resource ARN), owned by which account."""
+    """What a request does (an IAM action) to what (a resource ARN), owned by which account;
+    for an ECR resource that is no repository (``*``, ``repository/*``), also the region of
+    the registry it is in."""
 
     action: str
     resource_arn: str
     account_id: str
     repository: RepositoryKey | None = None
+    region: str | None = None
+
+    @property
+    def registry(self) -> Scope | None:
+        """The registry whose registry policy may govern the request; None outside ECR."""
+        if self.repository is not None:
+            return self.repository.scope
+        return None if self.region is None else Scope(self.account_id, self.region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +102,17 @@ def repository_target(action: str, key: RepositoryKey) -> Target:
     return Target(action, repository_arn(key), key.scope.account_id, key)
 
 
-def registry_target(action: str, account_id: str) -> Target:
-    return Target(action, "*", account_id)
+def registry_target(action: str, scope: Scope) -> Target:
+    return Target(action, "*", scope.account_id, region=scope.region)
 
 
-def _repository_of_arn(arn: str, region: str) -> RepositoryKey | None:
+def _repository_of_arn(arn: str, region: str | None) -> RepositoryKey | None:
+    """The repository an ECR repository ARN names: in ``region`` only, when given."""
     parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[:4] != ["arn", "aws", "ecr", region]:
+    if len(parts) != 6 or parts[:3] != ["arn", "aws", "ecr"]:
+        return None
+    region = region or parts[3]
+    if parts[3] != region:
         return None
     kind, _, name = parts[5].partition("/")
     if kind != "repository" or not name:
@@ -150,7 +164,7 @@ def ecr_targets(
     if isinstance(arn, str):
         key = _repository_of_arn(arn, region)
         owner = key.scope.account_id if key else account
-        return [Target(action, arn, owner, key)]
+        return [Target(action, arn, owner, key, None if key else region)]
     names: list[Any] = []
     if isinstance(body.get("repositoryName"), str):
         names = [body["repositoryName"]]
@@ -163,15 +177,43 @@ def ecr_targets(
                 key = RepositoryKey(Scope(account, region), RepositoryName.parse(str(name)))
             except Exception:
                 # Invalid names are the handler's to refuse; authorize the ARN as given.
-                targets.append(
-                    Target(action, f"arn:aws:ecr:{region}:{account}:repository/{name}", account)
-                )
+                arn = f"arn:aws:ecr:{region}:{account}:repository/{name}"
+                targets.append(Target(action, arn, account, region=region))
                 continue
             targets.append(repository_target(action, key))
         return targets
     if operation == "DescribeRepositories":
-        return [Target(action, f"arn:aws:ecr:{region}:{account}:repository/*", account)]
-    return [registry_target(action, account)]
+        every = f"arn:aws:ecr:{region}:{account}:repository/*"
+        return [Target(action, every, account, region=region)]
+    return [registry_target(action, Scope(account, region))]
+
+
+# What ECR asks, beyond the operation's own action, of a caller who stores a creation
+# template: that they could create such repositories and set such policies themselves
+# (ECR user guide, "IAM permissions for creating repository creation templates").
+_TEMPLATE_WRITES = frozenset(
+    {"CreateRepositoryCreationTemplate", "UpdateRepositoryCreationTemplate"}
+)
+
+
+def implied_targets(
+    operation: str, body: Mapping[str, Any], caller_account: str, region: str
+) -> list[Target]:
+    """Targets an ECR operation needs besides its own (``ecr_targets``): for a creation
+    template, ``ecr:CreateRepository`` on the repositories its prefix covers, plus
+    ``ecr:PutLifecyclePolicy`` / ``ecr:SetRepositoryPolicy`` when it carries such a policy.
+    (``iam:PassRole`` for ``customRoleArn`` is not asked: Dockyard assumes no role.)"""
+    if operation not in _TEMPLATE_WRITES:
+        return []
+    prefix = str(body.get("prefix") or "").rstrip("/")
+    covered = "*" if prefix in ("", "ROOT") else f"{prefix}/*"
+    arn = f"arn:aws:ecr:{region}:{caller_account}:repository/{covered}"
+    actions = ["ecr:CreateRepository"]
+    if body.get("lifecyclePolicy"):
+        actions.append("ecr:PutLifecyclePolicy")
+    if body.get("repositoryPolicy"):
+        actions.append("ecr:SetRepositoryPolicy")
+    return [Target(action, arn, caller_account, region=region) for action in actions]
 
 
 #: (policy name or ARN, document) of every identity policy of a principal (IAM's).
@@ -196,7 +238,7 @@ class Authorizer:
         policies: PolicyStore,
         account_settings: AccountSettings,
         identity_policies: IdentityPolicies | None,
-        region: str,
+        default_region: str,
         trust_policies: TrustPolicies | None = None,
         changes: ChangeMark | None = None,
     ) -> None:
@@ -205,7 +247,7 @@ class Authorizer:
         # registry.iam.identity_policies: (policy name or ARN, document) of a principal.
         self._identity_policies = identity_policies
         self._trust_policies = trust_policies
-        self._region = region
+        self._default_region = default_region
         # A decision stands for CACHE_SECONDS, and only while the mark reads as it did
         # before the decision was gathered (a change through any worker moves it).
         self._changes = changes or ChangeMark()
@@ -232,7 +274,14 @@ class Authorizer:
         return bool((await self.decide(caller.principal, target, facts)).allowed)
 
     async def decide(self, principal: Principal, target: Target, facts: RequestFacts) -> Decision:
-        key = (principal, target.action, target.resource_arn, target.account_id, facts)
+        key = (
+            principal,
+            target.action,
+            target.resource_arn,
+            target.account_id,
+            target.region,
+            facts,
+        )
         mark = self._changes.read()
         cached = self._decisions.get(key)
         if cached is not None and cached[0] > time.monotonic() and cached[1] == mark:
@@ -269,13 +318,21 @@ class Authorizer:
         return decision
 
     async def simulate(
-        self, principal: Principal, action: str, resource_arn: str, account_id: str | None = None
+        self,
+        principal: Principal,
+        action: str,
+        resource_arn: str,
+        account_id: str | None = None,
+        region: str | None = None,
     ) -> Decision:
         """The decision for a principal, action and resource, uncached, with the statements
-        that made it (``dockyard iam simulate``)."""
-        key = _repository_of_arn(resource_arn, self._region)
+        that made it (``dockyard iam simulate``). A repository ARN names its registry's
+        region; another resource is in ``region``, else the default region."""
+        key = _repository_of_arn(resource_arn, region)
         owner = account_id or (key.scope.account_id if key else principal.account_id)
-        return await self._evaluate(principal, Target(action, resource_arn, owner, key), NO_FACTS)
+        where = None if key else region or self._default_region
+        target = Target(action, resource_arn, owner, key, where)
+        return await self._evaluate(principal, target, NO_FACTS)
 
     def forget(self) -> None:
         """Drop every cached decision, here and in the node's other processes: a policy
@@ -339,9 +396,9 @@ class Authorizer:
     async def _registry_policy(self, target: Target) -> tuple[str, str] | None:
         """The registry policy, when it governs this action: always for the registry-level
         actions; for every ECR action under REGISTRY_POLICY_SCOPE V2 (ECR's default)."""
-        if not target.action.startswith("ecr:"):
+        scope = target.registry
+        if not target.action.startswith("ecr:") or scope is None:
             return None
-        scope = Scope(target.account_id, self._region)
         if (
             target.action not in REGISTRY_ACTIONS
             and await self._settings.get(scope, "REGISTRY_POLICY_SCOPE") != "V2"

@@ -68,6 +68,15 @@ class NewKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Login:
+    """Who a registry password or bearer token stands for, and the region it was issued
+    for (ECR's passwords are each for one registry: the caller's account in one region)."""
+
+    caller: Caller
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
 class BearerToken:
     token: str = field(repr=False)
     issued_at: datetime
@@ -116,11 +125,13 @@ class Identity:
         region: str,
         clock: Callable[[], float] = time.time,
         changes: ChangeMark | None = None,
+        regions: frozenset[str] = frozenset(),
     ) -> None:
         self._store = store
         self._box = box
         self._token_key = token_key
-        self.region = region
+        self.region = region  # the default region
+        self.regions = regions | {region}  # every region served
         # Epoch seconds; tests give a clock of their own to see sessions and passwords end.
         self.clock = clock
         # Verified keys for _CACHE_SECONDS, while the node's change mark stands still.
@@ -216,22 +227,27 @@ class Identity:
 
     # Authentication --------------------------------------------------------
 
-    async def precheck(self, request: sigv4.ReceivedRequest, service: str) -> None:
+    async def precheck(self, request: sigv4.ReceivedRequest, service: str) -> str:
         """Everything ``authenticate`` checks that needs neither the body nor the signature:
         the credentials' form, an active access key, scope and clock. Run before reading a
-        body, so that requests that cannot be genuine are refused before they cost memory."""
+        body, so that requests that cannot be genuine are refused before they cost memory.
+        Returns the region the request acts in: the one it is signed for."""
         signed = sigv4.parse_authorization(request)
         await self._signing_key(signed)
         region = self._scope_region(signed, service)
         sigv4.check_claims(signed, datetime.now(UTC), region=region, service=service)
+        return region
 
     def _scope_region(self, signed: sigv4.SignedRequest, service: str) -> str:
-        """The region a request must be signed for: this registry's, or for IAM and STS,
-        which are global in AWS, also the global endpoint's us-east-1 (what an SDK signs
-        with when it has no region of its own)."""
+        """The region a request must be signed for: any region served here (each is its own
+        registry), or for IAM and STS, which are global in AWS, also the global endpoint's
+        us-east-1 (what an SDK signs with when it has no region of its own). A region not
+        served is refused as AWS refuses a request signed for another region than the
+        endpoint's: InvalidSignatureException, "Credential should be scoped to a valid
+        region"."""
         if service in _GLOBAL_SERVICES and signed.region == _GLOBAL_REGION:
             return _GLOBAL_REGION
-        return self.region
+        return signed.region if signed.region in self.regions else self.region
 
     async def authenticate(self, request: sigv4.ReceivedRequest, service: str) -> Caller:
         signed = sigv4.parse_authorization(request)
@@ -259,17 +275,28 @@ class Identity:
             raise sigv4.UnknownAccessKey(signed.access_key_id)
         return credential
 
-    def login_password(self, caller: Caller) -> tuple[str, datetime]:
-        """A registry password for ``caller``; one minted with session credentials names the
-        session and ends with it (ECR: 12 hours, or the session's end if sooner)."""
+    def login_password(self, caller: Caller, region: str | None = None) -> tuple[str, datetime]:
+        """A registry password for ``caller`` in ``region`` (default: the default region);
+        one minted with session credentials names the session and ends with it (ECR: 12
+        hours, or the session's end if sooner)."""
         expires = self.clock() + TOKEN_LIFETIME
         if caller.session_expires_at is not None:
             expires = min(expires, caller.session_expires_at.timestamp())
-        claims = tokens.TokenClaims("login", caller.access_key_id, expires)
+        claims = tokens.TokenClaims("login", caller.access_key_id, expires, region or self.region)
         return tokens.issue(self._token_key, claims), datetime.fromtimestamp(expires, UTC)
 
     async def check_password(self, password: str) -> Caller:
-        return (await self._check_token(password, "login"))[0]
+        return (await self.password_login(password)).caller
+
+    async def password_login(self, password: str) -> Login:
+        """The caller and region of a registry password."""
+        caller, claims = await self._check_token(password, "login")
+        return Login(caller, claims.region or self.region)
+
+    async def bearer_login(self, token: str) -> Login:
+        """The caller and region of a bearer token."""
+        caller, claims = await self._check_token(token, "bearer")
+        return Login(caller, claims.region or self.region)
 
     async def exchange_password(self, password: str) -> BearerToken:
         """A bearer token for the caller a registry password names (distribution token auth).
@@ -280,13 +307,13 @@ class Identity:
         caller, claims = await self._check_token(password, "login")
         now = self.clock()
         expires = min(now + BEARER_LIFETIME, claims.expires_at)
-        token = tokens.issue(
-            self._token_key, tokens.TokenClaims("bearer", caller.access_key_id, expires)
-        )
+        # For the same registry as the password.
+        bearer = tokens.TokenClaims("bearer", caller.access_key_id, expires, claims.region)
+        token = tokens.issue(self._token_key, bearer)
         return BearerToken(token, datetime.fromtimestamp(now, UTC), int(expires - now))
 
     async def check_bearer(self, token: str) -> Caller:
-        return (await self._check_token(token, "bearer"))[0]
+        return (await self.bearer_login(token)).caller
 
     async def _check_token(self, token: str, purpose: str) -> tuple[Caller, tokens.TokenClaims]:
         try:

@@ -169,8 +169,11 @@ class Lifecycle:
     async def repositories(self) -> list[RepositoryKey]:
         return await blocking(self._store.repositories_with_policies)
 
-    async def actions(self, limit: int = 100) -> list[dict[str, Any]]:
-        return await blocking(self._store.actions, limit)
+    async def actions(
+        self, limit: int = 100, account_id: str | None = None, region: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What lifecycle did, newest first: in every registry, or one account's or region's."""
+        return await blocking(self._store.actions, limit, account_id, region)
 
     # Storage classes --------------------------------------------------------
 

@@ -21,6 +21,12 @@ from dockyard.services.pulls import Pulls
 from dockyard.services.threads import blocking, quick_read
 
 PushHook = Callable[[RepositoryKey, PutOutcome], Awaitable[None]]
+# Whether a push to the missing repository ``key`` would create it (create on push).
+Creatable = Callable[[RepositoryKey], Awaitable[bool]]
+
+
+async def _never(key: RepositoryKey) -> bool:
+    return False
 
 
 class Manifests:
@@ -30,14 +36,14 @@ class Manifests:
         pulls: Pulls,
         max_manifest_bytes: int,
         idempotent_repush: bool,
-        create_on_push: bool,
+        creatable: Creatable = _never,
     ) -> None:
         self._metadata = metadata
         self._pulls = pulls
         self._after_push: list[PushHook] = []
         self.max_manifest_bytes = max_manifest_bytes
         self._idempotent_repush = idempotent_repush
-        self._create_on_push = create_on_push
+        self._creatable = creatable
 
     async def put(
         self,
@@ -121,10 +127,10 @@ class Manifests:
         try:
             found = await blocking(self._metadata.referrers, key, subject)
         except NameUnknown:
-            # Under create-on-push a repository that does not exist yet is one nothing was
-            # pushed to: it has no referrers. Clients ask before their first push, and read a
-            # 404 as "no referrers API" (then fall back to the tag schema).
-            if not self._create_on_push:
+            # A repository a push would create is one nothing was pushed to yet: it has no
+            # referrers. Clients ask before their first push, and read a 404 as "no
+            # referrers API" (then fall back to the tag schema).
+            if not await self._creatable(key):
                 raise
             return []
         if artifact_type is not None:

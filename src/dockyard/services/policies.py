@@ -21,7 +21,8 @@ from dockyard.services.threads import blocking
 MAX_POLICY_CHARS = 10_240  # botocore: RepositoryPolicyText and RegistryPolicyText
 
 
-def _checked(text: str) -> str:
+def check_policy_text(text: str) -> str:
+    """``text`` if it is a valid repository or registry policy; InvalidRequest otherwise."""
     if not text or len(text) > MAX_POLICY_CHARS:
         raise InvalidRequest(
             "Invalid parameter at 'PolicyText' failed to satisfy constraint: "
@@ -48,7 +49,7 @@ class ResourcePolicies:
         """Store ``text`` as the repository's policy. Unless ``force``, a policy that would
         stop ``setter`` from setting another one is refused (ECR's guard against locking
         oneself out)."""
-        _checked(text)
+        check_policy_text(text)
         if not force and setter is not None:
             target = repository_target("ecr:SetRepositoryPolicy", key)
             if not await self._authz.allowed_under(setter, target, text):
@@ -77,7 +78,7 @@ class ResourcePolicies:
     # Registry policies ---------------------------------------------------
 
     async def put_registry_policy(self, scope: Scope, text: str) -> PolicyText:
-        _checked(text)
+        check_policy_text(text)
         stored = await blocking(self._store.put_registry_policy, scope, text)
         self._authz.forget()
         return stored

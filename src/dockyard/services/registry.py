@@ -1,23 +1,33 @@
 """The registry facade the adapters talk to.
 
-It resolves names into repository keys in the configured (account, region),
-applies create-on-push, and hands the work to the focused services.
+It resolves names into repository keys in an (account, region) registry, the default
+account and region unless the adapter names others (the request's SigV4 region, the /v2
+host name or login token), creates repositories on push through the creation templates,
+and hands the work to the focused services. Every (account, region) is a registry of its
+own; blobs are stored once for all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from dockyard.domain.digests import Digest
+from dockyard.domain.identity import Caller
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Page, RepositoryKey, Scope
+from dockyard.domain.templates import AppliedFor, CreationTemplate
 from dockyard.metadata import Metadata
 from dockyard.metadata.iam import IamStore
 from dockyard.scanning import ScanLimits
 from dockyard.services.account_settings import AccountSettings
-from dockyard.services.authorization import Authorizer
+from dockyard.services.authorization import (
+    NO_FACTS,
+    Authorizer,
+    RequestFacts,
+    repository_target,
+)
 from dockyard.services.blobs import Blobs
 from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import Deleter
@@ -33,6 +43,7 @@ from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
+from dockyard.services.templates import DEFAULT_CREATE_ON_PUSH, Templates
 from dockyard.services.threads import blocking, quick_read
 from dockyard.services.uploads import Uploads
 from dockyard.storage import BlobStore
@@ -44,10 +55,14 @@ _PROBE_DIGEST = Digest("sha256", "0" * 64)
 @dataclass(frozen=True, slots=True)
 class RegistrySettings:
     account_id: str
-    region: str
+    region: str  # the default region
     create_on_push: bool
     max_manifest_bytes: int
     max_blob_bytes: int
+    # Every region served (the default among them); see services.regions.
+    regions: frozenset[str] = frozenset()
+    # <account>.dkr.ecr.<region>.<domain> names each registry; empty: one host for all.
+    registry_domain: str = ""
     idempotent_immutable_repush: bool = False
     scan_limits: ScanLimits = field(default_factory=ScanLimits)
     gc_grace_period: timedelta = timedelta(hours=1)
@@ -74,7 +89,7 @@ class Registry:
             self.pulls,
             settings.max_manifest_bytes,
             settings.idempotent_immutable_repush,
-            settings.create_on_push,
+            self._creatable_on_push,
         )
         self.deleter = Deleter(metadata.content, metadata.repositories)
         self.repositories = Repositories(metadata.repositories)
@@ -89,11 +104,12 @@ class Registry:
             metadata.policies,
             self.account_settings,
             self.iam.identity_policies,
-            settings.region,
+            settings.region,  # of simulations that name no region
             trust_policies=self.iam.trust_policy,
             changes=changes,
         )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
+        self.templates = Templates(metadata.templates, self.repositories, self.authz.forget)
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
@@ -111,38 +127,74 @@ class Registry:
         )
         self.manifests.after_push(self.scanning.on_push)
 
-    def scope_of(self, account_id: str | None) -> Scope:
-        """Every object lives in an account of this region; no account means the default."""
-        return Scope(account_id or self.settings.account_id, self.settings.region)
+    def serves(self, region: str) -> bool:
+        return region == self.settings.region or region in self.settings.regions
 
-    def key(self, name: str, account_id: str | None = None) -> RepositoryKey:
-        return RepositoryKey(self.scope_of(account_id), RepositoryName.parse(name))
+    def scope_of(self, account_id: str | None, region: str | None = None) -> Scope:
+        """A registry: no account means the default account, no region the default region."""
+        return Scope(account_id or self.settings.account_id, region or self.settings.region)
 
-    async def mounting_enabled(self, account_id: str | None = None) -> bool:
-        setting = await self.account_settings.get(self.scope_of(account_id), "BLOB_MOUNTING")
+    def key(
+        self, name: str, account_id: str | None = None, region: str | None = None
+    ) -> RepositoryKey:
+        return RepositoryKey(self.scope_of(account_id, region), RepositoryName.parse(name))
+
+    async def mounting_enabled(self, scope: Scope) -> bool:
+        setting = await self.account_settings.get(scope, "BLOB_MOUNTING")
         return setting == "ENABLED"
 
-    async def key_for_push(self, name: str, account_id: str | None = None) -> RepositoryKey:
-        """The key of a repository about to be written, created first if the settings allow."""
-        key = self.key(name, account_id)
-        if self.settings.create_on_push and not await quick_read(
+    async def key_for_push(
+        self,
+        key: RepositoryKey,
+        caller: Caller | None = None,
+        facts: RequestFacts = NO_FACTS,
+    ) -> RepositoryKey:
+        """The key of a repository about to be written. A missing one is created first when
+        a creation template for CREATE_ON_PUSH applies to its name (or the create_on_push
+        setting stands in for one) and ``caller`` may ``ecr:CreateRepository`` it, as ECR
+        asks of a push that creates; else the write that follows answers NAME_UNKNOWN."""
+        if await quick_read(
             self._metadata.content.reads_are_local, self._metadata.repositories.exists, key
         ):
-            await blocking(self._metadata.repositories.ensure, key)
+            return key
+        template = await self._push_template(key)
+        if template is None:
+            return key
+        tags = tuple(template.settings.resource_tags.items())
+        target = repository_target("ecr:CreateRepository", key)
+        await self.authz.authorize(caller, target, replace(facts, request_tags=tags))
+        await self.templates.create_from(template, key)
         return key
 
-    async def catalog(
-        self, last: str | None, limit: int | None, account_id: str | None = None
-    ) -> Page:
-        return await blocking(
-            self._metadata.repositories.names, self.scope_of(account_id), last, limit
+    async def _push_template(self, key: RepositoryKey) -> CreationTemplate | None:
+        fallback = DEFAULT_CREATE_ON_PUSH if self.settings.create_on_push else None
+        return await self.templates.template_for(
+            key.scope, key.name, AppliedFor.CREATE_ON_PUSH, fallback
         )
 
-    async def all_repository_keys(self) -> list[RepositoryKey]:
-        """Every repository of every account in this region."""
+    async def _creatable_on_push(self, key: RepositoryKey) -> bool:
+        return await self._push_template(key) is not None
+
+    async def catalog(self, scope: Scope, last: str | None, limit: int | None) -> Page:
+        return await blocking(self._metadata.repositories.names, scope, last, limit)
+
+    async def scopes(self, account_id: str | None = None, region: str | None = None) -> list[Scope]:
+        """Every registry that holds a repository, narrowed to an account and a region when
+        they are given (the operator commands' --account-id and --region)."""
+        found = await blocking(self._metadata.repositories.scopes)
+        return [
+            scope
+            for scope in found
+            if account_id in (None, scope.account_id) and region in (None, scope.region)
+        ]
+
+    async def all_repository_keys(
+        self, account_id: str | None = None, region: str | None = None
+    ) -> list[RepositoryKey]:
+        """Every repository of every registry (of one account, or one region, if given)."""
         keys: list[RepositoryKey] = []
-        for account in await blocking(self._metadata.identity.account_ids):
-            found = await self.repositories.listing(self.scope_of(account), None, None)
+        for scope in await self.scopes(account_id, region):
+            found = await self.repositories.listing(scope, None, None)
             keys += [r.key for r in found]
         return keys
 

@@ -53,13 +53,31 @@ class Repositories:
         self._store = store
 
     async def create(
-        self, key: RepositoryKey, config: RepositoryConfig, resource_tags: dict[str, str]
+        self,
+        key: RepositoryKey,
+        config: RepositoryConfig,
+        resource_tags: dict[str, str],
+        *,
+        repository_policy: str | None = None,
+        lifecycle_policy: str | None = None,
     ) -> Repository:
+        """A new repository; the policies (a creation template's, checked when the
+        template was stored) come with it in one transaction."""
         check_config(config)
         check_tags(resource_tags)
         if config.encryption_type != "AES256" and not config.kms_key:
             config = dataclasses.replace(config, kms_key=managed_key_arn(key.scope))
-        return await blocking(self._store.create, key, config, resource_tags)
+        return await blocking(
+            self._store.create,
+            key,
+            config,
+            resource_tags,
+            repository_policy=repository_policy,
+            lifecycle_policy=lifecycle_policy,
+        )
+
+    async def exists(self, key: RepositoryKey) -> bool:
+        return await blocking(self._store.exists, key)
 
     async def get(self, key: RepositoryKey) -> Repository:
         return await blocking(self._store.get, key)

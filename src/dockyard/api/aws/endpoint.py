@@ -70,7 +70,7 @@ async def _serve(service: Service, request: Request) -> Response:
         )
         # Credentials first, body second: a request without a live key is refused before
         # it can make the server hold a byte of its body.
-        await registry.identity.precheck(received, service.signing_name)
+        region = await registry.identity.precheck(received, service.signing_name)
         raw = await read_body(request, service.body_limit(name))
         received = replace(received, body_sha256=hashlib.sha256(raw).hexdigest())
         caller = await registry.identity.authenticate(received, service.signing_name)
@@ -96,6 +96,7 @@ async def _serve(service: Service, request: Request) -> Response:
             name,
             request.app.state.public_url,
             request_id,
+            region,
             source_ip=client[0] if client else None,
             secure_transport=request.url.scheme == "https",
         )

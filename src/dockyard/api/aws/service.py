@@ -32,6 +32,8 @@ class Call:
     operation: str
     public_url: str
     request_id: str
+    #: The region the call is signed for: an ECR call acts on that region's registry.
+    region: str
     #: What policy conditions may ask of the request (aws:SourceIp, aws:SecureTransport).
     source_ip: str | None = None
     secure_transport: bool = False

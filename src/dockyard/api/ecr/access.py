@@ -3,20 +3,24 @@
 Each call needs its registered action (``ecr:<Operation>``) on the resources its input
 names (``services.authorization.ecr_targets``): the repository of ``repositoryName`` or
 ``resourceArn`` in the ``registryId``'s account, each of ``repositoryNames``, or ``*`` for
-the registry-wide operations. The decision is the Authorizer's, as on ``/v2``.
+the registry-wide operations; and what else the call implies (``implied_targets``: storing a
+creation template asks for the permissions to create what it describes). The decision is
+the Authorizer's, as on ``/v2``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dockyard.api.aws.registry import Registration
 from dockyard.api.aws.service import Call
-from dockyard.services.authorization import RequestFacts, Target, ecr_targets
+from dockyard.services.authorization import RequestFacts, ecr_targets, implied_targets
 
 
 def _request_tags(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    tags = body.get("tags")
+    # A creation template's tags are those of the repositories it will create.
+    tags = body.get("tags", body.get("resourceTags"))
     if not isinstance(tags, list):
         return ()
     return tuple(
@@ -33,9 +37,10 @@ async def authorize(call: Call, registration: Registration[Any], body: dict[str,
         secure_transport=call.secure_transport,
         request_tags=_request_tags(body),
     )
-    for target in ecr_targets(call.operation, body, account, registry.settings.region):
+    region = call.region
+    for target in ecr_targets(call.operation, body, account, region):
         if target.action != registration.action:
-            target = Target(
-                registration.action, target.resource_arn, target.account_id, target.repository
-            )
+            target = replace(target, action=registration.action)
+        await registry.authz.authorize(call.caller, target, facts)
+    for target in implied_targets(call.operation, body, account, region):
         await registry.authz.authorize(call.caller, target, facts)

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from dockyard.domain.errors import DockyardError, InvalidRequest, JsonInvalid
 from dockyard.domain.identity import Caller
 from dockyard.domain.jsontext import parse_json
-from dockyard.domain.records import RepositoryKey
+from dockyard.domain.records import RepositoryKey, Scope
+from dockyard.domain.regions import registry_host
 from dockyard.services import Registry
 
 T = TypeVar("T")
@@ -36,14 +37,15 @@ class Context:
     caller: Caller
     operation: str
     public_url: str
+    region: str  # the request's, from its SigV4 scope: each region is a registry of its own
 
     @property
     def account_id(self) -> str:
         return self.caller.principal.account_id
 
-    @property
-    def region(self) -> str:
-        return self.registry.settings.region
+    def scope(self, account_id: str | None = None) -> Scope:
+        """A registry of this region: the caller's own unless another account is named."""
+        return self.registry.scope_of(account_id or self.account_id, self.region)
 
     def registry_id(self, body: dict[str, Any]) -> str:
         """The registryId asked for, else the caller's account. Another account's registry
@@ -51,13 +53,23 @@ class Context:
         return str(body.get("registryId") or self.account_id)
 
     def key(self, body: dict[str, Any]) -> RepositoryKey:
-        return self.registry.key(str(body["repositoryName"]), self.registry_id(body))
+        return self.registry.key(str(body["repositoryName"]), self.registry_id(body), self.region)
 
     def arn(self, key: RepositoryKey) -> str:
         return f"arn:aws:ecr:{key.scope.region}:{key.scope.account_id}:repository/{key.name}"
 
     def uri(self, key: RepositoryKey) -> str:
-        return f"{urlsplit(self.public_url).netloc}/{key.name}"
+        return f"{self.host(key.scope)}/{key.name}"
+
+    def host(self, scope: Scope) -> str:
+        """The host a registry is pulled from: ECR's own shape under the registry domain,
+        else the one public URL's host for every registry."""
+        domain = self.registry.settings.registry_domain
+        return registry_host(scope, domain) if domain else urlsplit(self.public_url).netloc
+
+    def proxy_endpoint(self, scope: Scope) -> str:
+        """The URL a login is for (the public URL's scheme: https behind a TLS proxy)."""
+        return f"{urlsplit(self.public_url).scheme}://{self.host(scope)}"
 
 
 def timestamp(moment: datetime) -> float:

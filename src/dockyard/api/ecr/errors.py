@@ -55,6 +55,9 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.AccessDenied: "AccessDeniedException",
     e.RepositoryPolicyNotFound: "RepositoryPolicyNotFoundException",
     e.RegistryPolicyNotFound: "RegistryPolicyNotFoundException",
+    e.TemplateAlreadyExists: "TemplateAlreadyExistsException",
+    e.TemplateNotFound: "TemplateNotFoundException",
+    e.TemplateInvalid: "ValidationException",
     # IAM's errors, should an ECR operation meet one.
     e.NoSuchEntity: "InvalidParameterException",
     e.EntityAlreadyExists: "InvalidParameterException",
@@ -68,6 +71,7 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.JsonInvalid: "InvalidParameterException",
     e.RangeNotSatisfiable: "InvalidParameterException",
     e.ScanFailed: "UnsupportedImageTypeException",
+    e.RegionNotServed: "InvalidParameterException",  # /v2's; the API refuses the signature
     TokenInvalid: "UnrecognizedClientException",
     Unauthenticated: "UnrecognizedClientException",
     sigv4.MissingAuthentication: "MissingAuthenticationTokenException",

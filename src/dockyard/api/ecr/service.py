@@ -13,7 +13,7 @@ from dockyard.api.ecr.operations import OPERATIONS
 
 
 def _context(call: Call) -> Context:
-    return Context(call.registry, call.caller, call.operation, call.public_url)
+    return Context(call.registry, call.caller, call.operation, call.public_url, call.region)
 
 
 SERVICE = Service(

@@ -7,10 +7,12 @@ on both doors: manifest and tag reads need ``ecr:BatchGetImage``, blob reads
 uploads ``ecr:InitiateLayerUpload`` / ``UploadLayerPart`` / ``CompleteLayerUpload``, a
 manifest PUT ``ecr:PutImage``, deletes ``ecr:BatchDeleteImage``.
 
-Another account's repository is named on ``/v2`` with that account's id as the first path
-component (``/v2/111122223333/team/app/...``): one host serves every registry here, where
-ECR gives each its own host name. The id must be another account's; a caller's own
-repository whose name starts with 12 digits keeps its name.
+The registry (account, region) a request is for is the authentication wrapper's choice
+(``api/oci/auth.py``: the ECR-shaped host name, else the login token's, else the default).
+Another account's repository of the same region is also named on ``/v2`` with that
+account's id as the first path component (``/v2/111122223333/team/app/...``), so one host
+can serve every registry. The id must be another account's; a repository of the request's
+registry whose name starts with 12 digits keeps its name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.domain.identity import Caller
-from dockyard.domain.records import RepositoryKey
+from dockyard.domain.records import RepositoryKey, Scope
 from dockyard.services import Registry
 from dockyard.services.authorization import RequestFacts, repository_target
 
@@ -46,10 +48,14 @@ def caller_of(request: Request) -> Caller | None:
     return caller
 
 
-def own_account(request: Request) -> str | None:
-    """The caller's account; None (the default account) for anonymous requests."""
-    caller = caller_of(request)
-    return caller.principal.account_id if caller else None
+def registry_of(request: Request) -> Scope:
+    """The registry the request is for (see ``api/oci/auth.py``); the default one when the
+    authentication wrapper did not run."""
+    chosen: Scope | None = request.scope.get("state", {}).get("registry")
+    if chosen is not None:
+        return chosen
+    registry: Registry = request.app.state.registry
+    return registry.scope_of(None)
 
 
 def repository_key(request: Request, name: str | None = None) -> RepositoryKey:
@@ -60,11 +66,17 @@ def repository_key(request: Request, name: str | None = None) -> RepositoryKey:
         if cached is not None:
             return cached
         name = str(request.path_params["name"])
-    mine = registry.scope_of(own_account(request)).account_id
+    mine = registry_of(request)
     first, _, rest = name.partition("/")
-    if rest and len(first) == 12 and first.isascii() and first.isdigit() and first != mine:
-        return registry.key(rest, first)
-    return registry.key(name, mine)
+    if (
+        rest
+        and len(first) == 12
+        and first.isascii()
+        and first.isdigit()
+        and first != mine.account_id
+    ):
+        return registry.key(rest, first, mine.region)
+    return registry.key(name, mine.account_id, mine.region)
 
 
 def facts_of(request: Request) -> RequestFacts:

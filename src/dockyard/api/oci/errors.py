@@ -68,10 +68,16 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.AccessDenied: (403, "DENIED"),
     e.RepositoryPolicyNotFound: (404, "UNSUPPORTED"),
     e.RegistryPolicyNotFound: (404, "UNSUPPORTED"),
+    e.TemplateAlreadyExists: (409, "DENIED"),
+    e.TemplateNotFound: (404, "UNSUPPORTED"),
+    e.TemplateInvalid: (400, "UNSUPPORTED"),
     e.NoSuchEntity: (404, "UNSUPPORTED"),
     e.EntityAlreadyExists: (409, "DENIED"),
     e.DeleteConflict: (409, "DENIED"),
     e.LimitExceeded: (400, "DENIED"),
+    # A host naming a region not served: no registry by that name, as for an unknown
+    # repository (ECR's host name would not resolve at all).
+    e.RegionNotServed: (404, "NAME_UNKNOWN"),
 }
 
 

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import BaseRoute, Route
 
 from dockyard.api.oci import access as a
-from dockyard.api.oci.access import own_account, repository_key, requires
+from dockyard.api.oci.access import registry_of, repository_key, requires
 from dockyard.domain import mediatypes as mt
 from dockyard.domain.digests import Digest, lookup_digest
 from dockyard.domain.errors import (
@@ -26,6 +26,7 @@ from dockyard.domain.errors import (
 from dockyard.domain.identity import Caller
 from dockyard.domain.names import Tag, parse_reference
 from dockyard.domain.records import ImageId, RepositoryKey
+from dockyard.domain.regions import valid_region
 from dockyard.services import Registry
 from dockyard.services.deletion import BlobLinkTarget, ManifestTarget, TagTarget
 
@@ -48,13 +49,18 @@ async def catalog(request: Request) -> Response:
     limit = _page_size(request, default=_CATALOG_DEFAULT)
     last = request.query_params.get("last")
     registry = _registry(request)
-    page = await registry.catalog(last, limit, own_account(request))
+    scope = registry_of(request)
+    page = await registry.catalog(scope, last, limit)
     # Only what ecr:DescribeRepositories allows; the page may come out short, and the next
     # link continues after the last name looked at.
     listed = [
         name
         for name in page.items
-        if await a.may(request, a.DESCRIBE_REPOSITORIES, registry.key(name, own_account(request)))
+        if await a.may(
+            request,
+            a.DESCRIBE_REPOSITORIES,
+            registry.key(name, scope.account_id, scope.region),
+        )
     ]
     headers = _next_link("/v2/_catalog", page.items, page.more, limit)
     return JSONResponse({"repositories": listed}, headers=headers)
@@ -153,8 +159,9 @@ async def manifest_put(request: Request) -> Response:
     tags = [Tag.parse(t) for t in request.query_params.getlist("tag")]
     limit = registry.manifests.max_manifest_bytes
     payload = await _read_limited(request, limit)
-    named = repository_key(request)
-    key = await registry.key_for_push(named.name.value, named.scope.account_id)
+    key = await registry.key_for_push(
+        repository_key(request), a.caller_of(request), a.facts_of(request)
+    )
     pushed = await registry.manifests.put(
         key, reference, payload, request.headers.get("content-type"), tags
     )
@@ -246,9 +253,13 @@ async def layer_download(request: Request) -> Response:
     registry = _registry(request)
     subject = registry.identity.read_download_token(request.path_params["token"])
     where, _, digest_text = subject.partition("@")
-    account, _, name = where.partition("/")
+    account, _, rest = where.partition("/")
+    # <account>/<region>/<name>; URLs issued before regions were <account>/<name>.
+    region, _, name = rest.partition("/")
+    if not valid_region(region) or not name:
+        region, name = registry.settings.region, rest
     digest = Digest.parse(digest_text)
-    content = await registry.blobs.open(registry.key(name, account), digest)
+    content = await registry.blobs.open(registry.key(name, account, region), digest)
     if content.redirect is not None:
         return _redirect(content.redirect, digest)
     headers = _blob_headers(digest, content.size)
@@ -296,10 +307,11 @@ async def upload_start(request: Request) -> Response:
     registry = _registry(request)
     name = request.path_params["name"]
     params = request.query_params
-    named = repository_key(request)
-    key = await registry.key_for_push(named.name.value, named.scope.account_id)
+    key = await registry.key_for_push(
+        repository_key(request), a.caller_of(request), a.facts_of(request)
+    )
     mount, source = params.get("mount"), params.get("from")
-    if mount and source and await registry.mounting_enabled(key.scope.account_id):
+    if mount and source and await registry.mounting_enabled(key.scope):
         digest = lookup_digest(mount)
         # A mount that cannot happen (bad digest, bad or unknown source) falls back to an
         # ordinary upload session, as the spec asks.

@@ -24,6 +24,7 @@ def _load() -> None:
         registry,
         repositories,
         scanning,
+        templates,
     )
 
 

@@ -76,7 +76,7 @@ async def get_download_url_for_layer(ctx: Context, body: dict[str, Any]) -> dict
     url = await ctx.registry.blobs.download_url(key, digest, DOWNLOAD_URL_LIFETIME)
     if url is not None:
         return {"downloadUrl": url, "layerDigest": str(digest)}
-    subject = f"{key.scope.account_id}/{key.name}@{digest}"
+    subject = f"{key.scope.account_id}/{key.scope.region}/{key.name}@{digest}"
     token = ctx.registry.identity.download_token(subject, DOWNLOAD_URL_LIFETIME)
     url = f"{ctx.public_url}/_dockyard/layers/{quote(token)}"
     return {"downloadUrl": url, "layerDigest": str(digest)}

@@ -116,7 +116,7 @@ async def update_image_storage_class(ctx: Context, body: dict[str, Any]) -> dict
 
 @operation("RegisterPullTimeUpdateExclusion")
 async def register_pull_time_update_exclusion(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     created = await ctx.registry.lifecycle.exclude(scope, body["principalArn"])
     return {"principalArn": body["principalArn"], "createdAt": timestamp(created)}
 
@@ -125,14 +125,14 @@ async def register_pull_time_update_exclusion(ctx: Context, body: dict[str, Any]
 async def deregister_pull_time_update_exclusion(
     ctx: Context, body: dict[str, Any]
 ) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     await ctx.registry.lifecycle.include(scope, body["principalArn"])
     return {"principalArn": body["principalArn"]}
 
 
 @operation("ListPullTimeUpdateExclusions")
 async def list_pull_time_update_exclusions(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     found = await ctx.registry.lifecycle.exclusions(scope)
     start = decode_token(body.get("nextToken"), int) or 0
     limit = int(body.get("maxResults") or 100)

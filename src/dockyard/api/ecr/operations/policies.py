@@ -45,19 +45,19 @@ async def delete_repository_policy(ctx: Context, body: dict[str, Any]) -> dict[s
 
 @operation("PutRegistryPolicy")
 async def put_registry_policy(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     stored = await ctx.registry.policies.put_registry_policy(scope, body["policyText"])
     return {"registryId": ctx.account_id, "policyText": stored.text}
 
 
 @operation("GetRegistryPolicy")
 async def get_registry_policy(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    found = await ctx.registry.policies.registry_policy(ctx.registry.scope_of(ctx.account_id))
+    found = await ctx.registry.policies.registry_policy(ctx.scope())
     return {"registryId": ctx.account_id, "policyText": found.text}
 
 
 @operation("DeleteRegistryPolicy")
 async def delete_registry_policy(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     deleted = await ctx.registry.policies.delete_registry_policy(scope)
     return {"registryId": ctx.account_id, "policyText": deleted.text}

@@ -22,12 +22,13 @@ async def get_authorization_token(ctx: Context, body: dict[str, Any]) -> dict[st
                 ctx.operation,
                 f"arn:aws:ecr:{ctx.region}:{registry_id}:repository/*",
             )
-        password, expires = ctx.registry.identity.login_password(ctx.caller)
+        # For this region's registry, as ECR's: /v2 refuses it on another region's host.
+        password, expires = ctx.registry.identity.login_password(ctx.caller, ctx.region)
         data.append(
             {
                 "authorizationToken": base64.b64encode(f"AWS:{password}".encode()).decode(),
                 "expiresAt": timestamp(expires),
-                "proxyEndpoint": ctx.public_url,
+                "proxyEndpoint": ctx.proxy_endpoint(ctx.scope()),
             }
         )
     return {"authorizationData": data}
@@ -40,14 +41,14 @@ async def describe_registry(ctx: Context, body: dict[str, Any]) -> dict[str, Any
 
 @operation("GetAccountSetting")
 async def get_account_setting(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     value = await ctx.registry.account_settings.get(scope, body["name"])
     return {"name": body["name"], "value": value}
 
 
 @operation("PutAccountSetting")
 async def put_account_setting(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     value = await ctx.registry.account_settings.put(scope, body["name"], body["value"])
     if body["name"] == "REGISTRY_POLICY_SCOPE":
         ctx.registry.authz.forget()  # what the registry policy governs changed: now, here

@@ -77,13 +77,13 @@ async def describe_repositories(ctx: Context, body: dict[str, Any]) -> dict[str,
                 "nextToken and maxResults cannot be used together with repositoryNames"
             )
         found = [
-            await ctx.registry.repositories.get(ctx.registry.key(name, registry_id))
+            await ctx.registry.repositories.get(ctx.registry.key(name, registry_id, ctx.region))
             for name in names
         ]
         return {"repositories": [repository_shape(ctx, r) for r in found]}
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
     after = decode_token(body.get("nextToken"), str)
-    scope = ctx.registry.scope_of(registry_id)
+    scope = ctx.scope(registry_id)
     page = await ctx.registry.repositories.listing(scope, after, limit + 1)
     result: dict[str, Any] = {"repositories": [repository_shape(ctx, r) for r in page[:limit]]}
     if len(page) > limit:
@@ -120,7 +120,7 @@ def _key_of_arn(ctx: Context, arn: str) -> RepositoryKey:
             f"Invalid parameter at 'resourceArn' failed to satisfy constraint: "
             f"'{arn}' is not a repository ARN of this region"
         )
-    return ctx.registry.key(rest, ctx.registry_id({"registryId": account}))
+    return ctx.registry.key(rest, ctx.registry_id({"registryId": account}), ctx.region)
 
 
 @operation("TagResource")

@@ -69,7 +69,7 @@ def _config_shape(config: RegistryScanning) -> dict[str, Any]:
 
 @operation("PutRegistryScanningConfiguration")
 async def put_registry_scanning_configuration(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    scope = ctx.registry.scope_of(ctx.account_id)
+    scope = ctx.scope()
     config = RegistryScanning(
         ScanType(body.get("scanType", "BASIC")),
         tuple(
@@ -86,7 +86,7 @@ async def put_registry_scanning_configuration(ctx: Context, body: dict[str, Any]
 
 @operation("GetRegistryScanningConfiguration")
 async def get_registry_scanning_configuration(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    config = await ctx.registry.scanning.configuration(ctx.registry.scope_of(ctx.account_id))
+    config = await ctx.registry.scanning.configuration(ctx.scope())
     return {"registryId": ctx.account_id, "scanningConfiguration": _config_shape(config)}
 
 
@@ -96,7 +96,7 @@ async def batch_get_repository_scanning_configuration(
 ) -> dict[str, Any]:
     configurations, failures = [], []
     for name in body["repositoryNames"]:
-        key: RepositoryKey = ctx.registry.key(name, ctx.account_id)
+        key: RepositoryKey = ctx.registry.key(name, ctx.account_id, ctx.region)
         try:
             applied = await ctx.registry.scanning.repository_scanning(key)
         except NameUnknown:
