@@ -64,19 +64,15 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if not self._awaiting_headers:  # a later request on a kept-alive connection
             self._await_headers()
-        if can_send_files(self.transport):
-            self.scope["extensions"] = {EXTENSION: {}}
 
     def on_headers_complete(self) -> None:
         self._stop_waiting()
         before = self.cycle
         super().on_headers_complete()
         cycle = self.cycle
-        if (
-            cycle is not None
-            and cycle is not before
-            and EXTENSION in cycle.scope.get("extensions", {})
-        ):
+        # The app's task has been created but not yet run, so it still sees the extension.
+        if cycle is not None and cycle is not before and can_send_files(self.transport, cycle):
+            cycle.scope.setdefault("extensions", {})[EXTENSION] = {}
             cycle.send = _with_pathsend(cycle)  # type: ignore[method-assign, assignment]
 
     def _await_headers(self) -> None:

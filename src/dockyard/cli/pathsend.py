@@ -25,11 +25,17 @@ EXTENSION = "http.response.pathsend"
 _MOST_PER_CALL = 8 << 20
 
 
-def can_send_files(transport: asyncio.Transport) -> bool:
-    """Plain TCP only: a TLS transport must see every byte."""
+# What send_path uses of uvicorn's (internal) response cycle: should a uvicorn release rename
+# any, blobs go back to being sent by Starlette in chunks instead of failing.
+_CYCLE_PARTS = ("transport", "flow", "expected_content_length", "response_started", "disconnected")
+
+
+def can_send_files(transport: asyncio.Transport, cycle: RequestResponseCycle) -> bool:
+    """Plain TCP only (a TLS transport must see every byte), on a cycle shaped as expected."""
     return (
         transport.get_extra_info("sslcontext") is None
         and transport.get_extra_info("socket") is not None
+        and all(hasattr(cycle, part) for part in _CYCLE_PARTS)
     )
 
 
