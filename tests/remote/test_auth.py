@@ -3,6 +3,7 @@ the Bearer token flow (Dockyard's token endpoint), with tokens cached per scope.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.remote.conftest import BASIC_PASSWORD, BASIC_USER, BearerDockyard, run
 from tests.remote.peers import HtpasswdDistribution, Recorder, push_with_skopeo
-from tests.support.auth import ecr_client
+from tests.support.auth import dockyard_cli, ecr_client, login_password, new_user_key
 from tests.support.images import make_image
 from tests.support.servers import Registry
 
@@ -135,5 +136,34 @@ def test_bearer_wrong_password(bearer_dockyard: BearerDockyard) -> None:
         async with RegistryClient(bearer_dockyard.url) as anonymous:
             with pytest.raises(RemoteUnauthorized):
                 await anonymous.ping()
+
+    run(go())
+
+
+def test_refused_token_is_challenged_again_once(bearer_dockyard: BearerDockyard) -> None:
+    """A cached token the registry stops accepting (here: its access key disabled) makes the
+    client fetch a new one once; the token service's refusal then ends it as unauthorized."""
+    data_dir = bearer_dockyard.process.data_dir
+    user = f"remote-{uuid.uuid4().hex[:8]}"
+    key = new_user_key(data_dir, user)
+    credentials = Credentials("AWS", login_password(bearer_dockyard.process.url, key))
+
+    async def go() -> None:
+        async with RegistryClient(bearer_dockyard.url, credentials) as client:
+            await client.ping()
+            assert client.token_requests == 1
+            dockyard_cli(data_dir, "iam", "update-access-key", key[0], "--status", "Inactive")
+            refused = False
+            for _ in range(50):  # the server sees the key's new status within a second
+                try:
+                    await client.ping()
+                except RemoteUnauthorized as exc:
+                    assert "token service refused" in str(exc)
+                    refused = True
+                    break
+                assert client.token_requests == 1
+                await asyncio.sleep(0.1)
+            assert refused
+            assert client.token_requests == 2
 
     run(go())

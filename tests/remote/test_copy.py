@@ -25,6 +25,7 @@ from tests.support.tools import skopeo_raw_manifest
 from dockyard.domain.digests import Digest
 from dockyard.remote import (
     RegistryClient,
+    RemoteManifestNotFound,
     RemoteSink,
     RemoteSource,
     copy_image,
@@ -58,7 +59,14 @@ def test_single_image_there_and_back(
             RegistryClient(distribution_registry.url) as dist,
             RegistryClient(dockyard_registry.url) as dock,
         ):
-            result = await copy_image(RemoteSource(dist, first), RemoteSink(dock, there), "v1")
+            seen: list[tuple[int, int]] = []
+            result = await copy_image(
+                RemoteSource(dist, first),
+                RemoteSink(dock, there),
+                "v1",
+                progress=lambda r: seen.append((r.blobs_copied, len(r.manifests))),
+            )
+            assert seen == [(1, 0), (2, 0), (3, 0), (4, 0), (4, 1)]  # each blob, then the manifest
             assert str(result.digest) == image.digest
             assert result.manifests == [Digest.parse(image.digest)]
             assert (result.blobs_copied, result.blobs_skipped, result.blobs_mounted) == (4, 0, 0)
@@ -161,5 +169,11 @@ def test_tags_follow_pagination(kind: str, request: pytest.FixtureRequest, work_
             assert sorted(await client.list_tags(repository)) == tags
             head = await client.head_manifest(repository, "t3")
             assert str(head.digest) == image.digest
+            # Deletes (for delete propagation): by digest, then it is gone.
+            await client.delete_manifest(repository, image.digest)
+            with pytest.raises(RemoteManifestNotFound):
+                await client.get_manifest(repository, image.digest)
+            with pytest.raises(RemoteManifestNotFound):
+                await client.delete_manifest(repository, image.digest)
 
     run(go())

@@ -179,6 +179,21 @@ class RegistryClient:
             raise DigestMismatch(self.registry, f"{what} (stored)", str(digest), str(declared))
         return PushedManifest(digest, "oci-subject" in response.headers)
 
+    async def delete_manifest(self, repository: str, reference: str) -> None:
+        """Delete a manifest (by digest) or untag (by tag, where the registry allows it);
+        RemoteManifestNotFound when it is not there, RemoteRejected (405) when the registry
+        does not delete."""
+        t = self.transport
+        response = await t.send(
+            "DELETE",
+            t.url(f"/v2/{repository}/manifests/{reference}"),
+            scopes=(f"repository:{repository}:pull,push,delete",),
+            what=f"manifest {repository}:{reference}",
+            expect=(200, 202, 204),
+            not_found=RemoteManifestNotFound,
+        )
+        await response.aclose()
+
     # -- blobs ------------------------------------------------------------------------------
     async def blob_size(self, repository: str, digest: Digest, *, push: bool = False) -> int | None:
         """The size of a blob the repository holds (-1 when it answers with a redirect);
