@@ -14,13 +14,20 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tests.remote.conftest import run
-from tests.remote.peers import ThreadedServer, digest_of, listening_socket, push_with_skopeo
+from tests.remote.peers import (
+    Recorder,
+    ThreadedServer,
+    digest_of,
+    listening_socket,
+    push_with_skopeo,
+)
 from tests.support.images import make_image
 from tests.support.servers import Registry, free_port
 
@@ -74,6 +81,9 @@ def _misbehaving_app() -> Starlette:
             )
         if name == "image":  # a real image whose layer comes back wrong (see blob)
             return Response(REAL.manifest.data, media_type=REAL.manifest.media_type)
+        if name in ("token-limited", "token-broken"):  # the token service is what fails
+            realm = f"{request.base_url}{name}"
+            return error(401, "UNAUTHORIZED", {"WWW-Authenticate": f'Bearer realm="{realm}"'})
         if name == "limited":
             return error(429, "TOOMANYREQUESTS", {"Retry-After": "7"})
         if name == "limited-date":
@@ -97,9 +107,17 @@ def _misbehaving_app() -> Starlette:
                 return Response(data, media_type="application/octet-stream")
         return error(404, "BLOB_UNKNOWN")
 
+    async def token_limited(request: Request) -> Response:
+        return error(429, "TOOMANYREQUESTS", {"Retry-After": "3"})
+
+    async def token_broken(request: Request) -> Response:
+        return error(502, "UNAVAILABLE")
+
     n = "/v2/{name:path}"
     return Starlette(
         routes=[
+            Route("/token-limited", token_limited),
+            Route("/token-broken", token_broken),
             Route("/v2/", base),
             Route(n + "/manifests/{reference}", manifest),
             Route(n + "/blobs/{digest}", blob),
@@ -132,10 +150,12 @@ def test_blob_digest_mismatch_stores_nothing(misbehaving: str, dockyard_registry
     target = f"mismatch/{uuid.uuid4().hex[:10]}"
     layer = REAL.layers[0]
 
+    wire = Recorder()
+
     async def go() -> None:
         async with (
             RegistryClient(misbehaving) as bad,
-            RegistryClient(dockyard_registry.url) as dock,
+            RegistryClient(dockyard_registry.url, transport=wire) as dock,
         ):
             with pytest.raises(DigestMismatch) as caught:
                 await copy_image(RemoteSource(bad, "image"), RemoteSink(dock, target), "v1")
@@ -146,6 +166,10 @@ def test_blob_digest_mismatch_stores_nothing(misbehaving: str, dockyard_registry
                 await dock.get_manifest(target, "v1")
 
     run(go())
+    # The abandoned upload session was cancelled, not left to expire.
+    [cancel] = [s for s in wire.seen if s.method == "DELETE"]
+    assert "/blobs/uploads/" in cancel.url.path and cancel.status in (200, 202, 204)
+    assert httpx.get(str(cancel.url)).status_code == 404
 
 
 def test_rate_limited_and_server_errors(misbehaving: str) -> None:
@@ -162,6 +186,14 @@ def test_rate_limited_and_server_errors(misbehaving: str) -> None:
                 await client.get_manifest("broken", "v1")
             assert broken.value.status == 503
             assert isinstance(broken.value, RemoteUnavailable)
+            # The same when it is the token service that is overwhelmed or down.
+            with pytest.raises(RemoteRateLimited) as token_limited:
+                await client.get_manifest("token-limited", "v1")
+            assert token_limited.value.retry_after == 3
+        async with RegistryClient(misbehaving) as client:  # one realm per registry client
+            with pytest.raises(RemoteServerError) as token_broken:
+                await client.get_manifest("token-broken", "v1")
+            assert token_broken.value.status == 502
 
     run(go())
 

@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +33,7 @@ from dockyard.remote.errors import (
     RemoteTimeout,
     RemoteUnauthorized,
     RemoteUnreachable,
+    parse_retry_after,
 )
 
 __all__ = ["ClientOptions", "Transport", "loggable"]
@@ -247,20 +247,6 @@ class Transport:
             code if isinstance(code, str) else None,
             message[:300] if isinstance(message, str) else None,
         )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or an HTTP date)."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _describe(exc: httpx.HTTPError) -> str:
