@@ -34,6 +34,8 @@ from dockyard.api.ecr.operations import HANDLERS
 from dockyard.api.ecr.shapes import Shape, check_output, compile_pattern, load_model
 from tests.support.ecr import ACCOUNT, make_client, push_layer_api, upload_layer
 from tests.support.images import OCI_MANIFEST, make_image, sha256_digest
+from tests.support.secrets import secrets_client
+from tests.support.servers import free_port
 
 MODEL = load_model()
 
@@ -85,6 +87,11 @@ IMPLEMENTED = {
     "DescribeRepositoryCreationTemplates",
     "UpdateRepositoryCreationTemplate",
     "DeleteRepositoryCreationTemplate",
+    "CreatePullThroughCacheRule",
+    "DescribePullThroughCacheRules",
+    "UpdatePullThroughCacheRule",
+    "DeletePullThroughCacheRule",
+    "ValidatePullThroughCacheRule",
 }
 
 POLICY = (
@@ -627,6 +634,65 @@ def case_update_repository_creation_template(w: World) -> Cases:
 
 def case_delete_repository_creation_template(w: World) -> Cases:
     return [{"prefix": _stored_template(w)}]
+
+
+def _cache_secret(w: World) -> str:
+    made = secrets_client(w.ecr.meta.endpoint_url).create_secret(
+        Name=f"ecr-pullthroughcache/model-{uuid.uuid4().hex[:8]}",
+        SecretString='{"username": "model", "accessToken": "model-token"}',
+    )
+    return str(made["ARN"])
+
+
+_ECR_UPSTREAM = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
+_CACHE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/model-cache"
+
+
+def _stored_rule(w: World) -> str:
+    prefix = f"m-{uuid.uuid4().hex[:10]}"
+    # Nobody listens there: validation answers at once, without the network.
+    url = f"http://127.0.0.1:{free_port()}"
+    w.ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=url)
+    return prefix
+
+
+def case_create_pull_through_cache_rule(w: World) -> Cases:
+    # upstreamRegistry is the enum's first value, ecr: an ECR host, with a role.
+    return [
+        {
+            "ecrRepositoryPrefix": f"m-{uuid.uuid4().hex[:10]}",
+            "upstreamRegistryUrl": _ECR_UPSTREAM,
+            "credentialArn": _cache_secret(w),
+            "customRoleArn": _CACHE_ROLE,
+            "upstreamRepositoryPrefix": "team",
+        }
+    ]
+
+
+def case_describe_pull_through_cache_rules(w: World) -> Cases:
+    prefixes = sorted([_stored_rule(w), _stored_rule(w)])
+    token = w.ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=prefixes, maxResults=1)[
+        "nextToken"
+    ]
+    return [{"ecrRepositoryPrefixes": prefixes, "nextToken": token, "maxResults": 1}]
+
+
+def case_update_pull_through_cache_rule(w: World) -> Cases:
+    return [
+        {
+            "ecrRepositoryPrefix": _stored_rule(w),
+            "credentialArn": _cache_secret(w),
+            "customRoleArn": _CACHE_ROLE,
+        }
+    ]
+
+
+def case_delete_pull_through_cache_rule(w: World) -> Cases:
+    return [{"ecrRepositoryPrefix": _stored_rule(w)}]
+
+
+def case_validate_pull_through_cache_rule(w: World) -> Cases:
+    return [{"ecrRepositoryPrefix": _stored_rule(w)}]
 
 
 CASES: dict[str, Callable[[World], Cases]] = {
