@@ -66,6 +66,7 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.SecretMarkedForDeletion: "UnableToAccessSecretException",
     e.SecretRequestInvalid: "UnableToAccessSecretException",
     e.SecretUndecryptable: "UnableToDecryptSecretValueException",
+    e.SecretAlreadyExists: "InvalidParameterException",  # Secrets Manager's, should ECR meet it
     # IAM's errors, should an ECR operation meet one.
     e.NoSuchEntity: "InvalidParameterException",
     e.EntityAlreadyExists: "InvalidParameterException",
