@@ -22,6 +22,7 @@ def _load() -> None:
         lifecycle,
         policies,
         registry,
+        replication,
         repositories,
         scanning,
         templates,
