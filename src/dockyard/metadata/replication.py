@@ -44,6 +44,7 @@ from dockyard.metadata.tables import (
 from dockyard.metadata.tables import (
     replication_statuses as statuses,
 )
+from dockyard.metadata.tables import repositories
 
 _ERROR_TEXT = 4000
 
@@ -86,6 +87,18 @@ def configuration_of(document: Iterable[dict[str, Any]]) -> ReplicationConfigura
 def _destination(row: Any) -> Destination:
     return Destination(
         DestinationKind(row.destination_kind), row.destination_account, row.destination_region
+    )
+
+
+def _replication(row: Any) -> ImageReplication:
+    return ImageReplication(
+        destination=_destination(row),
+        status=ReplicationStatus(row.status),
+        failure_code=row.failure_code,
+        last_error=row.last_error,
+        attempts=int(row.attempts),
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
     )
 
 
@@ -230,15 +243,36 @@ class ReplicationStore:
                 .where(statuses.c.repository_id == repository, statuses.c.digest == digest)
                 .order_by(statuses.c.destination)
             ).all()
+        return [_replication(r) for r in rows]
+
+    def every_status(
+        self,
+        account_id: str | None,
+        region: str | None,
+        repository: str | None,
+        status: ReplicationStatus | None,
+        limit: int,
+    ) -> list[tuple[RepositoryKey, str, ImageReplication]]:
+        """Statuses across registries (the operator's view), newest change first."""
+        query = select(
+            statuses, repositories.c.account_id, repositories.c.region, repositories.c.name
+        ).join(repositories, repositories.c.id == statuses.c.repository_id)
+        if account_id is not None:
+            query = query.where(repositories.c.account_id == account_id)
+        if region is not None:
+            query = query.where(repositories.c.region == region)
+        if repository is not None:
+            query = query.where(repositories.c.name == repository)
+        if status is not None:
+            query = query.where(statuses.c.status == status.value)
+        query = query.order_by(statuses.c.updated_at.desc(), statuses.c.digest).limit(limit)
+        with reading(self._engine) as conn:
+            rows = conn.execute(query).all()
         return [
-            ImageReplication(
-                destination=_destination(r),
-                status=ReplicationStatus(r.status),
-                failure_code=r.failure_code,
-                last_error=r.last_error,
-                attempts=int(r.attempts),
-                created_at=aware(r.created_at),
-                updated_at=aware(r.updated_at),
+            (
+                RepositoryKey(Scope(r.account_id, r.region), RepositoryName.parse(r.name)),
+                r.digest,
+                _replication(r),
             )
             for r in rows
         ]

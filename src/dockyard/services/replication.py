@@ -188,6 +188,44 @@ class Replication:
         digest = await self._images.resolve(key, image_id)
         return digest, await blocking(self._store.statuses, key, str(digest))
 
+    async def every_status(
+        self,
+        account_id: str | None = None,
+        region: str | None = None,
+        repository: str | None = None,
+        status: ReplicationStatus | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[RepositoryKey, str, ImageReplication]]:
+        """The operator's view (``dockyard replication status``): statuses of every
+        registry, or of one account, region or repository, newest change first."""
+        return await blocking(
+            self._store.every_status, account_id, region, repository, status, limit
+        )
+
+    async def retry(
+        self,
+        account_id: str | None = None,
+        region: str | None = None,
+        repository: str | None = None,
+        digest: str | None = None,
+    ) -> list[tuple[RepositoryKey, str, Destination]]:
+        """Queue again every FAILED replication (of one account, region, repository or
+        image, when named): ``dockyard replication retry``. What it queued."""
+        failed = await self.every_status(
+            account_id, region, repository, ReplicationStatus.FAILED, limit=100_000
+        )
+        queued = []
+        for key, image, found in failed:
+            if digest is not None and image != digest:
+                continue
+            try:
+                await blocking(self._store.queued, key, image, [found.destination], _now())
+            except NameUnknown:
+                continue
+            await self._jobs.enqueue(_payload(key, Digest.parse(image), found.destination))
+            queued.append((key, image, found.destination))
+        return queued
+
     # Running -----------------------------------------------------------------
 
     async def run(self, payload: ReplicatePayload) -> dict[str, Any]:
