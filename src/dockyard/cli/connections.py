@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from dockyard.cli.pathsend import EXTENSION, can_send_files, send_path
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,13 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._stop_waiting()
+        before = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        # The app's task has been created but not yet run, so it still sees the extension.
+        if cycle is not None and cycle is not before and can_send_files(self.transport, cycle):
+            cycle.scope.setdefault("extensions", {})[EXTENSION] = {}
+            cycle.send = _with_pathsend(cycle)  # type: ignore[method-assign, assignment]
 
     def _await_headers(self) -> None:
         self._awaiting_headers, self._header_bytes = True, 0
@@ -89,6 +99,18 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
 
     def _peer(self) -> str:
         return f"{self.client[0]}:{self.client[1]}" if self.client else "client"
+
+
+def _with_pathsend(cycle: RequestResponseCycle) -> Callable[[Any], Awaitable[None]]:
+    plain = cycle.send
+
+    async def send(message: Any) -> None:
+        if message["type"] == EXTENSION and cycle.response_started:
+            await send_path(cycle, message["path"])
+        else:
+            await plain(message)
+
+    return send
 
 
 def http_protocol(header_timeout: float) -> type[asyncio.Protocol]:

@@ -106,7 +106,7 @@ class ContentStore:
 
     def blob_link(self, key: RepositoryKey, digest: Digest) -> tuple[int, datetime]:
         """Size and link time of a blob the repository holds; raises when it holds none."""
-        with reading(self._engine) as conn:
+        with reading(self._engine, single_statement=True) as conn:
             row = conn.execute(_BLOB_LINK, {**key_params(key), "digest": str(digest)}).first()
             if row is None:
                 require_repository(conn, key)
@@ -195,7 +195,7 @@ class ContentStore:
         return UploadState(upload_id, key.name, 0, stamp)
 
     def get_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
-        with reading(self._engine) as conn:
+        with reading(self._engine, single_statement=True) as conn:
             row = conn.execute(_UPLOAD, {**key_params(key), "upload_id": upload_id}).first()
             if row is None:
                 require_repository(conn, key)
@@ -219,12 +219,21 @@ class ContentStore:
             ).rowcount
         return bool(moved)
 
-    def finish_upload(self, key: RepositoryKey, upload_id: str, digest: Digest, size: int) -> None:
+    def finish_upload(
+        self, key: RepositoryKey, upload_id: str, digest: Digest, size: int, recorded: int
+    ) -> bool:
+        """End the upload and link its blob, only if its recorded offset is still ``recorded``
+        (the offset before a closing chunk, which thus needs no transaction of its own)."""
         with writing(self._engine) as conn:
             hold_off_gc(conn)
             repository_id = require_repository(conn, key)
-            conn.execute(_DELETE_UPLOAD, {"upload_id": upload_id})
+            ended = conn.execute(
+                _FINISH_UPLOAD, {"upload_id": upload_id, "recorded": recorded}
+            ).rowcount
+            if not ended:
+                return False
             self._link(conn, repository_id, digest, size)
+        return True
 
     def delete_upload(self, upload_id: str) -> bool:
         with writing(self._engine) as conn:
@@ -634,6 +643,7 @@ _ADVANCE_UPLOAD = (
 )
 
 _DELETE_UPLOAD = delete(uploads).where(uploads.c.id == bindparam("upload_id"))
+_FINISH_UPLOAD = _DELETE_UPLOAD.where(uploads.c.offset == bindparam("recorded"))
 
 _REPOSITORY_RULE = select(
     repositories.c.id, repositories.c.tag_mutability, repositories.c.mutability_filters

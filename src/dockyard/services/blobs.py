@@ -16,7 +16,7 @@ from dockyard.domain.digests import Digest, lookup_digest
 from dockyard.domain.errors import BlobUnknown, NameUnknown, RangeNotSatisfiable
 from dockyard.domain.records import RepositoryKey
 from dockyard.metadata import ContentStore
-from dockyard.services.threads import blocking
+from dockyard.services.threads import blocking, quick_read
 from dockyard.storage import BlobStore
 
 # How long a blob GET's redirect stays valid: the client follows it at once, and a download
@@ -63,7 +63,9 @@ class Blobs:
         return digest
 
     async def size(self, key: RepositoryKey, digest: Digest) -> int:
-        return await blocking(self._metadata.blob_size, key, digest)
+        return await quick_read(
+            self._metadata.reads_are_local, self._metadata.blob_size, key, digest
+        )
 
     async def probe(self, key: RepositoryKey, digest: Digest) -> int:
         """``size`` for a client asking whether it can skip an upload.
@@ -71,7 +73,9 @@ class Blobs:
         A client told "yes" will name the blob in a manifest soon, so an old link
         gets a fresh GC grace period (a write at most once per half grace period).
         """
-        size, linked_at = await blocking(self._metadata.blob_link, key, digest)
+        size, linked_at = await quick_read(
+            self._metadata.reads_are_local, self._metadata.blob_link, key, digest
+        )
         if datetime.now(UTC) - linked_at > self._renew_after:
             await blocking(self._metadata.renew_link, key, digest)
         return size

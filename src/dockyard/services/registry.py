@@ -45,7 +45,7 @@ from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
 from dockyard.services.templates import DEFAULT_CREATE_ON_PUSH, Templates
-from dockyard.services.threads import blocking
+from dockyard.services.threads import blocking, quick_read
 from dockyard.services.uploads import Uploads
 from dockyard.storage import BlobStore
 
@@ -166,7 +166,9 @@ class Registry:
         a creation template for CREATE_ON_PUSH applies to its name (or the create_on_push
         setting stands in for one) and ``caller`` may ``ecr:CreateRepository`` it, as ECR
         asks of a push that creates; else the write that follows answers NAME_UNKNOWN."""
-        if await self.repositories.exists(key):
+        if await quick_read(
+            self._metadata.content.reads_are_local, self._metadata.repositories.exists, key
+        ):
             return key
         template = await self._push_template(key)
         if template is None:

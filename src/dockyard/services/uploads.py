@@ -17,7 +17,7 @@ from dockyard.domain.digests import Digest, Hasher, new_hasher
 from dockyard.domain.errors import BlobUploadInvalid, DigestInvalid, UploadOutOfOrder
 from dockyard.domain.records import RepositoryKey, UploadState
 from dockyard.metadata import ContentStore
-from dockyard.services.threads import blocking
+from dockyard.services.threads import blocking, quick_read
 from dockyard.storage import BlobStore
 
 
@@ -42,7 +42,9 @@ class Uploads:
         return state
 
     async def status(self, key: RepositoryKey, upload_id: str) -> UploadState:
-        return await blocking(self._metadata.get_upload, key, upload_id)
+        return await quick_read(
+            self._metadata.reads_are_local, self._metadata.get_upload, key, upload_id
+        )
 
     async def push_whole(
         self, key: RepositoryKey, digest: Digest, body: AsyncIterator[bytes]
@@ -81,14 +83,27 @@ class Uploads:
         start: int | None,
         length: int | None,
     ) -> UploadState:
-        """Write one chunk at the session's offset; a chunk that says it starts elsewhere is
-        refused before any byte is written, so the session stays as it was (416)."""
+        written = await self._write_chunk(state, body, start, length)
+        return await self._advance(state, written.offset - state.offset)
+
+    async def _write_chunk(
+        self,
+        state: UploadState,
+        body: AsyncIterator[bytes],
+        start: int | None,
+        length: int | None,
+    ) -> UploadState:
+        """Write one chunk at the session's offset, not yet recorded; a chunk that says it
+        starts elsewhere is refused before any byte is written, so the session stays as it
+        was (416)."""
         if start is not None and start != state.offset:
             raise UploadOutOfOrder(state.upload_id, state.offset, start)
         written = await self._write(state, body)
         if length is not None and written != length:
             raise BlobUploadInvalid(f"chunk claimed {length} bytes but carried {written}")
-        return await self._advance(state, written)
+        return UploadState(
+            state.upload_id, state.repository, state.offset + written, state.started_at, written
+        )
 
     async def complete(
         self,
@@ -103,7 +118,11 @@ class Uploads:
         like a PATCH's)."""
         async with self._lock(upload_id):
             state = await self.status(key, upload_id)
-            state = await self._append_chunk(state, body, start, length)
+            recorded = state.offset
+            # The closing chunk's offset is not recorded on its own: the finish below checks
+            # that nobody moved the upload meanwhile, and a crash before it leaves the chunk
+            # unrecorded, to be written again, which the offset-addressed store allows.
+            state = await self._write_chunk(state, body, start, length)
             hasher = await self._hash_of(state, digest.algorithm)
             try:
                 _check_digest(digest, hasher)
@@ -111,7 +130,10 @@ class Uploads:
                 await self._discard(upload_id)
                 raise
             await self._store.commit_upload(upload_id, digest, state.offset)
-            await blocking(self._metadata.finish_upload, key, upload_id, digest, state.offset)
+            if not await blocking(
+                self._metadata.finish_upload, key, upload_id, digest, state.offset, recorded
+            ):
+                raise _changed_concurrently(upload_id)
             await self._survive_gc(upload_id, digest, state.offset)
             await self._store.abort_upload(upload_id)
             self._forget(upload_id)
@@ -159,7 +181,7 @@ class Uploads:
         if not await blocking(
             self._metadata.advance_upload, state.upload_id, state.offset, new_offset
         ):
-            raise BlobUploadInvalid(f"upload {state.upload_id} was changed concurrently")
+            raise _changed_concurrently(state.upload_id)
         return UploadState(state.upload_id, state.repository, new_offset, state.started_at, written)
 
     async def _hash_of(self, state: UploadState, algorithm: str) -> Hasher:
@@ -186,6 +208,10 @@ class Uploads:
 
 def _ignore(_data: bytes) -> None:
     return None
+
+
+def _changed_concurrently(upload_id: str) -> BlobUploadInvalid:
+    return BlobUploadInvalid(f"upload {upload_id} was changed concurrently")
 
 
 def _check_digest(expected: Digest, hasher: Hasher) -> None:
