@@ -30,9 +30,10 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from dockyard.api.ecr.context import encode_token
 from dockyard.api.ecr.operations import HANDLERS
 from dockyard.api.ecr.shapes import Shape, check_output, compile_pattern, load_model
-from tests.support.ecr import ACCOUNT, make_client, push_layer_api, upload_layer
+from tests.support.ecr import ACCOUNT, extended_client, push_layer_api, upload_layer
 from tests.support.images import OCI_MANIFEST, make_image, sha256_digest
 from tests.support.secrets import secrets_client
 from tests.support.servers import free_port
@@ -87,6 +88,14 @@ IMPLEMENTED = {
     "DescribeRepositoryCreationTemplates",
     "UpdateRepositoryCreationTemplate",
     "DeleteRepositoryCreationTemplate",
+    "PutReplicationConfiguration",
+    "DescribeImageReplicationStatus",
+    # Dockyard's own, on ECR's door (api/ecr/extensions.py): the client knows them through
+    # the extended model.
+    "StartReplicationBackfill",
+    "StopReplicationBackfill",
+    "ListReplicationBackfills",
+    "DescribeReplicationBackfillResults",
     "CreatePullThroughCacheRule",
     "DescribePullThroughCacheRules",
     "UpdatePullThroughCacheRule",
@@ -107,6 +116,10 @@ PATTERN_SAMPLES = {
     "UploadId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
     "LayerDigest": "sha256:" + "0" * 64,
     "ImageTagMutabilityExclusionFilterValue": "dev-*",
+    "Region": "eu-west-1",
+    # Replication filters: a prefix no repository of the session has.
+    "RepositoryFilterValue": "zz-model-no-such-prefix",
+    "ReplicationBackfillId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
     "KmsKeyForRepositoryCreationTemplate": (
         f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f1e2d3c-aaaa-bbbb-cccc-000000000001"
     ),
@@ -247,7 +260,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(endpoint: str) -> Iterator[World]:
-    ecr = make_client(endpoint)
+    ecr = extended_client(endpoint)
     raw = Raw()
     ecr.meta.events.register("after-call.ecr", raw)
     repo = f"model/{uuid.uuid4().hex[:10]}"
@@ -257,6 +270,8 @@ def world(endpoint: str) -> Iterator[World]:
     push_layer_api(ecr, repo, images[1], tag="v2")
     push_layer_api(ecr, repo, images[2])
     yield World(ecr, raw, repo, images[0], images[0].layers[0].digest)
+    # The session's server goes on serving other modules: no replication rule stays.
+    ecr.put_replication_configuration(replicationConfiguration={"rules": []})
 
 
 Cases = list[dict[str, Any]]
@@ -636,6 +651,21 @@ def case_delete_repository_creation_template(w: World) -> Cases:
     return [{"prefix": _stored_template(w)}]
 
 
+def case_put_replication_configuration(w: World) -> Cases:
+    return [{"replicationConfiguration.rules[].destinations[].registryId": ACCOUNT}]
+
+
+def case_describe_image_replication_status(w: World) -> Cases:
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageId.imageDigest": w.tagged.digest,
+            "imageId.imageTag": "v1",
+            "registryId": ACCOUNT,
+        }
+    ]
+
+
 def _cache_secret(w: World) -> str:
     made = secrets_client(w.ecr.meta.endpoint_url).create_secret(
         Name=f"ecr-pullthroughcache/model-{uuid.uuid4().hex[:8]}",
@@ -667,6 +697,28 @@ def case_create_pull_through_cache_rule(w: World) -> Cases:
             "upstreamRepositoryPrefix": "team",
         }
     ]
+
+
+def _backfill(w: World) -> str:
+    return str(w.ecr.start_replication_backfill(repositoryName=w.repo)["backfill"]["backfillId"])
+
+
+def case_start_replication_backfill(w: World) -> Cases:
+    return [{"repositoryName": w.repo}]
+
+
+def case_stop_replication_backfill(w: World) -> Cases:
+    return [{"backfillId": _backfill(w)}]
+
+
+def case_list_replication_backfills(w: World) -> Cases:
+    _backfill(w), _backfill(w)
+    token = w.ecr.list_replication_backfills(maxResults=1)["nextToken"]
+    return [{"nextToken": token, "maxResults": 1}]
+
+
+def case_describe_replication_backfill_results(w: World) -> Cases:
+    return [{"backfillId": _backfill(w), "nextToken": encode_token(0), "maxResults": 5}]
 
 
 def case_describe_pull_through_cache_rules(w: World) -> Cases:

@@ -55,6 +55,8 @@ DockyardError
 ├── LimitExceeded          a quota (IAM: two access keys per user; creation templates)
 ├── TemplateAlreadyExists / TemplateNotFound / TemplateInvalid   creation templates
 ├── RegionNotServed        a registry host naming a region the deployment does not serve
+├── ReplicationConfigurationInvalid   a replication configuration against ECR's rules
+├── BackfillNotFound       no replication backfill of that id in the registry
 ├── CacheRuleAlreadyExists / CacheRuleNotFound   pull-through cache rules, by prefix
 ├── UpstreamUnsupported    a pull-through cache upstream Dockyard cannot name the kind of
 ├── SecretNotFound         no secret of that name or ARN in the registry's account and region
@@ -627,6 +629,28 @@ class RegionNotServed(DockyardError):
 
     def describe(self) -> str:
         return f"no registry here serves region '{self.region}' (host {self.host})"
+
+
+class ReplicationConfigurationInvalid(DockyardError):
+    """A replication configuration the model allows but ECR's rules do not (a destination
+    that is the source itself, more unique destinations than allowed)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where, self.reason = where, reason
+
+    def describe(self) -> str:
+        return f"Invalid parameter at '{self.where}' failed to satisfy constraint: '{self.reason}'"
+
+
+class BackfillNotFound(DockyardError):
+    def __init__(self, backfill_id: str, registry_id: str) -> None:
+        self.backfill_id, self.registry_id = backfill_id, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The replication backfill with id '{self.backfill_id}' does not exist "
+            f"in the registry with id '{self.registry_id}'"
+        )
 
 
 class CacheRuleAlreadyExists(DockyardError):

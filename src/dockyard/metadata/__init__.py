@@ -17,6 +17,7 @@ from dockyard.metadata.images import ImageStore
 from dockyard.metadata.jobs import JobRecord, JobStore
 from dockyard.metadata.lifecycle import ImageFacts, LifecycleStore, StoredPolicy, StoredPreview
 from dockyard.metadata.policies import PolicyStore, PolicyText, RepositoryFacts
+from dockyard.metadata.replication import ReplicationStore
 from dockyard.metadata.repositories import RepositoryStore
 from dockyard.metadata.scans import ScanStore
 from dockyard.metadata.secrets import SealedVersion, SecretStore
@@ -34,6 +35,7 @@ class Metadata:
     jobs: JobStore
     lifecycle: LifecycleStore
     policies: PolicyStore
+    replication: ReplicationStore
     scans: ScanStore
     templates: TemplateStore
     vulns: VulnStore
@@ -65,6 +67,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         jobs=JobStore(engine),
         lifecycle=LifecycleStore(engine),
         policies=PolicyStore(engine),
+        replication=ReplicationStore(engine),
         scans=ScanStore(engine),
         templates=TemplateStore(engine),
         vulns=VulnStore(engine),
@@ -87,6 +90,7 @@ __all__ = [
     "Metadata",
     "PolicyStore",
     "PolicyText",
+    "ReplicationStore",
     "RepositoryFacts",
     "RepositoryStore",
     "ScanStore",

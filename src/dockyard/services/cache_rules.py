@@ -74,7 +74,7 @@ class CacheRules:
         self._store = store
         self._secrets = secrets
         self._deleter = deleter
-        # How ValidatePullThroughCacheRule asks the upstream (the OCI client, later).
+        # How ValidatePullThroughCacheRule asks the upstream (the remote client's ping).
         self._probe = check
 
     async def create(self, scope: Scope, spec: RuleSpec) -> CacheRule:

@@ -42,6 +42,7 @@ from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
 from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
+from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
 from dockyard.services.secrets import Secrets
@@ -133,6 +134,18 @@ class Registry:
             settings.scan_limits,
         )
         self.manifests.after_push(self.scanning.on_push)
+        self.replication = Replication(
+            metadata.replication,
+            self.manifests,
+            self.images,
+            self.blobs,
+            self.repositories,
+            self.templates,
+            self.authz,
+            self.jobs,
+            settings.regions | {settings.region},
+        )
+        self.manifests.after_push(self.replication.on_push)
 
     def serves(self, region: str) -> bool:
         return region == self.settings.region or region in self.settings.regions

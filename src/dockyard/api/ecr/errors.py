@@ -58,6 +58,9 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.TemplateAlreadyExists: "TemplateAlreadyExistsException",
     e.TemplateNotFound: "TemplateNotFoundException",
     e.TemplateInvalid: "ValidationException",
+    e.ReplicationConfigurationInvalid: "InvalidParameterException",
+    # A Dockyard extension's error, defined with the extension's shapes.
+    e.BackfillNotFound: "ReplicationBackfillNotFoundException",
     e.CacheRuleAlreadyExists: "PullThroughCacheRuleAlreadyExistsException",
     e.CacheRuleNotFound: "PullThroughCacheRuleNotFoundException",
     e.UpstreamUnsupported: "UnsupportedUpstreamRegistryException",

@@ -78,6 +78,8 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     # A host naming a region not served: no registry by that name, as for an unknown
     # repository (ECR's host name would not resolve at all).
     e.RegionNotServed: (404, "NAME_UNKNOWN"),
+    e.ReplicationConfigurationInvalid: (400, "UNSUPPORTED"),
+    e.BackfillNotFound: (404, "UNSUPPORTED"),
     # Pull-through cache rules and their secrets: the API's errors today; the cache's data
     # path may meet some of them on /v2 and should refine these.
     e.CacheRuleAlreadyExists: (409, "DENIED"),

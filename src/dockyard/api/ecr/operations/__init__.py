@@ -23,6 +23,7 @@ def _load() -> None:
         lifecycle,
         policies,
         registry,
+        replication,
         repositories,
         scanning,
         templates,
