@@ -31,6 +31,7 @@ back would otherwise copy for ever.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
@@ -186,7 +187,8 @@ class Replication:
         """DescribeImageReplicationStatus: the image's digest and its status at each
         destination it was queued for (none: never replicated)."""
         digest = await self._images.resolve(key, image_id)
-        return digest, await blocking(self._store.statuses, key, str(digest))
+        found = await blocking(self._store.statuses, key, str(digest))
+        return digest, [self._as_reported(each, _now()) for each in found]
 
     async def every_status(
         self,
@@ -198,9 +200,34 @@ class Replication:
     ) -> list[tuple[RepositoryKey, str, ImageReplication]]:
         """The operator's view (``dockyard replication status``): statuses of every
         registry, or of one account, region or repository, newest change first."""
-        return await blocking(
-            self._store.every_status, account_id, region, repository, status, limit
+        # FAILED includes runs reported failed below, stored as IN_PROGRESS.
+        stored = None if status is ReplicationStatus.FAILED else status
+        found = await blocking(
+            self._store.every_status, account_id, region, repository, stored, limit
         )
+        now = _now()
+        reported = [(key, digest, self._as_reported(each, now)) for key, digest, each in found]
+        return [row for row in reported if status in (None, row[2].status)]
+
+    def _as_reported(self, found: ImageReplication, now: datetime) -> ImageReplication:
+        """A status as it stands: a last run allowed that began over a lease ago and never
+        ended had its node die under it, and the job queue fails such a job without a
+        word to its handler; report it FAILED rather than IN_PROGRESS for ever. (A live
+        run renews its job's lease, but a copy is metadata work of seconds, far under a
+        lease.)"""
+        stale = now - found.updated_at > self._jobs.lease
+        if (
+            found.status is ReplicationStatus.IN_PROGRESS
+            and found.attempts >= self._jobs.max_attempts
+            and stale
+        ):
+            return dataclasses.replace(
+                found,
+                status=ReplicationStatus.FAILED,
+                failure_code=FailureCode.ERROR.value,
+                last_error=found.last_error or "its server stopped during the last run allowed",
+            )
+        return found
 
     async def retry(
         self,
