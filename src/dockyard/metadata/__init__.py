@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dockyard.metadata import migrate
+from dockyard.metadata.backfills import BackfillStore
 from dockyard.metadata.content import ContentStore
 from dockyard.metadata.database import create_database_engine
 from dockyard.metadata.garbage import GarbageStore
@@ -34,6 +35,7 @@ class Metadata:
     lifecycle: LifecycleStore
     policies: PolicyStore
     replication: ReplicationStore
+    backfills: BackfillStore
     scans: ScanStore
     templates: TemplateStore
     vulns: VulnStore
@@ -64,6 +66,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         lifecycle=LifecycleStore(engine),
         policies=PolicyStore(engine),
         replication=ReplicationStore(engine),
+        backfills=BackfillStore(engine),
         scans=ScanStore(engine),
         templates=TemplateStore(engine),
         vulns=VulnStore(engine),
@@ -72,6 +75,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
 
 
 __all__ = [
+    "BackfillStore",
     "ContentStore",
     "GarbageStore",
     "IdentityStore",
