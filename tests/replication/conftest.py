@@ -41,13 +41,14 @@ class Account:
         )
 
 
-def serve(data_dir: Any, log_dir: Any, **env: str) -> DockyardProcess:
+def serve(data_dir: Any, log_dir: Any, database_url: str | None = None) -> DockyardProcess:
     return DockyardProcess(
         data_dir,
         log_dir=log_dir,
         open_access=False,
         extra_args=["--regions", f"{VIRGINIA},{IRELAND}", "--registry-domain", DOMAIN],
-        env={"DOCKYARD_JOB_LEASE": "4s", **env},
+        env={"DOCKYARD_JOB_LEASE": "4s"},
+        database_url=database_url,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.replication.conftest import ACCOUNT_A, IRELAND, VIRGINIA
 from tests.replication.helpers import manifest_digest, rule, settled, statuses, v2
-from tests.support.ecr import expect_error
+from tests.support.ecr import expect_error, push_layer_api
 from tests.support.images import (
     make_config,
     make_image,
@@ -69,11 +69,10 @@ def test_a_prefix_filter_leaves_other_repositories_alone(
         replicationConfiguration={"rules": [rule(f"{prefix}kept", (ACCOUNT_A, IRELAND))]}
     )
     images = {}
-    with v2(server, virginia, VIRGINIA) as client:
-        for repo in (kept, skipped):
-            virginia.create_repository(repositoryName=repo)
-            images[repo] = make_image(f"{repo}-image", layers=1)
-            push_image(client, repo, images[repo], "v1")
+    for repo in (kept, skipped):  # through ECR's layer API and PutImage this time
+        virginia.create_repository(repositoryName=repo)
+        images[repo] = make_image(f"{repo}-image", layers=1)
+        push_layer_api(virginia, repo, images[repo], tag="v1")
     assert (
         settled(virginia, kept, images[kept].digest)[(ACCOUNT_A, IRELAND)]["status"] == "COMPLETE"
     )

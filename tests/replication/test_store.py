@@ -100,7 +100,7 @@ def test_a_status_counts_runs_and_keeps_the_outcome(metadata: Metadata) -> None:
 
 
 def test_a_backfill_tallies_its_items(metadata: Metadata) -> None:
-    store = metadata.replication
+    store = metadata.backfills
     store.create_backfill("b1", SCOPE, None, [RepositoryFilter("team")], _at(0))
     got = store.backfill(SCOPE, "b1")
     assert (got.status, got.queued, got.filters) == (
@@ -135,7 +135,7 @@ def test_a_backfill_tallies_its_items(metadata: Metadata) -> None:
 
 
 def test_a_stopped_backfill_stays_stopped_and_lists_newest_first(metadata: Metadata) -> None:
-    store = metadata.replication
+    store = metadata.backfills
     store.create_backfill("old", SCOPE, KEY.name, [], _at(0))
     store.create_backfill("new", SCOPE, None, [], _at(10))
     assert [b.id for b in store.backfills(SCOPE, None, 10)] == ["new", "old"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dockyard.metadata import migrate
+from dockyard.metadata.backfills import BackfillStore
 from dockyard.metadata.cache_rules import CacheRuleStore
 from dockyard.metadata.content import ContentStore
 from dockyard.metadata.database import create_database_engine
@@ -36,6 +37,7 @@ class Metadata:
     lifecycle: LifecycleStore
     policies: PolicyStore
     replication: ReplicationStore
+    backfills: BackfillStore
     scans: ScanStore
     templates: TemplateStore
     vulns: VulnStore
@@ -68,6 +70,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         lifecycle=LifecycleStore(engine),
         policies=PolicyStore(engine),
         replication=ReplicationStore(engine),
+        backfills=BackfillStore(engine),
         scans=ScanStore(engine),
         templates=TemplateStore(engine),
         vulns=VulnStore(engine),
@@ -78,6 +81,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
 
 
 __all__ = [
+    "BackfillStore",
     "CacheRuleStore",
     "ContentStore",
     "GarbageStore",

@@ -28,6 +28,7 @@ from dockyard.services.authorization import (
     RequestFacts,
     repository_target,
 )
+from dockyard.services.backfills import Backfills
 from dockyard.services.blobs import Blobs
 from dockyard.services.cache_rules import CacheRules
 from dockyard.services.changes import ChangeMark
@@ -136,6 +137,7 @@ class Registry:
         self.manifests.after_push(self.scanning.on_push)
         self.replication = Replication(
             metadata.replication,
+            metadata.backfills,
             self.manifests,
             self.images,
             self.blobs,
@@ -146,6 +148,9 @@ class Registry:
             settings.regions | {settings.region},
         )
         self.manifests.after_push(self.replication.on_push)
+        self.backfills = Backfills(
+            metadata.backfills, self.replication, self.repositories, self.images, self.jobs
+        )
 
     def serves(self, region: str) -> bool:
         return region == self.settings.region or region in self.settings.regions

@@ -1,5 +1,5 @@
-"""Replication: each registry's configuration, the copy of an image to a destination, its
-status, and backfills.
+"""Replication: each registry's configuration, the copy of an image to a destination, and
+its status (backfills, which queue copies of older images, are ``backfills.py``'s).
 
 A push that stores a new image or moves a tag (``/v2`` or PutImage: both call
 ``Manifests.put``) in a repository some rule covers queues one ``replicate-image`` job per
@@ -31,9 +31,8 @@ back would otherwise copy for ever.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,20 +48,18 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.identity import Principal, PrincipalKind
 from dockyard.domain.manifests import parse_manifest
-from dockyard.domain.names import ECR_TAG_MAX, RepositoryName, Tag
+from dockyard.domain.names import ECR_TAG_MAX, Tag
 from dockyard.domain.records import ImageId, PutOutcome, RepositoryKey, Scope, StoredManifest
 from dockyard.domain.replication import (
-    Backfill,
-    BackfillItem,
     Destination,
     DestinationKind,
     FailureCode,
     ImageReplication,
     ReplicationConfiguration,
     ReplicationStatus,
-    RepositoryFilter,
 )
 from dockyard.domain.templates import ROOT, AppliedFor, CreationTemplate, TemplateSettings
+from dockyard.metadata.backfills import BackfillStore
 from dockyard.metadata.replication import ReplicationStore
 from dockyard.services.authorization import (
     NO_FACTS,
@@ -72,7 +69,7 @@ from dockyard.services.authorization import (
 )
 from dockyard.services.blobs import Blobs
 from dockyard.services.images import Images
-from dockyard.services.job_payloads import BackfillPayload, PermanentJobError, ReplicatePayload
+from dockyard.services.job_payloads import PermanentJobError, ReplicatePayload
 from dockyard.services.jobs import Jobs
 from dockyard.services.manifests import Manifests
 from dockyard.services.repositories import Repositories
@@ -92,7 +89,6 @@ DEFAULT_REPLICATION = CreationTemplate(
 # An image is at most this many manifests (itself, children, referrers): a bound on what
 # one job reads, far above any real image (a 40-platform index with two signatures each).
 MAX_MANIFESTS = 1000
-_PAGE = 100
 
 
 class ReplicationRefused(PermanentJobError):
@@ -127,6 +123,7 @@ class Replication:
     def __init__(
         self,
         store: ReplicationStore,
+        backfills: BackfillStore,
         manifests: Manifests,
         images: Images,
         blobs: Blobs,
@@ -137,6 +134,7 @@ class Replication:
         served: frozenset[str],
     ) -> None:
         self._store = store
+        self._backfills = backfills
         self._manifests = manifests
         self._images = images
         self._blobs = blobs
@@ -176,7 +174,7 @@ class Replication:
         except NameUnknown:
             return  # deleted since the push stored it: nothing left to replicate
         for destination in destinations:
-            await self._jobs.enqueue(_payload(key, outcome.digest, destination))
+            await self._jobs.enqueue(payload_for(key, outcome.digest, destination))
 
     # Status ------------------------------------------------------------------
 
@@ -186,7 +184,8 @@ class Replication:
         """DescribeImageReplicationStatus: the image's digest and its status at each
         destination it was queued for (none: never replicated)."""
         digest = await self._images.resolve(key, image_id)
-        return digest, await blocking(self._store.statuses, key, str(digest))
+        found = await blocking(self._store.statuses, key, str(digest))
+        return digest, [self._as_reported(each, _now()) for each in found]
 
     async def every_status(
         self,
@@ -198,9 +197,34 @@ class Replication:
     ) -> list[tuple[RepositoryKey, str, ImageReplication]]:
         """The operator's view (``dockyard replication status``): statuses of every
         registry, or of one account, region or repository, newest change first."""
-        return await blocking(
-            self._store.every_status, account_id, region, repository, status, limit
+        # FAILED includes runs reported failed below, stored as IN_PROGRESS.
+        stored = None if status is ReplicationStatus.FAILED else status
+        found = await blocking(
+            self._store.every_status, account_id, region, repository, stored, limit
         )
+        now = _now()
+        reported = [(key, digest, self._as_reported(each, now)) for key, digest, each in found]
+        return [row for row in reported if status in (None, row[2].status)]
+
+    def _as_reported(self, found: ImageReplication, now: datetime) -> ImageReplication:
+        """A status as it stands: a last run allowed that began over a lease ago and never
+        ended had its node die under it, and the job queue fails such a job without a
+        word to its handler; report it FAILED rather than IN_PROGRESS for ever. (A live
+        run renews its job's lease, but a copy is metadata work of seconds, far under a
+        lease.)"""
+        stale = now - found.updated_at > self._jobs.lease
+        if (
+            found.status is ReplicationStatus.IN_PROGRESS
+            and found.attempts >= self._jobs.max_attempts
+            and stale
+        ):
+            return dataclasses.replace(
+                found,
+                status=ReplicationStatus.FAILED,
+                failure_code=FailureCode.ERROR.value,
+                last_error=found.last_error or "its server stopped during the last run allowed",
+            )
+        return found
 
     async def retry(
         self,
@@ -222,7 +246,7 @@ class Replication:
                 await blocking(self._store.queued, key, image, [found.destination], _now())
             except NameUnknown:
                 continue
-            await self._jobs.enqueue(_payload(key, Digest.parse(image), found.destination))
+            await self._jobs.enqueue(payload_for(key, Digest.parse(image), found.destination))
             queued.append((key, image, found.destination))
         return queued
 
@@ -233,7 +257,7 @@ class Replication:
         key, digest = payload.key, payload.digest
         destination = _destination(payload)
         stopped = payload.backfill_id is not None and await blocking(
-            self._store.is_stopped, payload.backfill_id
+            self._backfills.is_stopped, payload.backfill_id
         )
         if stopped:
             await self._item_ended(
@@ -296,7 +320,7 @@ class Replication:
         if payload.backfill_id is None:
             return
         await blocking(
-            self._store.item_ended,
+            self._backfills.item_ended,
             payload.backfill_id,
             payload.repository,
             str(payload.digest),
@@ -408,94 +432,8 @@ class Replication:
         await visit(digest)
         return pieces
 
-    # Backfills ---------------------------------------------------------------
 
-    async def start_backfill(
-        self,
-        scope: Scope,
-        repository: RepositoryName | None,
-        filters: Sequence[RepositoryFilter],
-    ) -> Backfill:
-        """Queue the replication of images already in the registry that the current
-        configuration covers (within ``repository``, or repositories ``filters`` match)."""
-        if repository is not None:
-            await self._repositories.get(RepositoryKey(scope, repository))  # or NameUnknown
-        backfill_id = str(uuid.uuid4())
-        await blocking(self._store.create_backfill, backfill_id, scope, repository, filters, _now())
-        await self._jobs.enqueue(BackfillPayload(scope.account_id, scope.region, backfill_id))
-        return await self.backfill(scope, backfill_id)
-
-    async def stop_backfill(self, scope: Scope, backfill_id: str) -> Backfill:
-        return await blocking(self._store.stop, scope, backfill_id, _now())
-
-    async def backfill(self, scope: Scope, backfill_id: str) -> Backfill:
-        return await blocking(self._store.backfill, scope, backfill_id)
-
-    async def backfills(self, scope: Scope, after: str | None, limit: int) -> list[Backfill]:
-        return await blocking(self._store.backfills, scope, after, limit)
-
-    async def backfill_items(
-        self, scope: Scope, backfill_id: str, offset: int, limit: int
-    ) -> tuple[Backfill, list[BackfillItem]]:
-        found = await self.backfill(scope, backfill_id)
-        return found, await blocking(self._store.items, scope, backfill_id, offset, limit)
-
-    async def walk_backfill(self, payload: BackfillPayload) -> dict[str, Any]:
-        """The backfill job: every active image of every repository it covers, queued for
-        each destination of the current configuration. Run again (a lease taken over), it
-        queues nothing twice for the backfill (its items are recorded once each)."""
-        scope = Scope(payload.account_id, payload.region)
-        backfill = await self.backfill(scope, payload.backfill_id)
-        config = await self.configuration(scope)
-        queued = 0
-        names = [backfill.repository] if backfill.repository else await self._names(scope)
-        for name in names:
-            if await blocking(self._store.is_stopped, backfill.id):
-                break
-            if backfill.filters and not any(f.matches(name) for f in backfill.filters):
-                continue
-            destinations = config.destinations_for(name)
-            if not destinations:
-                continue
-            key = RepositoryKey(scope, name)
-            queued += await self._backfill_repository(backfill.id, key, destinations)
-        await blocking(self._store.walked, backfill.id, _now())
-        return {"queued": queued}
-
-    async def _names(self, scope: Scope) -> list[RepositoryName]:
-        names: list[RepositoryName] = []
-        after: str | None = None
-        while True:
-            page = await self._repositories.listing(scope, after, _PAGE)
-            names += [r.key.name for r in page]
-            if len(page) < _PAGE:
-                return names
-            after = page[-1].key.name.value
-
-    async def _backfill_repository(
-        self, backfill_id: str, key: RepositoryKey, destinations: list[Destination]
-    ) -> int:
-        queued = 0
-        after: int | None = None
-        while True:
-            try:
-                page, after = await self._images.page(key, None, after, _PAGE)
-            except NameUnknown:
-                return queued  # deleted meanwhile
-            found = [(key.name, str(i.digest), d) for i in page for d in destinations]
-            added = await blocking(self._store.add_items, backfill_id, found, _now())
-            if added:
-                for image in page:
-                    for destination in destinations:
-                        await self._jobs.enqueue(
-                            _payload(key, image.digest, destination, backfill_id)
-                        )
-                queued += len(found)
-            if after is None:
-                return queued
-
-
-def _payload(
+def payload_for(
     key: RepositoryKey, digest: Digest, destination: Destination, backfill_id: str | None = None
 ) -> ReplicatePayload:
     return ReplicatePayload(

@@ -84,7 +84,7 @@ def register_jobs(registry: Registry, settings: Settings) -> None:
     jobs.register(RescanSweepPayload, sweep_rescans)
     jobs.register(RescanPayload, rescan_repository, default_region=region)
     jobs.register(ReplicatePayload, registry.replication.run)
-    jobs.register(BackfillPayload, registry.replication.walk_backfill)
+    jobs.register(BackfillPayload, registry.backfills.walk)
 
 
 def periodic_jobs(settings: Settings) -> list[Periodic]:

@@ -119,7 +119,7 @@ def backfill_shape(backfill: Backfill) -> dict[str, Any]:
 @operation("StartReplicationBackfill")
 async def start_replication_backfill(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     name = body.get("repositoryName")
-    started = await ctx.registry.replication.start_backfill(
+    started = await ctx.registry.backfills.start(
         ctx.scope(),
         None if name is None else RepositoryName.parse(str(name)),
         _filters(body.get("repositoryFilters")),
@@ -129,7 +129,7 @@ async def start_replication_backfill(ctx: Context, body: dict[str, Any]) -> dict
 
 @operation("StopReplicationBackfill")
 async def stop_replication_backfill(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    stopped = await ctx.registry.replication.stop_backfill(ctx.scope(), str(body["backfillId"]))
+    stopped = await ctx.registry.backfills.stop(ctx.scope(), str(body["backfillId"]))
     return {"backfill": backfill_shape(stopped)}
 
 
@@ -137,7 +137,7 @@ async def stop_replication_backfill(ctx: Context, body: dict[str, Any]) -> dict[
 async def list_replication_backfills(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     after = decode_token(body.get("nextToken"), str)
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
-    found = await ctx.registry.replication.backfills(ctx.scope(), after, limit + 1)
+    found = await ctx.registry.backfills.listing(ctx.scope(), after, limit + 1)
     answer: dict[str, Any] = {"backfills": [backfill_shape(b) for b in found[:limit]]}
     if len(found) > limit:
         answer["nextToken"] = encode_token(found[limit - 1].id)
@@ -150,7 +150,7 @@ async def describe_replication_backfill_results(
 ) -> dict[str, Any]:
     offset = decode_token(body.get("nextToken"), int) or 0
     limit = int(body.get("maxResults") or DEFAULT_PAGE)
-    backfill, items = await ctx.registry.replication.backfill_items(
+    backfill, items = await ctx.registry.backfills.results(
         ctx.scope(), str(body["backfillId"]), offset, limit + 1
     )
     results = []
