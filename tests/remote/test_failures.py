@@ -11,7 +11,7 @@ import email.utils
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -38,6 +38,7 @@ from dockyard.remote import (
     DigestMismatch,
     RegistryClient,
     RemoteBlobNotFound,
+    RemoteInvalidResponse,
     RemoteManifestNotFound,
     RemoteRateLimited,
     RemoteServerError,
@@ -55,6 +56,9 @@ pytestmark = pytest.mark.timeout(120)
 REAL = make_image("remote-failures-real", layers=1)
 OTHER_BYTES = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
 SCHEMA1 = json.dumps({"schemaVersion": 1, "name": "old", "tag": "v1", "fsLayers": []}).encode()
+
+
+UPLOADS: list[tuple[str, str, str, str]] = []  # (method, path, _state, Content-Range)
 
 
 def _misbehaving_app() -> Starlette:
@@ -113,9 +117,33 @@ def _misbehaving_app() -> Starlette:
     async def token_broken(request: Request) -> Response:
         return error(502, "UNAVAILABLE")
 
+    async def upload_start(request: Request) -> Response:
+        UPLOADS.append(("POST", request.url.path, "", ""))
+        location = f"/v2/{request.path_params['name']}/blobs/uploads/s1?_state=a"
+        return Response(status_code=202, headers={"Location": location, "Range": "0-0"})
+
+    async def upload_step(request: Request) -> Response:
+        """Moves the session to another absolute URL after the first chunk, then claims
+        to hold less than the second chunk sent."""
+        body = await request.body()
+        state = request.query_params.get("_state", "")
+        step = (request.method, request.url.path, state, request.headers.get("content-range", ""))
+        UPLOADS.append(step)
+        if request.method == "DELETE":
+            return Response(status_code=204)
+        end = int(step[3].partition("-")[2])
+        assert len(body) == int(request.headers["content-length"])
+        if state == "a":
+            moved = f"{request.base_url}moved/s1?_state=b"
+            return Response(status_code=202, headers={"Location": moved, "Range": f"0-{end}"})
+        return Response(status_code=202, headers={"Range": f"0-{end - 100}"})
+
     n = "/v2/{name:path}"
     return Starlette(
         routes=[
+            Route(n + "/blobs/uploads/", upload_start, methods=["POST"]),
+            Route(n + "/blobs/uploads/s1", upload_step, methods=["PATCH", "DELETE"]),
+            Route("/moved/s1", upload_step, methods=["PATCH", "DELETE"]),
             Route("/token-limited", token_limited),
             Route("/token-broken", token_broken),
             Route("/v2/", base),
@@ -243,3 +271,30 @@ def test_unreachable_and_slow_hosts() -> None:
                 assert time.monotonic() - started < 5
 
     run(go())
+
+
+def test_chunked_upload_follows_location_and_checks_range(misbehaving: str) -> None:
+    """Each chunk goes where the last answer's Location said (relative or absolute, query
+    and all); an answer whose Range holds less than was sent stops the push, and the
+    session is cancelled at its latest Location."""
+    data = bytes(range(256)) * 1024  # 256 KiB
+    descriptor = Descriptor("application/octet-stream", Digest.of(data), len(data))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 10_000):
+            yield data[start : start + 10_000]
+
+    async def go() -> None:
+        small = ClientOptions(chunk_size=64 * 1024)
+        async with RegistryClient(misbehaving, options=small) as client:
+            with pytest.raises(RemoteInvalidResponse, match="holds bytes 0-130971 after"):
+                await client.push_blob("shortrange", descriptor, chunks, check_exists=False)
+
+    UPLOADS.clear()
+    run(go())
+    assert UPLOADS == [
+        ("POST", "/v2/shortrange/blobs/uploads/", "", ""),
+        ("PATCH", "/v2/shortrange/blobs/uploads/s1", "a", "0-65535"),
+        ("PATCH", "/moved/s1", "b", "65536-131071"),
+        ("DELETE", "/moved/s1", "b", ""),
+    ]
