@@ -65,6 +65,9 @@ class ClientOptions:
     max_manifest_bytes: int = 4 * MiB
     max_redirects: int = 5
     user_agent: str = "dockyard"
+    # HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE from the environment, as other tools read
+    # them: a server that reaches registries through an egress proxy or a private CA.
+    trust_env: bool = True
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -126,7 +129,7 @@ class Transport:
             headers={"User-Agent": options.user_agent},
             follow_redirects=False,
             transport=transport,
-            trust_env=False,
+            trust_env=options.trust_env,
         )
         self.auth = Authenticator(self.http, self.registry, credentials, clock)
 
