@@ -18,7 +18,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from tests.remote.conftest import run
 from tests.remote.peers import (
@@ -58,7 +58,31 @@ OTHER_BYTES = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manife
 SCHEMA1 = json.dumps({"schemaVersion": 1, "name": "old", "tag": "v1", "fsLayers": []}).encode()
 
 
-UPLOADS: list[tuple[str, str, str, str]] = []  # (method, path, _state, Content-Range)
+UPLOADS: list[tuple[str, str, str, str]] = []
+FLAKY = bytes(range(256)) * 2048  # 512 KiB
+FLAKY_RANGES: list[str | None] = []  # the Range header of each request for it
+
+
+def _dropping(request: Request) -> Response:
+    """The first answer for ``flaky`` drops its connection halfway, then a Range request is
+    served; every answer for ``dead`` drops halfway through what it was asked for."""
+    wanted = request.headers.get("range")
+    FLAKY_RANGES.append(wanted)
+    start = int(wanted.removeprefix("bytes=").rstrip("-")) if wanted else 0
+    cut = request.path_params["name"] == "dead" or start == 0
+    end = start + (len(FLAKY) - start) // 2 if cut else len(FLAKY)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield FLAKY[start:end]
+        if cut:
+            raise ConnectionAbortedError("the connection drops here on purpose")
+
+    headers = {"Content-Length": str(len(FLAKY) - start)}
+    if start:
+        headers["Content-Range"] = f"bytes {start}-{len(FLAKY) - 1}/{len(FLAKY)}"
+    return StreamingResponse(
+        body(), status_code=206 if start else 200, headers=headers
+    )  # (method, path, _state, Content-Range)
 
 
 def _misbehaving_app() -> Starlette:
@@ -103,6 +127,8 @@ def _misbehaving_app() -> Starlette:
 
     async def blob(request: Request) -> Response:
         digest = request.path_params["digest"]
+        if request.path_params["name"] in ("flaky", "dead"):
+            return _dropping(request)
         for real in REAL.blobs:
             if real.digest == digest:
                 data = real.data
@@ -298,3 +324,21 @@ def test_chunked_upload_follows_location_and_checks_range(misbehaving: str) -> N
         ("PATCH", "/moved/s1", "b", "65536-131071"),
         ("DELETE", "/moved/s1", "b", ""),
     ]
+
+
+def test_dropped_download_resumes_where_it_stopped(misbehaving: str) -> None:
+    digest = Digest.of(FLAKY)
+
+    async def go() -> None:
+        async with RegistryClient(misbehaving) as client:
+            data = b"".join([c async for c in client.open_blob("flaky", digest, len(FLAKY))])
+            assert data == FLAKY
+            with pytest.raises(RemoteUnreachable, match="dropped"):
+                async for _ in client.open_blob("dead", digest, len(FLAKY)):
+                    pass
+
+    FLAKY_RANGES.clear()
+    run(go())
+    half = len(FLAKY) // 2
+    assert FLAKY_RANGES[:2] == [None, f"bytes={half}-"]
+    assert len(FLAKY_RANGES) == 2 + 1 + ClientOptions().resume_attempts  # then it gives up

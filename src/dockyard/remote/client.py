@@ -21,9 +21,9 @@ from dockyard.domain import mediatypes as mt
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import DockyardError
 from dockyard.domain.manifests import Descriptor, parse_manifest
-from dockyard.remote import uploads
+from dockyard.remote import downloads, uploads
 from dockyard.remote.auth import Credentials, Scopes
-from dockyard.remote.content import FetchedManifest, manifest_media_type, verified
+from dockyard.remote.content import FetchedManifest, manifest_media_type
 from dockyard.remote.errors import (
     DigestMismatch,
     RemoteBlobNotFound,
@@ -32,7 +32,7 @@ from dockyard.remote.errors import (
     RemoteNotFound,
     RemoteRepositoryNotFound,
 )
-from dockyard.remote.transport import ClientOptions, Transport, loggable
+from dockyard.remote.transport import ClientOptions, Transport
 
 __all__ = ["ManifestHead", "PushedManifest", "RegistryClient", "pull_scope", "push_scope"]
 
@@ -40,7 +40,6 @@ __all__ = ["ManifestHead", "PushedManifest", "RegistryClient", "pull_scope", "pu
 MANIFEST_ACCEPT = ", ".join(
     [mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.DOCKER_MANIFEST]
 )
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 
 
@@ -205,7 +204,7 @@ class RegistryClient:
                 t.url(f"/v2/{repository}/blobs/{digest}"),
                 scopes=push_scope(repository) if push else pull_scope(repository),
                 what=f"blob {repository}@{digest}",
-                expect=(200, *_REDIRECTS),
+                expect=(200, *downloads.REDIRECTS),
                 not_found=RemoteBlobNotFound,
             )
         except RemoteNotFound:
@@ -218,49 +217,11 @@ class RegistryClient:
     ) -> AsyncIterator[bytes]:
         """The blob's bytes, streamed; follows redirects (to blob storage, e.g. presigned S3
         URLs) without sending the registry's credentials to another host. Raises
-        DigestMismatch before the last chunk when the bytes are not the blob asked for.
-        Close the iterator (``aclose``) when leaving it early."""
-        t = self.transport
-        what = f"blob {repository}@{digest}"
-        url = t.url(f"/v2/{repository}/blobs/{digest}")
-        response = await t.send(
-            "GET",
-            url,
-            scopes=pull_scope(repository),
-            what=what,
-            stream=True,
-            expect=(200, *_REDIRECTS),
-            not_found=RemoteBlobNotFound,
-        )
-        authorization = response.request.headers.get("authorization")
-        for _ in range(self.options.max_redirects):
-            if response.status_code not in _REDIRECTS:
-                break
-            location = response.headers.get("location")
-            await response.aclose()
-            if not location:
-                raise RemoteInvalidResponse(self.registry, f"{what}: a redirect without Location")
-            url = url.join(location)
-            # The registry's credentials are for the registry: storage gets a bare GET.
-            headers = (
-                {"Authorization": authorization} if authorization and t.same_origin(url) else {}
-            )
-            with t.errors(f"{what} from {loggable(url)}"):
-                response = await t.http.send(
-                    t.http.build_request("GET", url, headers=headers), stream=True
-                )
-            if response.status_code not in (200, *_REDIRECTS):
-                async with _closing(response):
-                    await t.raise_for(response, f"{what} from {loggable(url)}", RemoteBlobNotFound)
-        if response.status_code != 200:
-            await response.aclose()
-            raise RemoteInvalidResponse(self.registry, f"{what}: too many redirects")
-        async with _closing(response):
-            with t.errors(what):
-                async for chunk in verified(
-                    response.aiter_bytes(), self.registry, what, digest, size
-                ):
-                    yield chunk
+        DigestMismatch before the last chunk when the bytes are not the blob asked for;
+        resumes a dropped connection (``downloads.py``). Close the iterator (``aclose``)
+        when leaving it early."""
+        async for chunk in downloads.open_blob(self.transport, repository, digest, size):
+            yield chunk
 
     async def push_blob(
         self,

@@ -64,6 +64,8 @@ class ClientOptions:
     chunk_size: int = 16 * MiB
     max_manifest_bytes: int = 4 * MiB
     max_redirects: int = 5
+    # A blob download whose connection drops resumes (Range) at most this many times.
+    resume_attempts: int = 3
     user_agent: str = "dockyard"
     # HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE from the environment, as other tools read
     # them: a server that reaches registries through an egress proxy or a private CA.
