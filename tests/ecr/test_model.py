@@ -35,6 +35,8 @@ from dockyard.api.ecr.operations import HANDLERS
 from dockyard.api.ecr.shapes import Shape, check_output, compile_pattern, load_model
 from tests.support.ecr import ACCOUNT, extended_client, push_layer_api, upload_layer
 from tests.support.images import OCI_MANIFEST, make_image, sha256_digest
+from tests.support.secrets import secrets_client
+from tests.support.servers import free_port
 
 MODEL = load_model()
 
@@ -94,6 +96,11 @@ IMPLEMENTED = {
     "StopReplicationBackfill",
     "ListReplicationBackfills",
     "DescribeReplicationBackfillResults",
+    "CreatePullThroughCacheRule",
+    "DescribePullThroughCacheRules",
+    "UpdatePullThroughCacheRule",
+    "DeletePullThroughCacheRule",
+    "ValidatePullThroughCacheRule",
 }
 
 POLICY = (
@@ -659,6 +666,39 @@ def case_describe_image_replication_status(w: World) -> Cases:
     ]
 
 
+def _cache_secret(w: World) -> str:
+    made = secrets_client(w.ecr.meta.endpoint_url).create_secret(
+        Name=f"ecr-pullthroughcache/model-{uuid.uuid4().hex[:8]}",
+        SecretString='{"username": "model", "accessToken": "model-token"}',
+    )
+    return str(made["ARN"])
+
+
+_ECR_UPSTREAM = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
+_CACHE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/model-cache"
+
+
+def _stored_rule(w: World) -> str:
+    prefix = f"m-{uuid.uuid4().hex[:10]}"
+    # Nobody listens there: validation answers at once, without the network.
+    url = f"http://127.0.0.1:{free_port()}"
+    w.ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=url)
+    return prefix
+
+
+def case_create_pull_through_cache_rule(w: World) -> Cases:
+    # upstreamRegistry is the enum's first value, ecr: an ECR host, with a role.
+    return [
+        {
+            "ecrRepositoryPrefix": f"m-{uuid.uuid4().hex[:10]}",
+            "upstreamRegistryUrl": _ECR_UPSTREAM,
+            "credentialArn": _cache_secret(w),
+            "customRoleArn": _CACHE_ROLE,
+            "upstreamRepositoryPrefix": "team",
+        }
+    ]
+
+
 def _backfill(w: World) -> str:
     return str(w.ecr.start_replication_backfill(repositoryName=w.repo)["backfill"]["backfillId"])
 
@@ -679,6 +719,32 @@ def case_list_replication_backfills(w: World) -> Cases:
 
 def case_describe_replication_backfill_results(w: World) -> Cases:
     return [{"backfillId": _backfill(w), "nextToken": encode_token(0), "maxResults": 5}]
+
+
+def case_describe_pull_through_cache_rules(w: World) -> Cases:
+    prefixes = sorted([_stored_rule(w), _stored_rule(w)])
+    token = w.ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=prefixes, maxResults=1)[
+        "nextToken"
+    ]
+    return [{"ecrRepositoryPrefixes": prefixes, "nextToken": token, "maxResults": 1}]
+
+
+def case_update_pull_through_cache_rule(w: World) -> Cases:
+    return [
+        {
+            "ecrRepositoryPrefix": _stored_rule(w),
+            "credentialArn": _cache_secret(w),
+            "customRoleArn": _CACHE_ROLE,
+        }
+    ]
+
+
+def case_delete_pull_through_cache_rule(w: World) -> Cases:
+    return [{"ecrRepositoryPrefix": _stored_rule(w)}]
+
+
+def case_validate_pull_through_cache_rule(w: World) -> Cases:
+    return [{"ecrRepositoryPrefix": _stored_rule(w)}]
 
 
 CASES: dict[str, Callable[[World], Cases]] = {

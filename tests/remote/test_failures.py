@@ -11,16 +11,23 @@ import email.utils
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tests.remote.conftest import run
-from tests.remote.peers import ThreadedServer, digest_of, listening_socket, push_with_skopeo
+from tests.remote.peers import (
+    Recorder,
+    ThreadedServer,
+    digest_of,
+    listening_socket,
+    push_with_skopeo,
+)
 from tests.support.images import make_image
 from tests.support.servers import Registry, free_port
 
@@ -31,6 +38,7 @@ from dockyard.remote import (
     DigestMismatch,
     RegistryClient,
     RemoteBlobNotFound,
+    RemoteInvalidResponse,
     RemoteManifestNotFound,
     RemoteRateLimited,
     RemoteServerError,
@@ -48,6 +56,9 @@ pytestmark = pytest.mark.timeout(120)
 REAL = make_image("remote-failures-real", layers=1)
 OTHER_BYTES = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
 SCHEMA1 = json.dumps({"schemaVersion": 1, "name": "old", "tag": "v1", "fsLayers": []}).encode()
+
+
+UPLOADS: list[tuple[str, str, str, str]] = []  # (method, path, _state, Content-Range)
 
 
 def _misbehaving_app() -> Starlette:
@@ -74,6 +85,9 @@ def _misbehaving_app() -> Starlette:
             )
         if name == "image":  # a real image whose layer comes back wrong (see blob)
             return Response(REAL.manifest.data, media_type=REAL.manifest.media_type)
+        if name in ("token-limited", "token-broken"):  # the token service is what fails
+            realm = f"{request.base_url}{name}"
+            return error(401, "UNAUTHORIZED", {"WWW-Authenticate": f'Bearer realm="{realm}"'})
         if name == "limited":
             return error(429, "TOOMANYREQUESTS", {"Retry-After": "7"})
         if name == "limited-date":
@@ -97,9 +111,41 @@ def _misbehaving_app() -> Starlette:
                 return Response(data, media_type="application/octet-stream")
         return error(404, "BLOB_UNKNOWN")
 
+    async def token_limited(request: Request) -> Response:
+        return error(429, "TOOMANYREQUESTS", {"Retry-After": "3"})
+
+    async def token_broken(request: Request) -> Response:
+        return error(502, "UNAVAILABLE")
+
+    async def upload_start(request: Request) -> Response:
+        UPLOADS.append(("POST", request.url.path, "", ""))
+        location = f"/v2/{request.path_params['name']}/blobs/uploads/s1?_state=a"
+        return Response(status_code=202, headers={"Location": location, "Range": "0-0"})
+
+    async def upload_step(request: Request) -> Response:
+        """Moves the session to another absolute URL after the first chunk, then claims
+        to hold less than the second chunk sent."""
+        body = await request.body()
+        state = request.query_params.get("_state", "")
+        step = (request.method, request.url.path, state, request.headers.get("content-range", ""))
+        UPLOADS.append(step)
+        if request.method == "DELETE":
+            return Response(status_code=204)
+        end = int(step[3].partition("-")[2])
+        assert len(body) == int(request.headers["content-length"])
+        if state == "a":
+            moved = f"{request.base_url}moved/s1?_state=b"
+            return Response(status_code=202, headers={"Location": moved, "Range": f"0-{end}"})
+        return Response(status_code=202, headers={"Range": f"0-{end - 100}"})
+
     n = "/v2/{name:path}"
     return Starlette(
         routes=[
+            Route(n + "/blobs/uploads/", upload_start, methods=["POST"]),
+            Route(n + "/blobs/uploads/s1", upload_step, methods=["PATCH", "DELETE"]),
+            Route("/moved/s1", upload_step, methods=["PATCH", "DELETE"]),
+            Route("/token-limited", token_limited),
+            Route("/token-broken", token_broken),
             Route("/v2/", base),
             Route(n + "/manifests/{reference}", manifest),
             Route(n + "/blobs/{digest}", blob),
@@ -132,10 +178,12 @@ def test_blob_digest_mismatch_stores_nothing(misbehaving: str, dockyard_registry
     target = f"mismatch/{uuid.uuid4().hex[:10]}"
     layer = REAL.layers[0]
 
+    wire = Recorder()
+
     async def go() -> None:
         async with (
             RegistryClient(misbehaving) as bad,
-            RegistryClient(dockyard_registry.url) as dock,
+            RegistryClient(dockyard_registry.url, transport=wire) as dock,
         ):
             with pytest.raises(DigestMismatch) as caught:
                 await copy_image(RemoteSource(bad, "image"), RemoteSink(dock, target), "v1")
@@ -146,6 +194,10 @@ def test_blob_digest_mismatch_stores_nothing(misbehaving: str, dockyard_registry
                 await dock.get_manifest(target, "v1")
 
     run(go())
+    # The abandoned upload session was cancelled, not left to expire.
+    [cancel] = [s for s in wire.seen if s.method == "DELETE"]
+    assert "/blobs/uploads/" in cancel.url.path and cancel.status in (200, 202, 204)
+    assert httpx.get(str(cancel.url)).status_code == 404
 
 
 def test_rate_limited_and_server_errors(misbehaving: str) -> None:
@@ -162,6 +214,14 @@ def test_rate_limited_and_server_errors(misbehaving: str) -> None:
                 await client.get_manifest("broken", "v1")
             assert broken.value.status == 503
             assert isinstance(broken.value, RemoteUnavailable)
+            # The same when it is the token service that is overwhelmed or down.
+            with pytest.raises(RemoteRateLimited) as token_limited:
+                await client.get_manifest("token-limited", "v1")
+            assert token_limited.value.retry_after == 3
+        async with RegistryClient(misbehaving) as client:  # one realm per registry client
+            with pytest.raises(RemoteServerError) as token_broken:
+                await client.get_manifest("token-broken", "v1")
+            assert token_broken.value.status == 502
 
     run(go())
 
@@ -211,3 +271,30 @@ def test_unreachable_and_slow_hosts() -> None:
                 assert time.monotonic() - started < 5
 
     run(go())
+
+
+def test_chunked_upload_follows_location_and_checks_range(misbehaving: str) -> None:
+    """Each chunk goes where the last answer's Location said (relative or absolute, query
+    and all); an answer whose Range holds less than was sent stops the push, and the
+    session is cancelled at its latest Location."""
+    data = bytes(range(256)) * 1024  # 256 KiB
+    descriptor = Descriptor("application/octet-stream", Digest.of(data), len(data))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 10_000):
+            yield data[start : start + 10_000]
+
+    async def go() -> None:
+        small = ClientOptions(chunk_size=64 * 1024)
+        async with RegistryClient(misbehaving, options=small) as client:
+            with pytest.raises(RemoteInvalidResponse, match="holds bytes 0-130971 after"):
+                await client.push_blob("shortrange", descriptor, chunks, check_exists=False)
+
+    UPLOADS.clear()
+    run(go())
+    assert UPLOADS == [
+        ("POST", "/v2/shortrange/blobs/uploads/", "", ""),
+        ("PATCH", "/v2/shortrange/blobs/uploads/s1", "a", "0-65535"),
+        ("PATCH", "/moved/s1", "b", "65536-131071"),
+        ("DELETE", "/moved/s1", "b", ""),
+    ]

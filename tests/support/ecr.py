@@ -67,14 +67,18 @@ class AwsCliError(AssertionError):
 
 
 class AwsCli:
-    """``aws --endpoint-url URL ecr ... --output json`` with the root keys in the env."""
+    """``aws --endpoint-url URL ecr ... --output json`` with the root keys in the env
+    (``service``: another service's commands, e.g. ``secretsmanager``)."""
 
-    def __init__(self, endpoint: str, env: dict[str, str]) -> None:
+    def __init__(self, endpoint: str, env: dict[str, str], service: str = "ecr") -> None:
         self.endpoint = endpoint
         self.env = env
+        self.service = service
 
     def raw(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = ["aws", "--endpoint-url", self.endpoint, "--output", "json", "ecr", *args]
+        command = [
+            "aws", "--endpoint-url", self.endpoint, "--output", "json", self.service, *args
+        ]  # fmt: skip
         return subprocess.run(
             command, env=self.env, capture_output=True, text=True, timeout=60, check=False
         )

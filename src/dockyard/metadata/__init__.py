@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from dockyard.metadata import migrate
 from dockyard.metadata.backfills import BackfillStore
+from dockyard.metadata.cache_rules import CacheRuleStore
 from dockyard.metadata.content import ContentStore
 from dockyard.metadata.database import create_database_engine
 from dockyard.metadata.garbage import GarbageStore
@@ -20,6 +21,7 @@ from dockyard.metadata.policies import PolicyStore, PolicyText, RepositoryFacts
 from dockyard.metadata.replication import ReplicationStore
 from dockyard.metadata.repositories import RepositoryStore
 from dockyard.metadata.scans import ScanStore
+from dockyard.metadata.secrets import SealedVersion, SecretStore
 from dockyard.metadata.templates import TemplateStore
 from dockyard.metadata.vulndb import VulnStore
 
@@ -39,6 +41,8 @@ class Metadata:
     scans: ScanStore
     templates: TemplateStore
     vulns: VulnStore
+    cache_rules: CacheRuleStore
+    secrets: SecretStore
     engine: Engine
 
     def close(self) -> None:
@@ -70,12 +74,15 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         scans=ScanStore(engine),
         templates=TemplateStore(engine),
         vulns=VulnStore(engine),
+        cache_rules=CacheRuleStore(engine),
+        secrets=SecretStore(engine),
         engine=engine,
     )
 
 
 __all__ = [
     "BackfillStore",
+    "CacheRuleStore",
     "ContentStore",
     "GarbageStore",
     "IdentityStore",
@@ -91,6 +98,8 @@ __all__ = [
     "RepositoryFacts",
     "RepositoryStore",
     "ScanStore",
+    "SealedVersion",
+    "SecretStore",
     "StoredPolicy",
     "StoredPreview",
     "TemplateStore",

@@ -547,3 +547,53 @@ replication_backfill_items = Table(
     Column("failure_code", String(64)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Pull-through cache rules, one per (account, region, ecrRepositoryPrefix). ``upstream_kind``
+# is botocore's UpstreamRegistry value, or "generic" for any OCI registry by URL.
+pull_through_cache_rules = Table(
+    "pull_through_cache_rules",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("prefix", String(64), primary_key=True),
+    Column("upstream_kind", String(64), nullable=False),
+    Column("upstream_url", String(2048), nullable=False),
+    Column("upstream_prefix", String(64)),
+    Column("credential_arn", String(1024)),
+    Column("custom_role_arn", String(2048)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Secrets Manager's secrets, one per (account, region, name). A name is held by one secret at
+# a time, scheduled for deletion or not; ``suffix`` makes its ARN its own.
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("suffix", String(6), nullable=False),
+    Column("description", String(2048)),
+    Column("kms_key_id", String(2048)),
+    # [[key, value], ...] in the order given.
+    Column("tags", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("deletion_date", DateTime(timezone=True)),
+    UniqueConstraint("account_id", "region", "name"),
+)
+
+# A secret's versions that carry a stage label. The value is sealed with the secrets key, as
+# access-key secrets are; ``binary`` says it was SecretBinary (sealed as base64 text).
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("secret_id", Integer, ForeignKey("secrets.id", ondelete="CASCADE"), primary_key=True),
+    Column("version_id", String(64), primary_key=True),
+    Column("stages", JSON, nullable=False),
+    Column("binary", Boolean, nullable=False),
+    Column("value_ciphertext", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

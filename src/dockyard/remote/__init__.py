@@ -9,6 +9,20 @@ services use it; it knows nothing of Dockyard's storage, metadata or adapters.
   (Docker Hub's ``library/`` and ``registry-1.docker.io``).
 * ``copy_image`` between an ``ImageSource`` and an ``ImageSink`` (``copy.py``);
   ``RemoteSource`` / ``RemoteSink`` are those protocols over a client.
+
+For example, copying ``alpine:3`` from Docker Hub into another registry::
+
+    hub = resolve_repository("docker.io", "alpine")  # registry-1.docker.io, library/alpine
+    async with (
+        RegistryClient(hub.base_url) as upstream,
+        RegistryClient("https://registry.example.com", Credentials("user", secret)) as target,
+    ):
+        result = await copy_image(
+            RemoteSource(upstream, hub.repository), RemoteSink(target, "mirror/alpine"), "3"
+        )
+
+Errors to expect are in ``errors.py``: ``RemoteUnavailable`` (unreachable, timeout, 429,
+5xx) is worth a retry later or a cached copy; the rest will not change by waiting.
 """
 
 from dockyard.remote.auth import Credentials

@@ -24,9 +24,12 @@ import httpx
 
 from dockyard.remote.errors import (
     RemoteInvalidResponse,
+    RemoteRateLimited,
+    RemoteServerError,
     RemoteTimeout,
     RemoteUnauthorized,
     RemoteUnreachable,
+    parse_retry_after,
 )
 
 __all__ = ["Authenticator", "Challenge", "Credentials", "Scopes", "parse_challenges"]
@@ -180,9 +183,15 @@ class Authenticator:
             raise RemoteUnreachable(
                 self._registry, f"token service: {type(exc).__name__}"
             ) from None
-        if response.status_code in (401, 403):
+        status = response.status_code
+        if status in (401, 403):
             raise RemoteUnauthorized(self._registry, "the token service refused the credentials")
-        if response.status_code != 200:
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            raise RemoteRateLimited(self._registry, "the token service: HTTP 429", retry_after)
+        if status >= 500:
+            raise RemoteServerError(self._registry, f"the token service: HTTP {status}", status)
+        if status != 200:
             raise RemoteInvalidResponse(
                 self._registry, f"the token service answered HTTP {response.status_code}"
             )

@@ -25,6 +25,9 @@ RemoteError
 
 from __future__ import annotations
 
+import time
+from email.utils import parsedate_to_datetime
+
 __all__ = [
     "DigestMismatch",
     "RemoteBlobNotFound",
@@ -42,6 +45,7 @@ __all__ = [
     "RemoteUnavailable",
     "RemoteUnreachable",
     "RemoteUnsupported",
+    "parse_retry_after",
 ]
 
 
@@ -70,6 +74,20 @@ class RemoteRateLimited(RemoteUnavailable):
     def __init__(self, registry: str, message: str, retry_after: float | None) -> None:
         super().__init__(registry, message)
         self.retry_after = retry_after  # seconds to wait, from Retry-After; None: not said
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 class RemoteServerError(RemoteUnavailable):

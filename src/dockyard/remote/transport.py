@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +33,7 @@ from dockyard.remote.errors import (
     RemoteTimeout,
     RemoteUnauthorized,
     RemoteUnreachable,
+    parse_retry_after,
 )
 
 __all__ = ["ClientOptions", "Transport", "loggable"]
@@ -65,6 +65,9 @@ class ClientOptions:
     max_manifest_bytes: int = 4 * MiB
     max_redirects: int = 5
     user_agent: str = "dockyard"
+    # HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE from the environment, as other tools read
+    # them: a server that reaches registries through an egress proxy or a private CA.
+    trust_env: bool = True
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -126,7 +129,7 @@ class Transport:
             headers={"User-Agent": options.user_agent},
             follow_redirects=False,
             transport=transport,
-            trust_env=False,
+            trust_env=options.trust_env,
         )
         self.auth = Authenticator(self.http, self.registry, credentials, clock)
 
@@ -247,20 +250,6 @@ class Transport:
             code if isinstance(code, str) else None,
             message[:300] if isinstance(message, str) else None,
         )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or an HTTP date)."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _describe(exc: httpx.HTTPError) -> str:

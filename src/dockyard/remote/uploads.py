@@ -11,6 +11,7 @@ registry that kept less is an error, and the caller starts the blob again.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Literal
 
@@ -21,7 +22,7 @@ from dockyard.domain.errors import DockyardError
 from dockyard.domain.manifests import Descriptor
 from dockyard.remote.auth import Scopes
 from dockyard.remote.content import exactly
-from dockyard.remote.errors import DigestMismatch, RemoteInvalidResponse
+from dockyard.remote.errors import DigestMismatch, RemoteError, RemoteInvalidResponse
 from dockyard.remote.transport import Transport
 
 __all__ = ["Outcome", "push_blob"]
@@ -49,18 +50,18 @@ async def push_blob(
     if response.status_code == 201:
         _check_digest(t, response, digest, what)
         return "mounted"
-    location = _location(t, response, what)
+    session = _Session(_location(t, response, what))
     stream = open_stream()
     try:
         if size <= t.options.chunk_size:
             body: AsyncIterator[bytes] | bytes = exactly(stream, size, what)
             length = size
         else:
-            location = await _send_chunks(t, location, size, stream, scopes, what)
+            await _send_chunks(t, session, size, stream, scopes, what)
             body, length = b"", 0
         response = await t.send(
             "PUT",
-            location.copy_merge_params({"digest": str(digest)}),
+            session.location.copy_merge_params({"digest": str(digest)}),
             scopes=scopes,
             what=what,
             headers={"Content-Type": _OCTETS, "Content-Length": str(length)},
@@ -68,6 +69,9 @@ async def push_blob(
             expect=(200, 201, 204),
         )
         await response.aclose()
+    except Exception:
+        await _cancel(t, session, scopes, what)
+        raise
     finally:
         closer = getattr(stream, "aclose", None)
         if closer is not None:
@@ -76,15 +80,32 @@ async def push_blob(
     return "uploaded"
 
 
+class _Session:
+    """An upload session: where its next request goes (each answer may move it)."""
+
+    def __init__(self, location: httpx.URL) -> None:
+        self.location = location
+
+
+async def _cancel(t: Transport, session: _Session, scopes: Scopes, what: str) -> None:
+    """Best effort: tell the registry a failed upload is abandoned, so that it need not
+    keep the partial bytes until its own expiry. The original failure is what matters."""
+    with contextlib.suppress(RemoteError):
+        response = await t.send(
+            "DELETE", session.location, scopes=scopes, what=what, expect=(200, 202, 204, 404)
+        )
+        await response.aclose()
+
+
 async def _send_chunks(
     t: Transport,
-    location: httpx.URL,
+    session: _Session,
     size: int,
     stream: AsyncIterator[bytes],
     scopes: Scopes,
     what: str,
-) -> httpx.URL:
-    """PATCH the blob in chunks; the Location to close the session at."""
+) -> None:
+    """PATCH the blob in chunks, following the session's Location."""
     source = _Slicer(stream, what)
     offset = 0
     while offset < size:
@@ -92,7 +113,7 @@ async def _send_chunks(
         end = offset + length - 1
         response = await t.send(
             "PATCH",
-            location,
+            session.location,
             scopes=scopes,
             what=what,
             headers={
@@ -111,10 +132,9 @@ async def _send_chunks(
                 f"{what}: the registry holds bytes 0-{held} after a chunk ending at {end}",
             )
         if response.headers.get("location"):
-            location = _location(t, response, what)
+            session.location = _location(t, response, what)
         offset += length
     await source.expect_end(size)
-    return location
 
 
 class _Slicer:

@@ -30,6 +30,7 @@ from dockyard.services.authorization import (
 )
 from dockyard.services.backfills import Backfills
 from dockyard.services.blobs import Blobs
+from dockyard.services.cache_rules import CacheRules
 from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import Deleter
 from dockyard.services.gc import GarbageCollector
@@ -45,6 +46,7 @@ from dockyard.services.pulls import Pulls
 from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
+from dockyard.services.secrets import Secrets
 from dockyard.services.templates import DEFAULT_CREATE_ON_PUSH, Templates
 from dockyard.services.threads import blocking, quick_read
 from dockyard.services.uploads import Uploads
@@ -93,7 +95,9 @@ class Registry:
             settings.idempotent_immutable_repush,
             self._creatable_on_push,
         )
-        self.deleter = Deleter(metadata.content, metadata.repositories)
+        self.deleter = Deleter(
+            metadata.content, metadata.repositories, metadata.cache_rules, metadata.secrets
+        )
         self.repositories = Repositories(metadata.repositories)
         self.images = Images(metadata.images, self.manifests, self.deleter, self.pulls)
         self.layers = Layers(self.uploads, self.blobs, metadata.images)
@@ -112,6 +116,9 @@ class Registry:
         )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
         self.templates = Templates(metadata.templates, self.repositories, self.authz.forget)
+        # Secrets Manager's secrets are sealed with the key that seals access-key secrets.
+        self.secrets = Secrets(metadata.secrets, identity.box, self.deleter)
+        self.cache_rules = CacheRules(metadata.cache_rules, self.secrets, self.deleter)
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
