@@ -10,7 +10,7 @@ botocore's model and refuses a name botocore already has: an ECR release that br
 operation of the same name must be looked at, not shadowed.
 
 A few members are added to ECR's own shapes as well (``AMENDMENTS``): a replication
-rule's tag filters and delete propagation. ECR's members keep their shapes, so an ECR
+rule's tag filters. ECR's members keep their shapes, so an ECR
 configuration reads and answers exactly as in ECR; the additions appear only where used.
 
 ``python -m dockyard.api.ecr.extensions DIR`` writes the extended model where botocore
@@ -183,18 +183,13 @@ SHAPES: dict[str, dict[str, Any]] = {
 
 # Members Dockyard adds to ECR's own shapes. ECR's members keep their shapes and
 # meaning; a member of the same name in a newer botocore is refused, as a clashing
-# operation is. A replication rule may filter on tags and propagate deletes.
+# operation is. A replication rule may filter on tags.
 AMENDMENTS: dict[str, dict[str, Any]] = {
     "ReplicationRule": {
         "imageTagFilters": _member(
             "ReplicationImageTagFilterList",
             "Only images with a tag that one of these WILDCARD patterns matches are "
             "replicated, with the tags that match (a Dockyard extension).",
-        ),
-        "propagateDeletes": _member(
-            "ReplicationPropagateDeletes",
-            "When true, an image deleted in the source repository is deleted at this "
-            "rule's destinations, where replication created it (a Dockyard extension).",
         ),
     },
 }
@@ -225,7 +220,6 @@ SHAPES.update(
             "max": 100,
             "min": 0,
         },
-        "ReplicationPropagateDeletes": {"type": "boolean"},
     }
 )
 
