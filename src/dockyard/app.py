@@ -30,6 +30,7 @@ from dockyard.api.oci.errors import (
     handle_unexpected,
 )
 from dockyard.api.oci.token import token_endpoint
+from dockyard.api.secretsmanager.service import SERVICE as SECRETS_MANAGER
 from dockyard.api.sts.service import SERVICE as STS
 from dockyard.auth import keys
 from dockyard.config import Settings, public_url, region_list
@@ -160,8 +161,13 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
     app = Starlette(
         routes=[
             *oci_routes(),
-            # Every AWS API (ECR, IAM, STS), told apart by target header or signing scope.
-            Route("/", aws_endpoint(Router([ECR, IAM, STS], default=ECR)), methods=["POST"]),
+            # Every AWS API (ECR, IAM, STS, Secrets Manager), told apart by target header or
+            # signing scope.
+            Route(
+                "/",
+                aws_endpoint(Router([ECR, IAM, STS, SECRETS_MANAGER], default=ECR)),
+                methods=["POST"],
+            ),
             # The Basic challenge's realm, for clients that fetch a token there anyway.
             Route("/", token_endpoint, methods=["GET"]),
             Route("/livez", livez, methods=["GET", "HEAD"]),

@@ -10,6 +10,7 @@ from dockyard.api.aws.model import load_model
 from dockyard.api.aws.registry import OperationRegistry, UnknownOperationName
 from dockyard.api.ecr.operations import OPERATIONS as ECR_OPERATIONS
 from dockyard.api.iam.operations import OPERATIONS as IAM_OPERATIONS
+from dockyard.api.secretsmanager.operations import OPERATIONS as SECRETS_OPERATIONS
 from dockyard.api.sts.operations import OPERATIONS as STS_OPERATIONS
 
 
@@ -45,7 +46,12 @@ def test_registrations_name_their_iam_action() -> None:
 
 
 def test_every_registered_operation_is_in_its_model() -> None:
-    registries: list[OperationRegistry[Any]] = [ECR_OPERATIONS, IAM_OPERATIONS, STS_OPERATIONS]
+    registries: list[OperationRegistry[Any]] = [
+        ECR_OPERATIONS,
+        IAM_OPERATIONS,
+        STS_OPERATIONS,
+        SECRETS_OPERATIONS,
+    ]
     for registry in registries:
         for registration in registry.registrations():
             assert registry.model.operation(registration.operation.name) is registration.operation
@@ -119,3 +125,16 @@ def test_iam_operations_on_an_entity_name_its_arn() -> None:
     for name in IAM_SERVED - unnamed:
         registration = IAM_OPERATIONS.registration(name)
         assert registration is not None and registration.resource is not None, name
+
+
+def test_secrets_manager_serves_what_the_pull_through_cache_needs() -> None:
+    assert set(SECRETS_OPERATIONS) == {
+        "CreateSecret",
+        "PutSecretValue",
+        "GetSecretValue",
+        "DescribeSecret",
+        "ListSecrets",
+        "DeleteSecret",
+    }
+    found = SECRETS_OPERATIONS.registration("GetSecretValue")
+    assert found is not None and found.action == "secretsmanager:GetSecretValue"

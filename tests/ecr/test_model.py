@@ -30,10 +30,13 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from dockyard.api.ecr.context import encode_token
 from dockyard.api.ecr.operations import HANDLERS
 from dockyard.api.ecr.shapes import Shape, check_output, compile_pattern, load_model
-from tests.support.ecr import ACCOUNT, make_client, push_layer_api, upload_layer
+from tests.support.ecr import ACCOUNT, extended_client, push_layer_api, upload_layer
 from tests.support.images import OCI_MANIFEST, make_image, sha256_digest
+from tests.support.secrets import secrets_client
+from tests.support.servers import free_port
 
 MODEL = load_model()
 
@@ -85,6 +88,19 @@ IMPLEMENTED = {
     "DescribeRepositoryCreationTemplates",
     "UpdateRepositoryCreationTemplate",
     "DeleteRepositoryCreationTemplate",
+    "PutReplicationConfiguration",
+    "DescribeImageReplicationStatus",
+    # Dockyard's own, on ECR's door (api/ecr/extensions.py): the client knows them through
+    # the extended model.
+    "StartReplicationBackfill",
+    "StopReplicationBackfill",
+    "ListReplicationBackfills",
+    "DescribeReplicationBackfillResults",
+    "CreatePullThroughCacheRule",
+    "DescribePullThroughCacheRules",
+    "UpdatePullThroughCacheRule",
+    "DeletePullThroughCacheRule",
+    "ValidatePullThroughCacheRule",
 }
 
 POLICY = (
@@ -100,6 +116,10 @@ PATTERN_SAMPLES = {
     "UploadId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
     "LayerDigest": "sha256:" + "0" * 64,
     "ImageTagMutabilityExclusionFilterValue": "dev-*",
+    "Region": "eu-west-1",
+    # Replication filters: a prefix no repository of the session has.
+    "RepositoryFilterValue": "zz-model-no-such-prefix",
+    "ReplicationBackfillId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
     "KmsKeyForRepositoryCreationTemplate": (
         f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f1e2d3c-aaaa-bbbb-cccc-000000000001"
     ),
@@ -240,7 +260,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(endpoint: str) -> Iterator[World]:
-    ecr = make_client(endpoint)
+    ecr = extended_client(endpoint)
     raw = Raw()
     ecr.meta.events.register("after-call.ecr", raw)
     repo = f"model/{uuid.uuid4().hex[:10]}"
@@ -250,6 +270,8 @@ def world(endpoint: str) -> Iterator[World]:
     push_layer_api(ecr, repo, images[1], tag="v2")
     push_layer_api(ecr, repo, images[2])
     yield World(ecr, raw, repo, images[0], images[0].layers[0].digest)
+    # The session's server goes on serving other modules: no replication rule stays.
+    ecr.put_replication_configuration(replicationConfiguration={"rules": []})
 
 
 Cases = list[dict[str, Any]]
@@ -627,6 +649,102 @@ def case_update_repository_creation_template(w: World) -> Cases:
 
 def case_delete_repository_creation_template(w: World) -> Cases:
     return [{"prefix": _stored_template(w)}]
+
+
+def case_put_replication_configuration(w: World) -> Cases:
+    return [{"replicationConfiguration.rules[].destinations[].registryId": ACCOUNT}]
+
+
+def case_describe_image_replication_status(w: World) -> Cases:
+    return [
+        {
+            "repositoryName": w.repo,
+            "imageId.imageDigest": w.tagged.digest,
+            "imageId.imageTag": "v1",
+            "registryId": ACCOUNT,
+        }
+    ]
+
+
+def _cache_secret(w: World) -> str:
+    made = secrets_client(w.ecr.meta.endpoint_url).create_secret(
+        Name=f"ecr-pullthroughcache/model-{uuid.uuid4().hex[:8]}",
+        SecretString='{"username": "model", "accessToken": "model-token"}',
+    )
+    return str(made["ARN"])
+
+
+_ECR_UPSTREAM = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
+_CACHE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/model-cache"
+
+
+def _stored_rule(w: World) -> str:
+    prefix = f"m-{uuid.uuid4().hex[:10]}"
+    # Nobody listens there: validation answers at once, without the network.
+    url = f"http://127.0.0.1:{free_port()}"
+    w.ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=url)
+    return prefix
+
+
+def case_create_pull_through_cache_rule(w: World) -> Cases:
+    # upstreamRegistry is the enum's first value, ecr: an ECR host, with a role.
+    return [
+        {
+            "ecrRepositoryPrefix": f"m-{uuid.uuid4().hex[:10]}",
+            "upstreamRegistryUrl": _ECR_UPSTREAM,
+            "credentialArn": _cache_secret(w),
+            "customRoleArn": _CACHE_ROLE,
+            "upstreamRepositoryPrefix": "team",
+        }
+    ]
+
+
+def _backfill(w: World) -> str:
+    return str(w.ecr.start_replication_backfill(repositoryName=w.repo)["backfill"]["backfillId"])
+
+
+def case_start_replication_backfill(w: World) -> Cases:
+    return [{"repositoryName": w.repo}]
+
+
+def case_stop_replication_backfill(w: World) -> Cases:
+    return [{"backfillId": _backfill(w)}]
+
+
+def case_list_replication_backfills(w: World) -> Cases:
+    _backfill(w), _backfill(w)
+    token = w.ecr.list_replication_backfills(maxResults=1)["nextToken"]
+    return [{"nextToken": token, "maxResults": 1}]
+
+
+def case_describe_replication_backfill_results(w: World) -> Cases:
+    return [{"backfillId": _backfill(w), "nextToken": encode_token(0), "maxResults": 5}]
+
+
+def case_describe_pull_through_cache_rules(w: World) -> Cases:
+    prefixes = sorted([_stored_rule(w), _stored_rule(w)])
+    token = w.ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=prefixes, maxResults=1)[
+        "nextToken"
+    ]
+    return [{"ecrRepositoryPrefixes": prefixes, "nextToken": token, "maxResults": 1}]
+
+
+def case_update_pull_through_cache_rule(w: World) -> Cases:
+    return [
+        {
+            "ecrRepositoryPrefix": _stored_rule(w),
+            "credentialArn": _cache_secret(w),
+            "customRoleArn": _CACHE_ROLE,
+        }
+    ]
+
+
+def case_delete_pull_through_cache_rule(w: World) -> Cases:
+    return [{"ecrRepositoryPrefix": _stored_rule(w)}]
+
+
+def case_validate_pull_through_cache_rule(w: World) -> Cases:
+    return [{"ecrRepositoryPrefix": _stored_rule(w)}]
 
 
 CASES: dict[str, Callable[[World], Cases]] = {

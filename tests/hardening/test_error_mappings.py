@@ -41,12 +41,16 @@ def _name(cls: type[DockyardError]) -> str:
     return f"{cls.__module__.removeprefix('dockyard.')}.{cls.__qualname__}"
 
 
+# The adapters whose own errors stay inside them.
+_ADAPTERS = ("oci", "ecr", "secretsmanager", "iam", "sts")
+
+
 def _reaches(cls: type[DockyardError], door: str) -> bool:
     """Whether ``cls`` can be raised while ``door`` answers a request. The command line
     answers no request, and each adapter's own errors stay inside it."""
     module = cls.__module__
-    other = {"oci": "dockyard.api.ecr", "ecr": "dockyard.api.oci"}[door]
-    return not module.startswith(("dockyard.cli", other))
+    others = tuple(f"dockyard.api.{name}" for name in _ADAPTERS if name != door)
+    return not module.startswith(("dockyard.cli", *others))
 
 
 def test_the_walk_finds_the_errors_of_every_layer() -> None:

@@ -15,10 +15,12 @@ from dockyard.metadata import Metadata
 from dockyard.metadata.jobs import DONE, FAILED
 from dockyard.services.job_payloads import (
     ActivatePayload,
+    BackfillPayload,
     GcPayload,
     LifecyclePayload,
     LifecycleSweepPayload,
     PermanentJobError,
+    ReplicatePayload,
     RescanPayload,
     RescanSweepPayload,
     ScanPayload,
@@ -41,6 +43,9 @@ EVERY_KIND: list[Any] = [
     ScanPayload(ACCOUNT, REGION, APP, DIGEST),
     RescanSweepPayload(),
     RescanPayload(ACCOUNT, REGION, APP),
+    ReplicatePayload(ACCOUNT, REGION, APP, DIGEST, "registry", "111122223333", "us-east-1"),
+    ReplicatePayload(ACCOUNT, REGION, APP, DIGEST, "registry", ACCOUNT, "us-east-1", "b-1"),
+    BackfillPayload(ACCOUNT, REGION, "3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
 ]
 
 
@@ -67,6 +72,8 @@ def test_the_kinds_are_the_names_in_the_jobs_table() -> None:
         "gc",
         "lifecycle",
         "lifecycle-sweep",
+        "replicate-image",
+        "replication-backfill",
         "rescan-continuous",
         "rescan-repository",
         "scan-image",

@@ -67,14 +67,18 @@ class AwsCliError(AssertionError):
 
 
 class AwsCli:
-    """``aws --endpoint-url URL ecr ... --output json`` with the root keys in the env."""
+    """``aws --endpoint-url URL ecr ... --output json`` with the root keys in the env
+    (``service``: another service's commands, e.g. ``secretsmanager``)."""
 
-    def __init__(self, endpoint: str, env: dict[str, str]) -> None:
+    def __init__(self, endpoint: str, env: dict[str, str], service: str = "ecr") -> None:
         self.endpoint = endpoint
         self.env = env
+        self.service = service
 
     def raw(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = ["aws", "--endpoint-url", self.endpoint, "--output", "json", "ecr", *args]
+        command = [
+            "aws", "--endpoint-url", self.endpoint, "--output", "json", self.service, *args
+        ]  # fmt: skip
         return subprocess.run(
             command, env=self.env, capture_output=True, text=True, timeout=60, check=False
         )
@@ -176,3 +180,48 @@ def regional_client(endpoint: str, region: str, service: str = "ecr", **keys: st
     )
     config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
     return session.client(service, endpoint_url=endpoint, config=config)
+
+
+# --------------------------------------------------------------------------- Dockyard's own
+
+
+def extensions_data_path() -> str:
+    """A directory holding ECR's model with Dockyard's own operations (``AWS_DATA_PATH``
+    for the aws CLI, ``data_path`` for boto3): written once per process."""
+    global _DATA_PATH
+    if _DATA_PATH is None:
+        import tempfile
+        from pathlib import Path
+
+        from dockyard.api.ecr.extensions import write_model
+        from dockyard.api.ecr.shapes import botocore_raw_model
+
+        folder = Path(tempfile.mkdtemp(prefix="dockyard-models-"))
+        write_model(botocore_raw_model(), folder)
+        _DATA_PATH = str(folder)
+    return _DATA_PATH
+
+
+_DATA_PATH: str | None = None
+
+
+def extended_client(
+    endpoint: str, region: str = REGION, *, validate: bool = True, **keys: str
+) -> Any:
+    """A boto3 ECR client that also knows Dockyard's own operations (the backfills)."""
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.set_config_variable("data_path", extensions_data_path())
+    session = boto3.session.Session(
+        aws_access_key_id=keys.get("access_key_id", ROOT_ACCESS_KEY_ID),
+        aws_secret_access_key=keys.get("secret_access_key", ROOT_SECRET_ACCESS_KEY),
+        region_name=region,
+        botocore_session=core,
+    )
+    config = Config(
+        retries={"max_attempts": 1, "mode": "standard"},
+        read_timeout=60,
+        parameter_validation=validate,
+    )
+    return session.client("ecr", endpoint_url=endpoint, config=config)

@@ -16,10 +16,12 @@ from botocore.validate import ParamValidator
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dockyard.api.ecr import extensions
 from dockyard.api.ecr.shapes import (
     PATTERN_REWRITES,
     SerializationError,
     ShapeViolation,
+    botocore_raw_model,
     check_output,
     compile_pattern,
     decode_body,
@@ -48,7 +50,9 @@ def violation(operation: str, body: dict[str, Any], **kw: Any) -> ShapeViolation
 def test_model_loads_once_and_knows_its_operations() -> None:
     assert load_model() is MODEL
     assert MODEL.target_prefix == "AmazonEC2ContainerRegistry_V20150921"
-    assert set(MODEL.operations) == set(BOTO_ECR.operation_names)
+    # botocore's operations, and Dockyard's own kept apart (api/ecr/extensions.py).
+    assert set(MODEL.operations) == set(BOTO_ECR.operation_names) | set(extensions.OPERATIONS)
+    assert not set(BOTO_ECR.operation_names) & set(extensions.OPERATIONS)
     op = MODEL.operation("CreateRepository")
     assert op is not None
     assert op.input_shape is not None and op.input_shape.name == "CreateRepositoryRequest"
@@ -56,6 +60,21 @@ def test_model_loads_once_and_knows_its_operations() -> None:
     assert (op.http.method, op.http.request_uri) == ("POST", "/")
     assert "RepositoryAlreadyExistsException" in op.errors
     assert op.target == "AmazonEC2ContainerRegistry_V20150921.CreateRepository"
+
+
+def test_an_extension_never_shadows_an_ecr_operation() -> None:
+    raw = botocore_raw_model()
+    raw["operations"]["StartReplicationBackfill"] = raw["operations"]["PutImage"]
+    with pytest.raises(RuntimeError, match="StartReplicationBackfill"):
+        extensions.extend(raw)
+    extended = extensions.extend(botocore_raw_model())
+    assert extended["operations"]["StopReplicationBackfill"]["input"] == {
+        "shape": "StopReplicationBackfillRequest"
+    }
+    found = MODEL.operation("StartReplicationBackfill")
+    assert found is not None
+    assert found.target == "AmazonEC2ContainerRegistry_V20150921.StartReplicationBackfill"
+    assert MODEL.error_status("ReplicationBackfillNotFoundException") == 400
 
 
 @pytest.mark.parametrize("name", ["Nope", "createRepository", "", "__init__", "CreateRepository "])

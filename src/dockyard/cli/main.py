@@ -11,6 +11,7 @@ from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
 from dockyard.cli.lifecycle import lifecycle
 from dockyard.cli.migrate_storage import migrate_storage
+from dockyard.cli.replication import replication
 from dockyard.cli.sbom import sbom
 from dockyard.cli.serve import serve, settings_epilog
 from dockyard.cli.status import jobs, usage
@@ -34,6 +35,7 @@ app.add_typer(accounts, name="accounts")
 app.add_typer(lifecycle, name="lifecycle")
 app.add_typer(vulndb, name="vulndb")
 app.add_typer(db, name="db")
+app.add_typer(replication, name="replication")
 
 
 @app.callback()

@@ -54,7 +54,16 @@ DockyardError
 ├── DeleteConflict         IAM: a delete of an entity that still has keys, members or policies
 ├── LimitExceeded          a quota (IAM: two access keys per user; creation templates)
 ├── TemplateAlreadyExists / TemplateNotFound / TemplateInvalid   creation templates
-└── RegionNotServed        a registry host naming a region the deployment does not serve
+├── RegionNotServed        a registry host naming a region the deployment does not serve
+├── ReplicationConfigurationInvalid   a replication configuration against ECR's rules
+├── BackfillNotFound       no replication backfill of that id in the registry
+├── CacheRuleAlreadyExists / CacheRuleNotFound   pull-through cache rules, by prefix
+├── UpstreamUnsupported    a pull-through cache upstream Dockyard cannot name the kind of
+├── SecretNotFound         no secret of that name or ARN in the registry's account and region
+├── SecretAlreadyExists    a secret of that name exists
+├── SecretMarkedForDeletion  a secret scheduled for deletion asked to serve or change
+├── SecretUndecryptable    a stored secret this node's secrets key does not open
+└── SecretRequestInvalid   a secret request the secret's state or its members rule out
 """
 
 from __future__ import annotations
@@ -620,3 +629,112 @@ class RegionNotServed(DockyardError):
 
     def describe(self) -> str:
         return f"no registry here serves region '{self.region}' (host {self.host})"
+
+
+class ReplicationConfigurationInvalid(DockyardError):
+    """A replication configuration the model allows but ECR's rules do not (a destination
+    that is the source itself, more unique destinations than allowed)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where, self.reason = where, reason
+
+    def describe(self) -> str:
+        return f"Invalid parameter at '{self.where}' failed to satisfy constraint: '{self.reason}'"
+
+
+class BackfillNotFound(DockyardError):
+    def __init__(self, backfill_id: str, registry_id: str) -> None:
+        self.backfill_id, self.registry_id = backfill_id, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The replication backfill with id '{self.backfill_id}' does not exist "
+            f"in the registry with id '{self.registry_id}'"
+        )
+
+
+class CacheRuleAlreadyExists(DockyardError):
+    def __init__(self, prefix: str, registry_id: str) -> None:
+        self.prefix, self.registry_id = prefix, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"A pull through cache rule with the ecrRepositoryPrefix '{self.prefix}' already "
+            f"exists in the registry with id '{self.registry_id}'"
+        )
+
+
+class CacheRuleNotFound(DockyardError):
+    def __init__(self, prefix: str, registry_id: str) -> None:
+        self.prefix, self.registry_id = prefix, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The pull through cache rule with the ecrRepositoryPrefix '{self.prefix}' does "
+            f"not exist in the registry with id '{self.registry_id}'"
+        )
+
+
+class UpstreamUnsupported(DockyardError):
+    """An upstream registry URL that is none of the kinds ECR knows and no http(s) URL of a
+    registry of any kind either."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, reason
+
+    def describe(self) -> str:
+        return f"Unsupported upstream registry '{self.url[:256]}': {self.reason}"
+
+
+class SecretNotFound(DockyardError):
+    """``secret_id`` is what the request named (a name or an ARN), never a value."""
+
+    def __init__(self, secret_id: str, what: str = "secret") -> None:
+        self.secret_id, self.what = secret_id, what
+
+    def describe(self) -> str:
+        return f"Dockyard's Secrets Manager can't find the {self.what} '{self.secret_id[:2048]}'"
+
+
+class SecretAlreadyExists(DockyardError):
+    def __init__(self, name: str, detail: str = "") -> None:
+        self.name, self.detail = name, detail
+
+    def describe(self) -> str:
+        return self.detail or f"A secret named '{self.name}' already exists"
+
+
+class SecretMarkedForDeletion(DockyardError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def describe(self) -> str:
+        return (
+            f"The secret '{self.name}' is scheduled for deletion: it can neither serve "
+            "its value nor change until it is gone"
+        )
+
+
+class SecretUndecryptable(DockyardError):
+    """The stored value does not open with this node's secrets key (a node started with
+    another key than the one that sealed it)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def describe(self) -> str:
+        return (
+            f"The value of the secret '{self.name}' cannot be decrypted with this server's "
+            "secrets key"
+        )
+
+
+class SecretRequestInvalid(DockyardError):
+    """Secrets Manager's InvalidRequestException: members that cannot go together, or a
+    request the secret's state rules out."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason

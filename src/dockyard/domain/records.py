@@ -110,6 +110,7 @@ class PutOutcome:
     new_manifest: bool
     tag_moved: bool
     restored: bool = False  # an archived image pushed again
+    replica: bool = False  # written by replication, which replicates no replica again
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dockyard.metadata import migrate
+from dockyard.metadata.backfills import BackfillStore
+from dockyard.metadata.cache_rules import CacheRuleStore
 from dockyard.metadata.content import ContentStore
 from dockyard.metadata.database import create_database_engine
 from dockyard.metadata.garbage import GarbageStore
@@ -16,8 +18,10 @@ from dockyard.metadata.images import ImageStore
 from dockyard.metadata.jobs import JobRecord, JobStore
 from dockyard.metadata.lifecycle import ImageFacts, LifecycleStore, StoredPolicy, StoredPreview
 from dockyard.metadata.policies import PolicyStore, PolicyText, RepositoryFacts
+from dockyard.metadata.replication import ReplicationStore
 from dockyard.metadata.repositories import RepositoryStore
 from dockyard.metadata.scans import ScanStore
+from dockyard.metadata.secrets import SealedVersion, SecretStore
 from dockyard.metadata.templates import TemplateStore
 from dockyard.metadata.vulndb import VulnStore
 
@@ -32,9 +36,13 @@ class Metadata:
     jobs: JobStore
     lifecycle: LifecycleStore
     policies: PolicyStore
+    replication: ReplicationStore
+    backfills: BackfillStore
     scans: ScanStore
     templates: TemplateStore
     vulns: VulnStore
+    cache_rules: CacheRuleStore
+    secrets: SecretStore
     engine: Engine
 
     def close(self) -> None:
@@ -61,14 +69,20 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         jobs=JobStore(engine),
         lifecycle=LifecycleStore(engine),
         policies=PolicyStore(engine),
+        replication=ReplicationStore(engine),
+        backfills=BackfillStore(engine),
         scans=ScanStore(engine),
         templates=TemplateStore(engine),
         vulns=VulnStore(engine),
+        cache_rules=CacheRuleStore(engine),
+        secrets=SecretStore(engine),
         engine=engine,
     )
 
 
 __all__ = [
+    "BackfillStore",
+    "CacheRuleStore",
     "ContentStore",
     "GarbageStore",
     "IdentityStore",
@@ -80,9 +94,12 @@ __all__ = [
     "Metadata",
     "PolicyStore",
     "PolicyText",
+    "ReplicationStore",
     "RepositoryFacts",
     "RepositoryStore",
     "ScanStore",
+    "SealedVersion",
+    "SecretStore",
     "StoredPolicy",
     "StoredPreview",
     "TemplateStore",

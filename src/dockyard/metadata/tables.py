@@ -478,3 +478,122 @@ repository_creation_templates = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Replication (ECR's PutReplicationConfiguration), one configuration per registry: its
+# rules as the API gives them ({"destinations": [{"region", "registryId"}],
+# "repositoryFilters": [{"filter", "filterType"}]}), an empty list for none.
+replication_configurations = Table(
+    "replication_configurations",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("rules", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each image's replication to each destination, as last recorded. ``destination`` is the
+# destination's id (``registry:<account>:<region>`` for a registry of this deployment;
+# other kinds name themselves there), so a destination kind adds no column to the key.
+replication_statuses = Table(
+    "replication_statuses",
+    metadata,
+    _repository_id(primary_key=True),
+    Column("digest", String(200), primary_key=True),
+    Column("destination", String(512), primary_key=True),
+    Column("destination_kind", String(32), nullable=False),
+    Column("destination_account", String(12)),
+    Column("destination_region", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("failure_code", String(64)),
+    Column("last_error", Text),
+    # Runs since it was last queued: a transient failure on the last run allowed is final.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+)
+
+# Backfills (a Dockyard extension): replication of images pushed before a rule covered
+# them. The walk over the registry queues one item per image and destination; each
+# item's outcome is written when its replication ends.
+replication_backfills = Table(
+    "replication_backfills",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("repository", String(256)),
+    Column("filters", JSON, nullable=False),
+    Column("walked", Boolean, nullable=False, server_default="0"),
+    Column("stopped", Boolean, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "account_id", "region", "created_at"),
+)
+
+replication_backfill_items = Table(
+    "replication_backfill_items",
+    metadata,
+    Column(
+        "backfill_id",
+        String(36),
+        ForeignKey("replication_backfills.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("repository", String(256), primary_key=True),
+    Column("digest", String(200), primary_key=True),
+    Column("destination", String(512), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("failure_code", String(64)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Pull-through cache rules, one per (account, region, ecrRepositoryPrefix). ``upstream_kind``
+# is botocore's UpstreamRegistry value, or "generic" for any OCI registry by URL.
+pull_through_cache_rules = Table(
+    "pull_through_cache_rules",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("prefix", String(64), primary_key=True),
+    Column("upstream_kind", String(64), nullable=False),
+    Column("upstream_url", String(2048), nullable=False),
+    Column("upstream_prefix", String(64)),
+    Column("credential_arn", String(1024)),
+    Column("custom_role_arn", String(2048)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Secrets Manager's secrets, one per (account, region, name). A name is held by one secret at
+# a time, scheduled for deletion or not; ``suffix`` makes its ARN its own.
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("suffix", String(6), nullable=False),
+    Column("description", String(2048)),
+    Column("kms_key_id", String(2048)),
+    # [[key, value], ...] in the order given.
+    Column("tags", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("deletion_date", DateTime(timezone=True)),
+    UniqueConstraint("account_id", "region", "name"),
+)
+
+# A secret's versions that carry a stage label. The value is sealed with the secrets key, as
+# access-key secrets are; ``binary`` says it was SecretBinary (sealed as base64 text).
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("secret_id", Integer, ForeignKey("secrets.id", ondelete="CASCADE"), primary_key=True),
+    Column("version_id", String(64), primary_key=True),
+    Column("stages", JSON, nullable=False),
+    Column("binary", Boolean, nullable=False),
+    Column("value_ciphertext", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -123,6 +123,14 @@ def _repository_of_arn(arn: str, region: str | None) -> RepositoryKey | None:
         return None
 
 
+def _account_of_arn(arn: str) -> str | None:
+    """The account an ARN names (a secret's, a role's...); None for ``*`` or none."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
 def principal_of_arn(arn: str) -> Principal | None:
     """The principal an ARN names: a root, a user, an assumed-role session
     (``arn:aws:sts::A:assumed-role/R/S``), or a role (as a session of it named
@@ -327,9 +335,11 @@ class Authorizer:
     ) -> Decision:
         """The decision for a principal, action and resource, uncached, with the statements
         that made it (``dockyard iam simulate``). A repository ARN names its registry's
-        region; another resource is in ``region``, else the default region."""
+        region; another resource is in ``region``, else the default region. The owner is
+        ``account_id``, else the account the ARN names (a secret's), else the principal's."""
         key = _repository_of_arn(resource_arn, region)
-        owner = account_id or (key.scope.account_id if key else principal.account_id)
+        owner = account_id or (key.scope.account_id if key else _account_of_arn(resource_arn))
+        owner = owner or principal.account_id
         where = None if key else region or self._default_region
         target = Target(action, resource_arn, owner, key, where)
         return await self._evaluate(principal, target, NO_FACTS)

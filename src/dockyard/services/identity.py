@@ -138,6 +138,12 @@ class Identity:
         self._changes = changes or ChangeMark()
         self._cache: dict[str, tuple[float, int, _Credential]] = {}
 
+    @property
+    def box(self) -> SecretBox:
+        """The node's sealing of secrets at rest, shared with Secrets Manager's secrets so
+        that one key (and one key rotation story) covers every stored secret."""
+        return self._box
+
     # Accounts and keys (also used by the CLI) ------------------------------
 
     def bootstrap(self, account_id: str, root_key: NewKey | None) -> NewKey | None:

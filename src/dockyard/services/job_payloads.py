@@ -215,3 +215,29 @@ class RescanSweepPayload:
     vulnerability data). The kind keeps the name of the one job that once did it all."""
 
     KIND: ClassVar[str] = "rescan-continuous"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicatePayload(InRepository):
+    """Copy one image (with its children, referrers and tags) to one destination.
+
+    The destination is named by kind and id fields, so a kind outside the deployment
+    adds a value, not a payload type. ``backfill_id`` names the backfill that queued it.
+    """
+
+    KIND: ClassVar[str] = "replicate-image"
+    digest: Digest
+    destination_kind: str
+    destination_account: str
+    destination_region: str
+    backfill_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillPayload:
+    """Walk a registry for a backfill: queue ``replicate-image`` for what it covers."""
+
+    KIND: ClassVar[str] = "replication-backfill"
+    account_id: str
+    region: str
+    backfill_id: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 
 from dockyard.domain.digests import Digest
@@ -52,9 +53,12 @@ class Manifests:
         payload: bytes,
         content_type: str | None,
         tags: Sequence[Tag] = (),
+        *,
+        replica: bool = False,
     ) -> PutOutcome:
         """Store a manifest under ``reference`` and point ``tags`` at it as well (the
-        distribution spec's ``?tag=`` on a push by digest): all of them or none."""
+        distribution spec's ``?tag=`` on a push by digest): all of them or none.
+        ``replica``: written by replication (the hooks see it, so it goes no further)."""
         if len(payload) > self.max_manifest_bytes:
             raise ManifestTooLarge(self.max_manifest_bytes)
         algorithm = reference.algorithm if isinstance(reference, Digest) else "sha256"
@@ -78,6 +82,8 @@ class Manifests:
         outcome = await blocking(
             self._metadata.put_manifest, key, record, to_set, self._idempotent_repush
         )
+        if replica:
+            outcome = dataclasses.replace(outcome, replica=True)
         for hook in self._after_push:
             await hook(key, outcome)
         return outcome

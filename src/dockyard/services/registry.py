@@ -28,7 +28,9 @@ from dockyard.services.authorization import (
     RequestFacts,
     repository_target,
 )
+from dockyard.services.backfills import Backfills
 from dockyard.services.blobs import Blobs
+from dockyard.services.cache_rules import CacheRules
 from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import Deleter
 from dockyard.services.gc import GarbageCollector
@@ -41,8 +43,10 @@ from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
 from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
+from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
+from dockyard.services.secrets import Secrets
 from dockyard.services.templates import DEFAULT_CREATE_ON_PUSH, Templates
 from dockyard.services.threads import blocking, quick_read
 from dockyard.services.uploads import Uploads
@@ -91,7 +95,9 @@ class Registry:
             settings.idempotent_immutable_repush,
             self._creatable_on_push,
         )
-        self.deleter = Deleter(metadata.content, metadata.repositories)
+        self.deleter = Deleter(
+            metadata.content, metadata.repositories, metadata.cache_rules, metadata.secrets
+        )
         self.repositories = Repositories(metadata.repositories)
         self.images = Images(metadata.images, self.manifests, self.deleter, self.pulls)
         self.layers = Layers(self.uploads, self.blobs, metadata.images)
@@ -110,6 +116,9 @@ class Registry:
         )
         self.policies = ResourcePolicies(metadata.policies, self.authz)
         self.templates = Templates(metadata.templates, self.repositories, self.authz.forget)
+        # Secrets Manager's secrets are sealed with the key that seals access-key secrets.
+        self.secrets = Secrets(metadata.secrets, identity.box, self.deleter)
+        self.cache_rules = CacheRules(metadata.cache_rules, self.secrets, self.deleter)
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
@@ -126,6 +135,22 @@ class Registry:
             settings.scan_limits,
         )
         self.manifests.after_push(self.scanning.on_push)
+        self.replication = Replication(
+            metadata.replication,
+            metadata.backfills,
+            self.manifests,
+            self.images,
+            self.blobs,
+            self.repositories,
+            self.templates,
+            self.authz,
+            self.jobs,
+            settings.regions | {settings.region},
+        )
+        self.manifests.after_push(self.replication.on_push)
+        self.backfills = Backfills(
+            metadata.backfills, self.replication, self.repositories, self.images, self.jobs
+        )
 
     def serves(self, region: str) -> bool:
         return region == self.settings.region or region in self.settings.regions

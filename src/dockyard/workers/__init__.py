@@ -1,5 +1,7 @@
 """Background work: what each job kind does, and which run periodically.
 
+Replication (``replicate-image``, ``replication-backfill``) is ``services.replication``'s.
+
 Registry-wide work is a sweep: a short job that queues one job per repository,
 keyed by the repository so a repository never has two of a kind pending, and
 each runs, fails and is retried on its own. GC is the exception: its mark and
@@ -17,9 +19,11 @@ from dockyard.domain.scanning import ScanFrequency
 from dockyard.services import Registry
 from dockyard.services.job_payloads import (
     ActivatePayload,
+    BackfillPayload,
     GcPayload,
     LifecyclePayload,
     LifecycleSweepPayload,
+    ReplicatePayload,
     RescanPayload,
     RescanSweepPayload,
     ScanPayload,
@@ -79,6 +83,8 @@ def register_jobs(registry: Registry, settings: Settings) -> None:
     jobs.register(ScanPayload, scan_image, default_region=region)
     jobs.register(RescanSweepPayload, sweep_rescans)
     jobs.register(RescanPayload, rescan_repository, default_region=region)
+    jobs.register(ReplicatePayload, registry.replication.run)
+    jobs.register(BackfillPayload, registry.backfills.walk)
 
 
 def periodic_jobs(settings: Settings) -> list[Periodic]:

@@ -58,6 +58,18 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.TemplateAlreadyExists: "TemplateAlreadyExistsException",
     e.TemplateNotFound: "TemplateNotFoundException",
     e.TemplateInvalid: "ValidationException",
+    e.ReplicationConfigurationInvalid: "InvalidParameterException",
+    # A Dockyard extension's error, defined with the extension's shapes.
+    e.BackfillNotFound: "ReplicationBackfillNotFoundException",
+    e.CacheRuleAlreadyExists: "PullThroughCacheRuleAlreadyExistsException",
+    e.CacheRuleNotFound: "PullThroughCacheRuleNotFoundException",
+    e.UpstreamUnsupported: "UnsupportedUpstreamRegistryException",
+    # A rule's credentialArn, as ECR judges the secret it names.
+    e.SecretNotFound: "SecretNotFoundException",
+    e.SecretMarkedForDeletion: "UnableToAccessSecretException",
+    e.SecretRequestInvalid: "UnableToAccessSecretException",
+    e.SecretUndecryptable: "UnableToDecryptSecretValueException",
+    e.SecretAlreadyExists: "InvalidParameterException",  # Secrets Manager's, should ECR meet it
     # IAM's errors, should an ECR operation meet one.
     e.NoSuchEntity: "InvalidParameterException",
     e.EntityAlreadyExists: "InvalidParameterException",

@@ -2,11 +2,15 @@
 
 The model loader, validator and output checks live in ``dockyard.api.aws`` and serve every
 service; this module binds them to ECR (operations may be named by string) and keeps what
-only ECR has: how large a request body of each operation can legitimately be.
+only ECR has: how large a request body of each operation can legitimately be, and
+Dockyard's own operations on ECR's door (``extensions``), added to botocore's model.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +31,7 @@ from dockyard.api.aws.validate import (
     ShapeViolation,
     Violation,
 )
+from dockyard.api.ecr import extensions
 
 __all__ = [
     "DEFAULT_CONSTRAINT_KIND",
@@ -61,9 +66,18 @@ def model_path() -> Path:
     return _model.model_path(SERVICE)
 
 
+def botocore_raw_model() -> dict[str, Any]:
+    """botocore's ECR model as its file holds it."""
+    data = model_path().read_bytes()
+    raw: dict[str, Any] = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    return raw
+
+
+@functools.cache
 def load_model() -> EcrModel:
-    """The ECR model, loaded once."""
-    return _model.load_model(SERVICE)
+    """The ECR model served, loaded once: botocore's, plus Dockyard's own operations kept
+    apart in ``extensions`` (replication backfills, which ECR lacks)."""
+    return EcrModel(extensions.extend(botocore_raw_model()), SERVICE)
 
 
 def _resolve(operation: Operation | str) -> Operation:

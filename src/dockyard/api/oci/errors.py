@@ -78,6 +78,18 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     # A host naming a region not served: no registry by that name, as for an unknown
     # repository (ECR's host name would not resolve at all).
     e.RegionNotServed: (404, "NAME_UNKNOWN"),
+    e.ReplicationConfigurationInvalid: (400, "UNSUPPORTED"),
+    e.BackfillNotFound: (404, "UNSUPPORTED"),
+    # Pull-through cache rules and their secrets: the API's errors today; the cache's data
+    # path may meet some of them on /v2 and should refine these.
+    e.CacheRuleAlreadyExists: (409, "DENIED"),
+    e.CacheRuleNotFound: (404, "UNSUPPORTED"),
+    e.UpstreamUnsupported: (400, "UNSUPPORTED"),
+    e.SecretNotFound: (404, "UNSUPPORTED"),
+    e.SecretAlreadyExists: (409, "DENIED"),
+    e.SecretMarkedForDeletion: (409, "DENIED"),
+    e.SecretRequestInvalid: (400, "UNSUPPORTED"),
+    e.SecretUndecryptable: (403, "DENIED"),
 }
 
 

@@ -17,11 +17,13 @@ operation = OPERATIONS.operation
 def _load() -> None:
     # Imported for their registrations.
     from dockyard.api.ecr.operations import (  # noqa: F401
+        cache_rules,
         images,
         layers,
         lifecycle,
         policies,
         registry,
+        replication,
         repositories,
         scanning,
         templates,

@@ -7,6 +7,7 @@ from typing import Any
 
 from dockyard.api.ecr.context import AccessDenied, Context, timestamp
 from dockyard.api.ecr.operations import operation
+from dockyard.api.ecr.operations.replication import configuration_shape
 
 
 @operation("GetAuthorizationToken")
@@ -36,7 +37,8 @@ async def get_authorization_token(ctx: Context, body: dict[str, Any]) -> dict[st
 
 @operation("DescribeRegistry")
 async def describe_registry(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    return {"registryId": ctx.account_id, "replicationConfiguration": {"rules": []}}
+    config = await ctx.registry.replication.configuration(ctx.scope())
+    return {"registryId": ctx.account_id, "replicationConfiguration": configuration_shape(config)}
 
 
 @operation("GetAccountSetting")
