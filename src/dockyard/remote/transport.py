@@ -70,6 +70,9 @@ class ClientOptions:
     # HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE from the environment, as other tools read
     # them: a server that reaches registries through an egress proxy or a private CA.
     trust_env: bool = True
+    # Check the registry's TLS certificate. Off only on an operator's explicit word (an
+    # external registry registered as insecure, behind a self-signed certificate).
+    verify_tls: bool = True
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -132,6 +135,7 @@ class Transport:
             follow_redirects=False,
             transport=transport,
             trust_env=options.trust_env,
+            verify=options.verify_tls,
         )
         self.auth = Authenticator(self.http, self.registry, credentials, clock)
 
