@@ -57,6 +57,9 @@ DockyardError
 ├── RegionNotServed        a registry host naming a region the deployment does not serve
 ├── ReplicationConfigurationInvalid   a replication configuration against ECR's rules
 ├── BackfillNotFound       no replication backfill of that id in the registry
+├── ExternalRegistryNotFound / ExternalRegistryAlreadyExists   replication destinations
+│                          outside the deployment, by name
+├── ExternalRegistryInUse  a delete of an external registry a replication rule names
 ├── CacheRuleAlreadyExists / CacheRuleNotFound   pull-through cache rules, by prefix
 ├── UpstreamUnsupported    a pull-through cache upstream Dockyard cannot name the kind of
 ├── SecretNotFound         no secret of that name or ARN in the registry's account and region
@@ -650,6 +653,39 @@ class BackfillNotFound(DockyardError):
         return (
             f"The replication backfill with id '{self.backfill_id}' does not exist "
             f"in the registry with id '{self.registry_id}'"
+        )
+
+
+class ExternalRegistryNotFound(DockyardError):
+    def __init__(self, name: str, registry_id: str) -> None:
+        self.name, self.registry_id = name, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"The external registry '{self.name}' does not exist in the registry with id "
+            f"'{self.registry_id}'"
+        )
+
+
+class ExternalRegistryAlreadyExists(DockyardError):
+    def __init__(self, name: str, registry_id: str) -> None:
+        self.name, self.registry_id = name, registry_id
+
+    def describe(self) -> str:
+        return (
+            f"An external registry named '{self.name}' already exists in the registry with "
+            f"id '{self.registry_id}'"
+        )
+
+
+class ExternalRegistryInUse(DockyardError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def describe(self) -> str:
+        return (
+            f"The external registry '{self.name}' is a destination of the replication "
+            "configuration: remove it from the rules first"
         )
 
 

@@ -70,6 +70,12 @@ class FailureCode(StrEnum):
     SOURCE_IMAGE_NOT_FOUND = "SOURCE_IMAGE_NOT_FOUND"
     BACKFILL_STOPPED = "BACKFILL_STOPPED"
     ERROR = "REPLICATION_ERROR"
+    # External destinations: the registration is gone, its credentials cannot be read,
+    # the registry refused them (401), or refused what was sent (another 4xx).
+    EXTERNAL_REGISTRY_NOT_FOUND = "EXTERNAL_REGISTRY_NOT_FOUND"
+    CREDENTIALS_UNAVAILABLE = "DESTINATION_CREDENTIALS_UNAVAILABLE"
+    AUTHENTICATION_FAILED = "DESTINATION_REGISTRY_AUTHENTICATION_FAILED"
+    REJECTED = "DESTINATION_REGISTRY_REJECTED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dockyard.metadata.backfills import BackfillStore
 from dockyard.metadata.cache_rules import CacheRuleStore
 from dockyard.metadata.content import ContentStore
 from dockyard.metadata.database import create_database_engine
+from dockyard.metadata.external import ExternalRegistryStore, StoredExternal
 from dockyard.metadata.garbage import GarbageStore
 from dockyard.metadata.identity import IdentityStore
 from dockyard.metadata.images import ImageStore
@@ -43,6 +44,7 @@ class Metadata:
     vulns: VulnStore
     cache_rules: CacheRuleStore
     secrets: SecretStore
+    external: ExternalRegistryStore
     engine: Engine
 
     def close(self) -> None:
@@ -76,6 +78,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         vulns=VulnStore(engine),
         cache_rules=CacheRuleStore(engine),
         secrets=SecretStore(engine),
+        external=ExternalRegistryStore(engine),
         engine=engine,
     )
 
@@ -84,6 +87,7 @@ __all__ = [
     "BackfillStore",
     "CacheRuleStore",
     "ContentStore",
+    "ExternalRegistryStore",
     "GarbageStore",
     "IdentityStore",
     "ImageFacts",
@@ -100,6 +104,7 @@ __all__ = [
     "ScanStore",
     "SealedVersion",
     "SecretStore",
+    "StoredExternal",
     "StoredPolicy",
     "StoredPreview",
     "TemplateStore",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import RepositoryKey, Scope
@@ -30,6 +30,7 @@ from dockyard.domain.replication import (
 from dockyard.metadata.common import aware, repository_id, require_repository
 from dockyard.metadata.database import reading, write_retrying
 from dockyard.metadata.tables import replication_configurations as configurations
+from dockyard.metadata.tables import replication_replicas as replicas
 from dockyard.metadata.tables import replication_statuses as statuses
 from dockyard.metadata.tables import repositories
 
@@ -276,6 +277,79 @@ class ReplicationStore:
             )
             for r in rows
         ]
+
+    # What replication created ---------------------------------------------------
+
+    def record_created(
+        self,
+        key: RepositoryKey,
+        digests: Sequence[str],
+        destination: Destination,
+        destination_repository: str,
+        at: datetime,
+    ) -> None:
+        """Note that replicating ``key`` created these manifests at the destination (a
+        rerun notes nothing twice; a source repository gone meanwhile, nothing)."""
+
+        def note(conn: Connection) -> None:
+            repository = repository_id(conn, key)
+            if repository is None or not digests:
+                return
+            held = set(
+                conn.execute(
+                    select(replicas.c.digest).where(
+                        replicas.c.repository_id == repository,
+                        replicas.c.destination == destination.id,
+                        replicas.c.digest.in_(list(digests)),
+                    )
+                ).scalars()
+            )
+            for digest in dict.fromkeys(d for d in digests if d not in held):
+                conn.execute(
+                    insert(replicas).values(
+                        repository_id=repository,
+                        digest=digest,
+                        destination=destination.id,
+                        destination_repository=destination_repository,
+                        created_at=at,
+                    )
+                )
+
+        write_retrying(self._engine, note)
+
+    def created(self, key: RepositoryKey, digest: str) -> list[tuple[Destination, str]]:
+        """Where replication of ``key`` created the manifest ``digest``: each destination
+        with the repository it went to there."""
+        with reading(self._engine) as conn:
+            repository = repository_id(conn, key)
+            if repository is None:
+                return []
+            rows = conn.execute(
+                select(replicas.c.destination, replicas.c.destination_repository)
+                .where(replicas.c.repository_id == repository, replicas.c.digest == digest)
+                .order_by(replicas.c.destination)
+            ).all()
+        return [(Destination.of_id(r.destination), r.destination_repository) for r in rows]
+
+    def was_created(self, key: RepositoryKey, digest: str, destination: Destination) -> bool:
+        return any(d == destination for d, _ in self.created(key, digest))
+
+    def forget_created(self, key: RepositoryKey, digest: str, destination: Destination) -> None:
+        """The replica is gone from the destination: nothing of it to delete any more."""
+
+        def forget(conn: Connection) -> None:
+            repository = repository_id(conn, key)
+            if repository is None:
+                return
+            conn.execute(
+                delete(replicas).where(
+                    replicas.c.repository_id == repository,
+                    replicas.c.digest == digest,
+                    replicas.c.destination == destination.id,
+                )
+            )
+
+        write_retrying(self._engine, forget)
 
 
 def _upsert(

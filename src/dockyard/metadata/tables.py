@@ -548,6 +548,37 @@ replication_backfill_items = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# External registries (Dockyard's replication destinations outside the deployment), one
+# per (account, region, name). A password is sealed with the secrets key, as access-key
+# secrets are; a ``credential_arn`` names a Secrets Manager secret instead.
+external_registries = Table(
+    "external_registries",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("insecure", Boolean, nullable=False, server_default="0"),
+    Column("username", String(256)),
+    Column("password_ciphertext", LargeBinary),
+    Column("credential_arn", String(2048)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# What replication created at a destination: a manifest (by digest) that the destination
+# repository did not hold before a replication of the source repository put it there.
+# Delete propagation deletes only these; the rows go with the source repository.
+replication_replicas = Table(
+    "replication_replicas",
+    metadata,
+    _repository_id(primary_key=True),
+    Column("digest", String(200), primary_key=True),
+    Column("destination", String(512), primary_key=True),
+    Column("destination_repository", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # Pull-through cache rules, one per (account, region, ecrRepositoryPrefix). ``upstream_kind``
 # is botocore's UpstreamRegistry value, or "generic" for any OCI registry by URL.
 pull_through_cache_rules = Table(
