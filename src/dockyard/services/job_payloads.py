@@ -244,3 +244,17 @@ class BackfillPayload:
     account_id: str
     region: str
     backfill_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PropagateDeletePayload(InRepository):
+    """Delete at one destination the replica of a manifest deleted at the source, where
+    replication created it (a rule's ``propagateDeletes``). Destination fields as in
+    ``ReplicatePayload``."""
+
+    KIND: ClassVar[str] = "replication-delete"
+    digest: Digest
+    destination_kind: str
+    destination_account: str
+    destination_region: str
+    destination_name: str | None = None

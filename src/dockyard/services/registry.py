@@ -33,6 +33,8 @@ from dockyard.services.blobs import Blobs
 from dockyard.services.cache_rules import CacheRules
 from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import Deleter
+from dockyard.services.external import ExternalRegistries
+from dockyard.services.external_replication import ExternalReplicator
 from dockyard.services.gc import GarbageCollector
 from dockyard.services.iam import Iam
 from dockyard.services.identity import Identity
@@ -42,6 +44,7 @@ from dockyard.services.layers import Layers
 from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
 from dockyard.services.policies import ResourcePolicies
+from dockyard.services.propagation import DeletePropagation
 from dockyard.services.pulls import Pulls
 from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
@@ -96,7 +99,11 @@ class Registry:
             self._creatable_on_push,
         )
         self.deleter = Deleter(
-            metadata.content, metadata.repositories, metadata.cache_rules, metadata.secrets
+            metadata.content,
+            metadata.repositories,
+            metadata.cache_rules,
+            metadata.secrets,
+            metadata.external,
         )
         self.repositories = Repositories(metadata.repositories)
         self.images = Images(metadata.images, self.manifests, self.deleter, self.pulls)
@@ -148,6 +155,23 @@ class Registry:
             settings.regions | {settings.region},
         )
         self.manifests.after_push(self.replication.on_push)
+        # Destinations outside the deployment: registrations with sealed credentials, and
+        # the copy to them through dockyard.remote.
+        self.external = ExternalRegistries(
+            metadata.external, metadata.replication, identity.box, self.secrets, self.deleter
+        )
+        self.replication.external = ExternalReplicator(
+            self.external, metadata.replication, self.manifests, self.blobs
+        )
+        self.propagation = DeletePropagation(
+            metadata.replication,
+            self.replication,
+            self.manifests,
+            self.deleter,
+            self.external,
+            self.jobs,
+        )
+        self.deleter.after_delete(self.propagation.on_delete)
         self.backfills = Backfills(
             metadata.backfills, self.replication, self.repositories, self.images, self.jobs
         )

@@ -33,14 +33,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import (
     AccessDenied,
+    BlobUnknown,
     DockyardError,
+    ExternalRegistryNotFound,
     ImageNotFound,
     ManifestUnknown,
     NameUnknown,
@@ -91,6 +94,16 @@ DEFAULT_REPLICATION = CreationTemplate(
 MAX_MANIFESTS = 1000
 
 
+class ExternalCopier(Protocol):
+    """Replication to registries outside the deployment (``external_replication.py``)."""
+
+    async def registered(self, scope: Scope, name: str) -> bool: ...
+
+    async def copy(
+        self, source: RepositoryKey, digest: Digest, to: Destination, tags: Sequence[str]
+    ) -> dict[str, Any]: ...
+
+
 class ReplicationRefused(PermanentJobError):
     """A replication that cannot succeed by running again; ``code`` is its failureCode."""
 
@@ -114,7 +127,7 @@ def _failure_code(exc: DockyardError) -> FailureCode:
         return FailureCode.ACCESS_DENIED
     if isinstance(exc, TagImmutable):
         return FailureCode.TAG_IMMUTABLE
-    if isinstance(exc, (ManifestUnknown, NameUnknown, ImageNotFound)):
+    if isinstance(exc, (ManifestUnknown, NameUnknown, ImageNotFound, BlobUnknown)):
         return FailureCode.SOURCE_IMAGE_NOT_FOUND
     return FailureCode.ERROR
 
@@ -133,6 +146,7 @@ class Replication:
         jobs: Jobs,
         served: frozenset[str],
     ) -> None:
+        self.external: ExternalCopier | None = None  # set once the registry has one
         self._store = store
         self._backfills = backfills
         self._manifests = manifests
@@ -156,6 +170,13 @@ class Replication:
         turns replication off); images already pushed are not replicated by it (a
         backfill does that)."""
         config.check(scope, self._served)
+        for destination in config.all_destinations():
+            if destination.is_external:
+                assert destination.name is not None
+                if self.external is None or not await self.external.registered(
+                    scope, destination.name
+                ):
+                    raise ExternalRegistryNotFound(destination.name, scope.account_id)
         await blocking(self._store.put_configuration, scope, config, _now())
         return config
 
@@ -343,6 +364,17 @@ class Replication:
         )
 
     async def _copy(self, source: RepositoryKey, digest: Digest, to: Destination) -> dict[str, Any]:
+        config = await self.configuration(source.scope)
+        tags = config.tags_for(source.name, to, await self.tags_of(source, digest))
+        if to.is_external:
+            if self.external is None:
+                raise ReplicationRefused(FailureCode.ERROR, "no external replication here")
+            return await self.external.copy(source, digest, to, tags)
+        return await self._copy_within(source, digest, to, tags)
+
+    async def _copy_within(
+        self, source: RepositoryKey, digest: Digest, to: Destination, tags: Sequence[str]
+    ) -> dict[str, Any]:
         target = RepositoryKey(to.scope, source.name)
         if to.scope == source.scope:
             raise ReplicationRefused(FailureCode.ERROR, "the destination is the source registry")
@@ -356,6 +388,16 @@ class Replication:
                         FailureCode.SOURCE_IMAGE_NOT_FOUND,
                         f"blob {blob} is no longer held by the source repository",
                     )
+            if not await self._holds(target, piece.manifest.digest):
+                # Noted before the put, so a run that dies in between still knows.
+                await blocking(
+                    self._store.record_created,
+                    source,
+                    [str(piece.manifest.digest)],
+                    to,
+                    target.name.value,
+                    _now(),
+                )
             await self._manifests.put(
                 target,
                 piece.manifest.digest,
@@ -364,8 +406,6 @@ class Replication:
                 replica=True,
             )
         root = next(p for p in pieces if p.manifest.digest == digest)
-        config = await self.configuration(source.scope)
-        tags = config.tags_for(source.name, to, (await self._images.summary(source, digest)).tags)
         blocked = []
         for tag in tags:
             try:
@@ -396,6 +436,13 @@ class Replication:
             "manifests": [str(p.manifest.digest) for p in pieces],
             "tags": list(tags),
         }
+
+    async def _holds(self, key: RepositoryKey, digest: Digest) -> bool:
+        try:
+            await self._manifests.get(key, digest, with_payload=False)
+        except ManifestUnknown:
+            return False
+        return True
 
     async def _prepare(self, source_account: str, target: RepositoryKey) -> bool:
         """Check the destination lets the source account replicate (and create the

@@ -1,6 +1,7 @@
 """Background work: what each job kind does, and which run periodically.
 
-Replication (``replicate-image``, ``replication-backfill``) is ``services.replication``'s.
+Replication (``replicate-image``, ``replication-backfill``, ``replication-delete``) is
+``services.replication``'s (and ``backfills``', ``propagation``'s).
 
 Registry-wide work is a sweep: a short job that queues one job per repository,
 keyed by the repository so a repository never has two of a kind pending, and
@@ -23,6 +24,7 @@ from dockyard.services.job_payloads import (
     GcPayload,
     LifecyclePayload,
     LifecycleSweepPayload,
+    PropagateDeletePayload,
     ReplicatePayload,
     RescanPayload,
     RescanSweepPayload,
@@ -85,6 +87,7 @@ def register_jobs(registry: Registry, settings: Settings) -> None:
     jobs.register(RescanPayload, rescan_repository, default_region=region)
     jobs.register(ReplicatePayload, registry.replication.run)
     jobs.register(BackfillPayload, registry.backfills.walk)
+    jobs.register(PropagateDeletePayload, registry.propagation.run)
 
 
 def periodic_jobs(settings: Settings) -> list[Periodic]:
