@@ -96,6 +96,10 @@ IMPLEMENTED = {
     "StopReplicationBackfill",
     "ListReplicationBackfills",
     "DescribeReplicationBackfillResults",
+    "CreateExternalRegistry",
+    "DescribeExternalRegistries",
+    "UpdateExternalRegistry",
+    "DeleteExternalRegistry",
     "CreatePullThroughCacheRule",
     "DescribePullThroughCacheRules",
     "UpdatePullThroughCacheRule",
@@ -121,6 +125,8 @@ PATTERN_SAMPLES = {
     "RepositoryFilterValue": "zz-model-no-such-prefix",
     "ReplicationBackfillId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
     "ReplicationImageTagFilterValue": "release-*",
+    "ExternalRegistryName": "model-external",
+    "ExternalRegistryCredentialArn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:m-AbCdEf",
     "KmsKeyForRepositoryCreationTemplate": (
         f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f1e2d3c-aaaa-bbbb-cccc-000000000001"
     ),
@@ -653,7 +659,61 @@ def case_delete_repository_creation_template(w: World) -> Cases:
 
 
 def case_put_replication_configuration(w: World) -> Cases:
-    return [{"replicationConfiguration.rules[].destinations[].registryId": ACCOUNT}]
+    # A destination is ECR's {region, registryId} or Dockyard's {externalRegistry}.
+    where = "replicationConfiguration.rules[].destinations"
+    return [
+        {where: [{"region": "eu-west-1", "registryId": ACCOUNT}]},
+        {where: [{"externalRegistry": _stored_external(w)}]},
+    ]
+
+
+def _stored_external(w: World) -> str:
+    name = f"m-{uuid.uuid4().hex[:10]}"
+    # Registering reaches no network: nobody needs to listen there.
+    w.ecr.create_external_registry(name=name, url=f"http://127.0.0.1:{free_port()}", insecure=True)
+    return name
+
+
+def _external_secret(w: World) -> str:
+    made = secrets_client(w.ecr.meta.endpoint_url).create_secret(
+        Name=f"model-external-{uuid.uuid4().hex[:8]}",
+        SecretString='{"username": "model", "password": "model-password"}',
+    )
+    return str(made["ARN"])
+
+
+def _external(w: World, name: str) -> Cases:
+    # Credentials are a username and password, or a secret: one case each.
+    url = "https://registry.example.com:5443"
+    return [
+        {"name": name, "url": url, "credentialArn": None},
+        {
+            "name": name,
+            "url": url,
+            "username": None,
+            "password": None,
+            "credentialArn": _external_secret(w),
+        },
+    ]
+
+
+def case_create_external_registry(w: World) -> Cases:
+    first, second = _external(w, f"m-{uuid.uuid4().hex[:10]}")
+    return [first, {**second, "name": f"m-{uuid.uuid4().hex[:10]}"}]
+
+
+def case_update_external_registry(w: World) -> Cases:
+    return _external(w, _stored_external(w))
+
+
+def case_describe_external_registries(w: World) -> Cases:
+    names = sorted([_stored_external(w), _stored_external(w)])
+    token = w.ecr.describe_external_registries(names=names, maxResults=1)["nextToken"]
+    return [{"names": names, "nextToken": token, "maxResults": 1}]
+
+
+def case_delete_external_registry(w: World) -> Cases:
+    return [{"name": _stored_external(w)}]
 
 
 def case_describe_image_replication_status(w: World) -> Cases:

@@ -61,6 +61,9 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.ReplicationConfigurationInvalid: "InvalidParameterException",
     # A Dockyard extension's error, defined with the extension's shapes.
     e.BackfillNotFound: "ReplicationBackfillNotFoundException",
+    e.ExternalRegistryNotFound: "ExternalRegistryNotFoundException",
+    e.ExternalRegistryAlreadyExists: "ExternalRegistryAlreadyExistsException",
+    e.ExternalRegistryInUse: "ExternalRegistryInUseException",
     e.CacheRuleAlreadyExists: "PullThroughCacheRuleAlreadyExistsException",
     e.CacheRuleNotFound: "PullThroughCacheRuleNotFoundException",
     e.UpstreamUnsupported: "UnsupportedUpstreamRegistryException",

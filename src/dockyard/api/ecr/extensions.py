@@ -1,7 +1,9 @@
 """Dockyard's own ECR operations, in botocore's model format, kept apart from ECR's.
 
-ECR replicates only what is pushed after a rule exists; replicating what was there
-before is a backfill, which ECR has no operation for. These four operations are served on
+ECR replicates only what is pushed after a rule exists, and only to ECR; replicating
+what was there before is a backfill, and replicating to another registry needs that
+registry registered (external registries), which ECR has no operations for. These
+operations are served on
 ECR's target prefix (``AmazonEC2ContainerRegistry_V20150921.StartReplicationBackfill``),
 shaped like ECR's own (camelCase JSON, ``__type`` errors), and described here in the
 model's own format, so the same validation, dispatch, authorization (``ecr:<Operation>``)
@@ -10,7 +12,10 @@ botocore's model and refuses a name botocore already has: an ECR release that br
 operation of the same name must be looked at, not shadowed.
 
 A few members are added to ECR's own shapes as well (``AMENDMENTS``): a replication
-rule's tag filters. ECR's members keep their shapes, so an ECR
+rule's tag filters and delete propagation, and an external registry as a
+replication destination (``externalRegistry``, instead of ECR's region and registryId,
+which the extended model therefore no longer requires; the server still does for an ECR
+destination). ECR's members keep their shapes, so an ECR
 configuration reads and answers exactly as in ECR; the additions appear only where used.
 
 ``python -m dockyard.api.ecr.extensions DIR`` writes the extended model where botocore
@@ -111,6 +116,9 @@ SHAPES: dict[str, dict[str, Any]] = {
             "imageDigest": _member("ImageDigest", "The image's digest."),
             "region": _member("Region", "The destination's region."),
             "registryId": _member("RegistryId", "The destination's registry."),
+            "externalRegistry": _member(
+                "ExternalRegistryName", "The destination, when it is an external registry."
+            ),
             "status": _member("ReplicationStatus", "The replication's outcome."),
             "failureCode": _member("ReplicationError", "Why it failed."),
         },
@@ -181,18 +189,206 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
+_EXTERNAL_NOT_FOUND = {"shape": "ExternalRegistryNotFoundException"}
+_SECRET_ERRORS = [
+    {"shape": "SecretNotFoundException"},
+    {"shape": "UnableToAccessSecretException"},
+    {"shape": "UnableToDecryptSecretValueException"},
+]
+
+OPERATIONS.update(
+    {
+        "CreateExternalRegistry": _operation(
+            "CreateExternalRegistry",
+            "Registers a registry outside this deployment that speaks the OCI distribution "
+            "API under a name, so that replication rules can name it as a destination.",
+            {"shape": "ExternalRegistryAlreadyExistsException"},
+            {"shape": "LimitExceededException"},
+            *_SECRET_ERRORS,
+        ),
+        "DescribeExternalRegistries": _operation(
+            "DescribeExternalRegistries",
+            "Describes the registry's external registries (never their passwords).",
+            _EXTERNAL_NOT_FOUND,
+        ),
+        "UpdateExternalRegistry": _operation(
+            "UpdateExternalRegistry",
+            "Replaces an external registry's URL and credentials (what is not given, it no "
+            "longer has).",
+            _EXTERNAL_NOT_FOUND,
+            *_SECRET_ERRORS,
+        ),
+        "DeleteExternalRegistry": _operation(
+            "DeleteExternalRegistry",
+            "Removes an external registry that no replication rule names; what was "
+            "replicated to it stays there.",
+            _EXTERNAL_NOT_FOUND,
+            {"shape": "ExternalRegistryInUseException"},
+        ),
+    }
+)
+
+
+def _exception(doc: str) -> dict[str, Any]:
+    return {
+        "type": "structure",
+        "members": {"message": {"shape": "ExceptionMessage"}},
+        "documentation": f"<p>{doc}</p>",
+        "exception": True,
+    }
+
+
+_EXTERNAL_INPUT = {
+    "type": "structure",
+    "required": ["name", "url"],
+    "members": {
+        "name": _member("ExternalRegistryName", "The name replication rules know it by."),
+        "url": _member(
+            "ExternalRegistryUrl",
+            "Where its <code>/v2/</code> is: <code>https://host[:port]</code> (a bare host "
+            "means https), or <code>http://host[:port]</code> with <code>insecure</code>.",
+        ),
+        "username": _member("ExternalRegistryUsername", "Who to log in as (with password)."),
+        "password": _member(
+            "ExternalRegistryPassword", "The password or token, stored sealed, never shown."
+        ),
+        "credentialArn": _member(
+            "ExternalRegistryCredentialArn",
+            "Instead of username and password: a Secrets Manager secret of this account and "
+            'region holding <code>{"username": ..., "password": ...}</code>.',
+        ),
+        "insecure": _member(
+            "ExternalRegistryInsecure",
+            "Allow a plain http URL, or skip the TLS certificate check of an https one.",
+        ),
+    },
+}
+_EXTERNAL_OUTPUT = {
+    "type": "structure",
+    "members": {"externalRegistry": {"shape": "ExternalRegistry"}},
+}
+
+SHAPES.update(
+    {
+        "ExternalRegistryName": {
+            "type": "string",
+            "max": 64,
+            "min": 1,
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$",
+        },
+        "ExternalRegistryNameList": {
+            "type": "list",
+            "member": {"shape": "ExternalRegistryName"},
+            "max": 25,
+            "min": 1,
+        },
+        "ExternalRegistryUrl": {"type": "string", "max": 2048, "min": 1},
+        "ExternalRegistryUsername": {"type": "string", "max": 256, "min": 1},
+        "ExternalRegistryPassword": {
+            "type": "string",
+            "max": 4096,
+            "min": 1,
+            "sensitive": True,
+        },
+        "ExternalRegistryCredentialArn": {
+            "type": "string",
+            "max": 2048,
+            "min": 20,
+            "pattern": "^arn:aws:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$",
+        },
+        "ExternalRegistryInsecure": {"type": "boolean"},
+        "ExternalRegistryHasPassword": {"type": "boolean"},
+        "ExternalRegistryMaxResults": {"type": "integer", "max": 100, "min": 1},
+        "ExternalRegistry": {
+            "type": "structure",
+            "members": {
+                "name": _member("ExternalRegistryName", "Its name."),
+                "registryId": _member("RegistryId", "The registry it is registered in."),
+                "url": _member("ExternalRegistryUrl", "Where its /v2/ is."),
+                "insecure": _member("ExternalRegistryInsecure", "Whether TLS is waived."),
+                "username": _member("ExternalRegistryUsername", "Who Dockyard logs in as."),
+                "hasPassword": _member(
+                    "ExternalRegistryHasPassword", "Whether a (sealed) password is stored."
+                ),
+                "credentialArn": _member(
+                    "ExternalRegistryCredentialArn", "The secret holding its credentials."
+                ),
+                "createdAt": _member("CreationTimestamp", "When it was registered."),
+                "updatedAt": _member("CreationTimestamp", "When it was last changed."),
+            },
+        },
+        "ExternalRegistryList": {"type": "list", "member": {"shape": "ExternalRegistry"}},
+        "CreateExternalRegistryRequest": _EXTERNAL_INPUT,
+        "CreateExternalRegistryResponse": _EXTERNAL_OUTPUT,
+        "UpdateExternalRegistryRequest": _EXTERNAL_INPUT,
+        "UpdateExternalRegistryResponse": _EXTERNAL_OUTPUT,
+        "DescribeExternalRegistriesRequest": {
+            "type": "structure",
+            "members": {
+                "names": _member("ExternalRegistryNameList", "Only these (each must exist)."),
+                "nextToken": _member("NextToken", "The nextToken of the previous page."),
+                "maxResults": _member("ExternalRegistryMaxResults", "At most this many (100)."),
+            },
+        },
+        "DescribeExternalRegistriesResponse": {
+            "type": "structure",
+            "members": {
+                "externalRegistries": {"shape": "ExternalRegistryList"},
+                "nextToken": {"shape": "NextToken"},
+            },
+        },
+        "DeleteExternalRegistryRequest": {
+            "type": "structure",
+            "required": ["name"],
+            "members": {"name": _member("ExternalRegistryName", "The one to remove.")},
+        },
+        "DeleteExternalRegistryResponse": _EXTERNAL_OUTPUT,
+        "ExternalRegistryNotFoundException": _exception(
+            "The registry has no external registry of that name."
+        ),
+        "ExternalRegistryAlreadyExistsException": _exception(
+            "The registry has an external registry of that name already."
+        ),
+        "ExternalRegistryInUseException": _exception(
+            "A replication rule names the external registry as a destination."
+        ),
+    }
+)
+
 # Members Dockyard adds to ECR's own shapes. ECR's members keep their shapes and
 # meaning; a member of the same name in a newer botocore is refused, as a clashing
-# operation is. A replication rule may filter on tags.
+# operation is.
 AMENDMENTS: dict[str, dict[str, Any]] = {
+    "ReplicationDestination": {
+        "externalRegistry": _member(
+            "ExternalRegistryName",
+            "A registry outside this deployment, by the name it was registered under "
+            "(CreateExternalRegistry), given instead of region and registryId (a Dockyard "
+            "extension).",
+        ),
+    },
+    "ImageReplicationStatus": {
+        "externalRegistry": _member(
+            "ExternalRegistryName",
+            "The destination, when it is an external registry (a Dockyard extension).",
+        ),
+    },
     "ReplicationRule": {
         "imageTagFilters": _member(
             "ReplicationImageTagFilterList",
             "Only images with a tag that one of these WILDCARD patterns matches are "
             "replicated, with the tags that match (a Dockyard extension).",
         ),
+        "propagateDeletes": _member(
+            "ReplicationPropagateDeletes",
+            "When true, an image deleted in the source repository is deleted at this "
+            "rule's destinations, where replication created it (a Dockyard extension).",
+        ),
     },
 }
+# Members ECR requires that the extended model does not, so that an external destination
+# can be named without them; the server still asks for both of an ECR destination.
+RELAXED: dict[str, list[str]] = {"ReplicationDestination": ["region", "registryId"]}
 
 SHAPES.update(
     {
@@ -220,6 +416,7 @@ SHAPES.update(
             "max": 100,
             "min": 0,
         },
+        "ReplicationPropagateDeletes": {"type": "boolean"},
     }
 )
 
@@ -244,6 +441,9 @@ def extend(raw: dict[str, Any]) -> dict[str, Any]:
                 "member of the same name must be reconciled with it"
             )
         shape["members"].update(copy.deepcopy(members))
+    for shape_name, relaxed in RELAXED.items():
+        shape = extended["shapes"][shape_name]
+        shape["required"] = [m for m in shape.get("required", []) if m not in relaxed]
     return extended
 
 

@@ -18,6 +18,7 @@ def _load() -> None:
     # Imported for their registrations.
     from dockyard.api.ecr.operations import (  # noqa: F401
         cache_rules,
+        external,
         images,
         layers,
         lifecycle,

@@ -85,6 +85,7 @@ def _configuration(scope: Scope, body: dict[str, Any]) -> ReplicationConfigurati
                     TagFilter(str(f["filter"]), str(f["filterType"]))
                     for f in rule.get("imageTagFilters") or ()
                 ),
+                bool(rule.get("propagateDeletes", False)),
             )
         )
     return ReplicationConfiguration(tuple(rules))
