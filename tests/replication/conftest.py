@@ -9,6 +9,9 @@
 * ``name``: a repository name no other test uses, under ``prefix`` (each test's rules
   filter on its own prefix, so the tests' configurations never replicate each other's
   images).
+* ``distribution`` / ``basic_distribution``: CNCF ``docker-registry`` as an external
+  destination, open, and behind htpasswd Basic authentication (``MIRROR_USER``,
+  ``MIRROR_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from typing import Any
 import pytest
 
 from tests.support.ecr import extended_client
-from tests.support.servers import DockyardProcess
+from tests.support.secrets import HtpasswdDistribution
+from tests.support.servers import DistributionProcess, DockyardProcess
 from tests.support.tools import run
 
 DOMAIN = "registry.test"
 VIRGINIA, IRELAND = "us-east-1", "eu-west-1"
 ACCOUNT_A = "000000000000"
+MIRROR_USER = "mirror-bot"
+MIRROR_PASSWORD = "mirror-password-5f0c1e9a7b"
 
 
 @dataclass(frozen=True)
@@ -100,3 +106,28 @@ def prefix() -> str:
 @pytest.fixture
 def name(prefix: str) -> str:
     return f"{prefix}app"
+
+
+@pytest.fixture(scope="package")
+def distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistributionProcess]:
+    proc = DistributionProcess(
+        tmp_path_factory.mktemp("mirror"), log_dir=tmp_path_factory.mktemp("mirror-log")
+    )
+    proc.start_ready()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="package")
+def basic_distribution(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[HtpasswdDistribution]:
+    proc = HtpasswdDistribution(
+        tmp_path_factory.mktemp("basic-mirror"),
+        MIRROR_USER,
+        MIRROR_PASSWORD,
+        log_dir=tmp_path_factory.mktemp("basic-mirror-log"),
+    )
+    proc.start_ready()
+    yield proc
+    proc.stop()

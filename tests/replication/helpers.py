@@ -79,3 +79,21 @@ def v2(server: DockyardProcess, ecr: Any, region: str, account: str = ACCOUNT) -
 def manifest_digest(client: httpx.Client, name: str, reference: str) -> str | None:
     r = client.get(f"/v2/{name}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT})
     return r.headers["Docker-Content-Digest"] if r.status_code == 200 else None
+
+
+def external_statuses(ecr: Any, name: str, digest: str) -> dict[str, dict[str, Any]]:
+    """DescribeImageReplicationStatus's external destinations as {externalRegistry: entry}."""
+    found = ecr.describe_image_replication_status(
+        repositoryName=name, imageId={"imageDigest": digest}
+    )["replicationStatuses"]
+    return {s["externalRegistry"]: s for s in found if "externalRegistry" in s}
+
+
+def external_settled(ecr: Any, name: str, digest: str, registry: str) -> dict[str, Any]:
+    """The status at the external registry once it is no longer IN_PROGRESS."""
+
+    def probe() -> dict[str, Any] | None:
+        found = external_statuses(ecr, name, digest).get(registry)
+        return found if found is not None and found["status"] != "IN_PROGRESS" else None
+
+    return wait_for(f"replication of {name}@{digest} to {registry}", probe)
