@@ -1,6 +1,6 @@
-"""Replication on a server over PostgreSQL: statuses, jobs and backfills are written by
-the database's upserts there too (the store's own tests run on both engines; this runs
-the whole path once on PostgreSQL)."""
+"""Replication on a server over PostgreSQL: statuses, jobs, backfills, replica records and
+external registrations are written by the database there too (the store's own tests run
+on both engines; this runs the whole path once on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def test_replication_and_a_backfill_over_postgresql(on_postgres: DockyardProcess
     with v2(on_postgres, virginia, VIRGINIA) as client:
         push_image(client, "pg/app", before, "before")
         virginia.put_replication_configuration(
-            replicationConfiguration={"rules": [rule("pg/", (ACCOUNT_A, IRELAND))]}
+            replicationConfiguration={
+                "rules": [{**rule("pg/", (ACCOUNT_A, IRELAND)), "propagateDeletes": True}]
+            }
         )
         push_image(client, "pg/app", after, "after")
     assert settled(virginia, "pg/app", after.digest)[(ACCOUNT_A, IRELAND)]["status"] == "COMPLETE"
@@ -47,3 +49,19 @@ def test_replication_and_a_backfill_over_postgresql(on_postgres: DockyardProcess
     with v2(on_postgres, ireland, IRELAND) as client:
         assert manifest_digest(client, "pg/app", "before") == before.digest
         assert manifest_digest(client, "pg/app", "after") == after.digest
+
+    # Delete propagation and a sealed external registration, on PostgreSQL's types too.
+    virginia.batch_delete_image(repositoryName="pg/app", imageIds=[{"imageTag": "after"}])
+    with v2(on_postgres, ireland, IRELAND) as client:
+
+        def gone() -> bool | None:
+            return True if manifest_digest(client, "pg/app", after.digest) is None else None
+
+        wait_for("the replica deleted", gone)
+        assert manifest_digest(client, "pg/app", "before") == before.digest
+    made = virginia.create_external_registry(
+        name="pg-mirror", url="registry.example.com", username="u", password="pg-secret-pw"
+    )["externalRegistry"]
+    assert made["hasPassword"] is True and made["url"] == "https://registry.example.com"
+    listed = virginia.describe_external_registries()["externalRegistries"]
+    assert [r["name"] for r in listed] == ["pg-mirror"]
