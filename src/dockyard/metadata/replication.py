@@ -331,9 +331,6 @@ class ReplicationStore:
             ).all()
         return [(Destination.of_id(r.destination), r.destination_repository) for r in rows]
 
-    def was_created(self, key: RepositoryKey, digest: str, destination: Destination) -> bool:
-        return any(d == destination for d, _ in self.created(key, digest))
-
     def forget_created(self, key: RepositoryKey, digest: str, destination: Destination) -> None:
         """The replica is gone from the destination: nothing of it to delete any more."""
 
