@@ -43,6 +43,7 @@ from dockyard.services.lifecycle import Lifecycle
 from dockyard.services.manifests import Manifests
 from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
+from dockyard.services.pullthrough import CacheSettings, PullThrough
 from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
@@ -71,6 +72,7 @@ class RegistrySettings:
     scan_limits: ScanLimits = field(default_factory=ScanLimits)
     gc_grace_period: timedelta = timedelta(hours=1)
     job_lease: timedelta = LEASE
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
 
 class Registry:
@@ -119,6 +121,18 @@ class Registry:
         # Secrets Manager's secrets are sealed with the key that seals access-key secrets.
         self.secrets = Secrets(metadata.secrets, identity.box, self.deleter)
         self.cache_rules = CacheRules(metadata.cache_rules, self.secrets, self.deleter)
+        # The data path of those rules: pulls of cached repositories.
+        self.pullthrough = PullThrough(
+            metadata.cache_data,
+            self.cache_rules,
+            self.manifests,
+            self.blobs,
+            self.uploads,
+            self.repositories,
+            self.templates,
+            self.authz,
+            settings.cache,
+        )
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
