@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.pullthrough.conftest import UPSTREAM_PASSWORD, UPSTREAM_USER
+from tests.support.auth import dockyard_cli
 from tests.support.authz import (
     READ_ONLY,
     allow,
@@ -281,3 +282,36 @@ def test_a_tag_moved_upstream_is_seen_after_the_recheck_interval(
                 details = ecr.describe_images(repositoryName=repository)["imageDetails"]
                 tagged = {d["imageDigest"]: d.get("imageTags", []) for d in details}
             assert tagged == {first: [], second: ["latest"]}
+
+
+def test_cache_status_counts_hits_misses_errors_and_bytes(
+    server: DockyardProcess,
+    ecr: Any,
+    own_upstream: DistributionProcess,
+    prefix: str,
+    tmp_path: Path,
+) -> None:
+    image = make_image(f"{prefix}-status", layers=2)
+    push_upstream(own_upstream, "team/counted", image, "v1")
+    push_upstream(own_upstream, "team/never", make_image(f"{prefix}-never", 1), "v1")
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix=prefix, upstreamRegistryUrl=own_upstream.url
+    )
+    assert pull(server, ecr, f"{prefix}/team/counted:v1", tmp_path / "1").returncode == 0
+    wait_for_images(ecr, f"{prefix}/team/counted")
+    assert pull(server, ecr, f"{prefix}/team/counted:v1", tmp_path / "2").returncode == 0
+    own_upstream.stop()
+    assert pull(server, ecr, f"{prefix}/team/never:v1", tmp_path / "3").returncode != 0
+
+    rows = json.loads(dockyard_cli(server.data_dir, "cache", "status", "--json"))
+    row = next(r for r in rows if r["ecrRepositoryPrefix"] == prefix)
+    assert row["upstreamRegistryUrl"] == own_upstream.url
+    assert row["misses"] == 1  # the first pull of team/counted:v1
+    assert row["hits"] >= 1  # the second
+    assert row["upstreamErrors"] == 1  # team/never with the upstream stopped
+    assert own_upstream.host in row["lastError"]
+    assert row["repositories"] == 1
+    assert row["bytesStored"] == sum(b.size for b in image.blobs)  # as dockyard usage counts
+
+    table = dockyard_cli(server.data_dir, "cache", "status")
+    assert prefix in table and "upstream errors" in table

@@ -44,6 +44,7 @@ from dockyard.services.manifests import Manifests
 from dockyard.services.policies import ResourcePolicies
 from dockyard.services.pulls import Pulls
 from dockyard.services.pullthrough import CacheSettings, PullThrough
+from dockyard.services.pullthrough_status import CacheStatus
 from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
@@ -136,6 +137,13 @@ class Registry:
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
+        self.cache_status = CacheStatus(
+            metadata.cache_data,
+            self.cache_rules,
+            self.repositories,
+            self.scopes,
+            self.gc.storage_of,
+        )
         self.jobs = Jobs(metadata.jobs, lease=settings.job_lease)
         self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)
         self.scanning = Scanning(
