@@ -120,6 +120,7 @@ PATTERN_SAMPLES = {
     # Replication filters: a prefix no repository of the session has.
     "RepositoryFilterValue": "zz-model-no-such-prefix",
     "ReplicationBackfillId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+    "ReplicationImageTagFilterValue": "release-*",
     "KmsKeyForRepositoryCreationTemplate": (
         f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f1e2d3c-aaaa-bbbb-cccc-000000000001"
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import fields
 from typing import Annotated
 
@@ -134,14 +135,7 @@ def serve(
         raise typer.Exit(1) from None
     made = bootstrap_root(registry, settings)
     if made is not None:
-        # Shown once, on the terminal only: never through logging.
-        typer.echo(
-            "Created root credentials for account "
-            f"{settings.account_id} (also in {settings.data_dir / ROOT_CREDENTIALS_FILE}, "
-            f"mode 0600):\n  AWS_ACCESS_KEY_ID={made.access_key_id}\n"
-            f"  AWS_SECRET_ACCESS_KEY={made.secret_access_key}",
-            err=True,
-        )
+        announce_root(settings, made.access_key_id, made.secret_access_key)
     if workers == 1:
         if not run_server(settings, registry, None):
             raise typer.Exit(1)
@@ -154,6 +148,21 @@ def serve(
         typer.echo(f"dockyard: cannot listen on {settings.host}:{settings.port}: {exc}", err=True)
         raise typer.Exit(1) from None
     become_supervisor(settings, workers, sock)
+
+
+def announce_root(settings: Settings, key_id: str, secret: str) -> None:
+    """Say once where the new root key is. The secret itself goes to a terminal only, never
+    through logging: a server's stderr that is not a terminal usually ends up in a log
+    (journald, a container runtime), so then only the file is named."""
+    saved = settings.data_dir / ROOT_CREDENTIALS_FILE
+    if sys.stderr.isatty():
+        shown = f":\n  AWS_ACCESS_KEY_ID={key_id}\n  AWS_SECRET_ACCESS_KEY={secret}"
+    else:
+        shown = f" (access key id {key_id}; the secret is in that file only)"
+    typer.echo(
+        f"Created root credentials for account {settings.account_id} in {saved} (mode 0600){shown}",
+        err=True,
+    )
 
 
 def settings_epilog() -> str:

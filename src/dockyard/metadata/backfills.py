@@ -19,7 +19,6 @@ from dockyard.domain.replication import (
     BackfillItem,
     BackfillStatus,
     Destination,
-    DestinationKind,
     ReplicationStatus,
     RepositoryFilter,
 )
@@ -27,11 +26,6 @@ from dockyard.metadata.common import aware
 from dockyard.metadata.database import bytewise, reading, writing
 from dockyard.metadata.tables import replication_backfill_items as items
 from dockyard.metadata.tables import replication_backfills as backfills
-
-
-def _destination_of_id(text: str) -> Destination:
-    kind, account, region = text.split(":", 2)
-    return Destination(DestinationKind(kind), account, region)
 
 
 class BackfillStore:
@@ -185,7 +179,7 @@ class BackfillStore:
             BackfillItem(
                 repository=RepositoryName.parse(r.repository),
                 digest=r.digest,
-                destination=_destination_of_id(r.destination),
+                destination=Destination.of_id(r.destination),
                 status=ReplicationStatus(r.status),
                 failure_code=r.failure_code,
             )

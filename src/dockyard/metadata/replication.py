@@ -18,13 +18,14 @@ from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import RepositoryKey, Scope
 from dockyard.domain.replication import (
     PREFIX_MATCH,
+    WILDCARD,
     Destination,
-    DestinationKind,
     ImageReplication,
     ReplicationConfiguration,
     ReplicationRule,
     ReplicationStatus,
     RepositoryFilter,
+    TagFilter,
 )
 from dockyard.metadata.common import aware, repository_id, require_repository
 from dockyard.metadata.database import reading, write_retrying
@@ -36,34 +37,54 @@ _ERROR_TEXT = 4000
 
 
 # Configurations are stored as the API shapes them, so a stored row reads back exactly.
+def _destination_document(d: Destination) -> dict[str, Any]:
+    if d.is_external:
+        return {"externalRegistry": d.name}
+    return {"region": d.region, "registryId": d.account_id}
+
+
 def rules_document(config: ReplicationConfiguration) -> list[dict[str, Any]]:
     document = []
     for rule in config.rules:
         entry: dict[str, Any] = {
-            "destinations": [
-                {"region": d.region, "registryId": d.account_id} for d in rule.destinations
-            ]
+            "destinations": [_destination_document(d) for d in rule.destinations]
         }
         if rule.filters:
             entry["repositoryFilters"] = [
                 {"filter": f.value, "filterType": f.kind} for f in rule.filters
             ]
+        if rule.tag_filters:
+            entry["imageTagFilters"] = [
+                {"filter": f.value, "filterType": f.kind} for f in rule.tag_filters
+            ]
+        if rule.propagate_deletes:
+            entry["propagateDeletes"] = True
         document.append(entry)
     return document
 
 
-def configuration_of(document: Iterable[dict[str, Any]]) -> ReplicationConfiguration:
+def _destination_of(owner: Scope, d: dict[str, Any]) -> Destination:
+    if "externalRegistry" in d:
+        return Destination.external(owner, str(d["externalRegistry"]))
+    return Destination.registry(str(d["registryId"]), str(d["region"]))
+
+
+def configuration_of(owner: Scope, document: Iterable[dict[str, Any]]) -> ReplicationConfiguration:
+    """A stored configuration of the registry ``owner`` (whose external registries its
+    external destinations name)."""
     return ReplicationConfiguration(
         tuple(
             ReplicationRule(
-                tuple(
-                    Destination.registry(str(d["registryId"]), str(d["region"]))
-                    for d in rule.get("destinations", ())
-                ),
+                tuple(_destination_of(owner, d) for d in rule.get("destinations", ())),
                 tuple(
                     RepositoryFilter(str(f["filter"]), str(f.get("filterType", PREFIX_MATCH)))
                     for f in rule.get("repositoryFilters") or ()
                 ),
+                tuple(
+                    TagFilter(str(f["filter"]), str(f.get("filterType", WILDCARD)))
+                    for f in rule.get("imageTagFilters") or ()
+                ),
+                bool(rule.get("propagateDeletes", False)),
             )
             for rule in document
         )
@@ -71,9 +92,7 @@ def configuration_of(document: Iterable[dict[str, Any]]) -> ReplicationConfigura
 
 
 def _destination(row: Any) -> Destination:
-    return Destination(
-        DestinationKind(row.destination_kind), row.destination_account, row.destination_region
-    )
+    return Destination.of_id(row.destination)
 
 
 def _replication(row: Any) -> ImageReplication:
@@ -110,7 +129,7 @@ class ReplicationStore:
                     configurations.c.region == scope.region,
                 )
             ).scalar()
-        return configuration_of(rules or [])
+        return configuration_of(scope, rules or [])
 
     def put_configuration(
         self, scope: Scope, config: ReplicationConfiguration, at: datetime

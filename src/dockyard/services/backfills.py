@@ -15,10 +15,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from dockyard.domain.digests import Digest
 from dockyard.domain.errors import NameUnknown
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import RepositoryKey, Scope
-from dockyard.domain.replication import Backfill, BackfillItem, Destination, RepositoryFilter
+from dockyard.domain.replication import (
+    Backfill,
+    BackfillItem,
+    ReplicationConfiguration,
+    RepositoryFilter,
+)
 from dockyard.metadata.backfills import BackfillStore
 from dockyard.services.images import Images
 from dockyard.services.job_payloads import BackfillPayload
@@ -93,11 +99,10 @@ class Backfills:
                 break
             if backfill.filters and not any(f.matches(name) for f in backfill.filters):
                 continue
-            destinations = config.destinations_for(name)
-            if not destinations:
+            if not config.destinations_for(name):
                 continue
             key = RepositoryKey(scope, name)
-            queued += await self._backfill_repository(backfill.id, key, destinations)
+            queued += await self._backfill_repository(backfill.id, key, config)
         await blocking(self._store.walked, backfill.id, _now())
         return {"queued": queued}
 
@@ -112,7 +117,7 @@ class Backfills:
             after = page[-1].key.name.value
 
     async def _backfill_repository(
-        self, backfill_id: str, key: RepositoryKey, destinations: list[Destination]
+        self, backfill_id: str, key: RepositoryKey, config: ReplicationConfiguration
     ) -> int:
         queued = 0
         after: int | None = None
@@ -121,14 +126,16 @@ class Backfills:
                 page, after = await self._images.page(key, None, after, _PAGE)
             except NameUnknown:
                 return queued  # deleted meanwhile
-            found = [(key.name, str(i.digest), d) for i in page for d in destinations]
+            # Each image where the rules send it (tag filters look at its tags).
+            found = [
+                (key.name, str(i.digest), d) for i in page for d in config.targets(key.name, i.tags)
+            ]
             added = await blocking(self._store.add_items, backfill_id, found, _now())
             if added:
-                for image in page:
-                    for destination in destinations:
-                        await self._jobs.enqueue(
-                            payload_for(key, image.digest, destination, backfill_id)
-                        )
+                for _, digest, destination in found:
+                    await self._jobs.enqueue(
+                        payload_for(key, Digest.parse(digest), destination, backfill_id)
+                    )
                 queued += len(found)
             if after is None:
                 return queued

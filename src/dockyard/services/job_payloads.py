@@ -222,7 +222,9 @@ class ReplicatePayload(InRepository):
     """Copy one image (with its children, referrers and tags) to one destination.
 
     The destination is named by kind and id fields, so a kind outside the deployment
-    adds a value, not a payload type. ``backfill_id`` names the backfill that queued it.
+    adds a value, not a payload type: an external registry is its ``destination_name``
+    in the registry ``destination_account``, ``destination_region`` (the source's).
+    ``backfill_id`` names the backfill that queued it.
     """
 
     KIND: ClassVar[str] = "replicate-image"
@@ -231,6 +233,7 @@ class ReplicatePayload(InRepository):
     destination_account: str
     destination_region: str
     backfill_id: str | None = None
+    destination_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,12 @@ class Replication:
         rules that cover its repository, when the push changed something."""
         if outcome.replica or not (outcome.new_manifest or outcome.tag_moved or outcome.restored):
             return
-        destinations = (await self.configuration(key.scope)).destinations_for(key.name)
+        config = await self.configuration(key.scope)
+        destinations = config.destinations_for(key.name)
+        if destinations and config.filters_tags:
+            # A referrer (a signature, an SBOM) goes where its subject's tags send it.
+            tags = await self.tags_of(key, outcome.subject or outcome.digest)
+            destinations = config.targets(key.name, tags)
         if not destinations:
             return
         try:
@@ -175,6 +180,13 @@ class Replication:
             return  # deleted since the push stored it: nothing left to replicate
         for destination in destinations:
             await self._jobs.enqueue(payload_for(key, outcome.digest, destination))
+
+    async def tags_of(self, key: RepositoryKey, digest: Digest) -> tuple[str, ...]:
+        """The image's tags now (none when it is not, or no longer, there)."""
+        try:
+            return tuple((await self._images.summary(key, digest)).tags)
+        except ImageNotFound:
+            return ()
 
     # Status ------------------------------------------------------------------
 
@@ -352,7 +364,8 @@ class Replication:
                 replica=True,
             )
         root = next(p for p in pieces if p.manifest.digest == digest)
-        tags = (await self._images.summary(source, digest)).tags
+        config = await self.configuration(source.scope)
+        tags = config.tags_for(source.name, to, (await self._images.summary(source, digest)).tags)
         blocked = []
         for tag in tags:
             try:
@@ -445,6 +458,7 @@ def payload_for(
         destination.account_id,
         destination.region,
         backfill_id,
+        destination.name,
     )
 
 
@@ -453,4 +467,6 @@ def _destination(payload: ReplicatePayload) -> Destination:
         kind = DestinationKind(payload.destination_kind)
     except ValueError:
         raise PermanentJobError(f"unknown destination kind {payload.destination_kind!r}") from None
-    return Destination(kind, payload.destination_account, payload.destination_region)
+    return Destination(
+        kind, payload.destination_account, payload.destination_region, payload.destination_name
+    )

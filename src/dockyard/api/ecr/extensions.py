@@ -9,6 +9,10 @@ and error mapping serve them as serve botocore's operations. ``extend`` adds the
 botocore's model and refuses a name botocore already has: an ECR release that brings an
 operation of the same name must be looked at, not shadowed.
 
+A few members are added to ECR's own shapes as well (``AMENDMENTS``): a replication
+rule's tag filters. ECR's members keep their shapes, so an ECR
+configuration reads and answers exactly as in ECR; the additions appear only where used.
+
 ``python -m dockyard.api.ecr.extensions DIR`` writes the extended model where botocore
 looks for models (``DIR/ecr/2015-09-21/service-2.json``): with ``AWS_DATA_PATH=DIR`` the
 aws CLI and boto3 know the extensions (``aws ecr start-replication-backfill``).
@@ -177,6 +181,49 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
+# Members Dockyard adds to ECR's own shapes. ECR's members keep their shapes and
+# meaning; a member of the same name in a newer botocore is refused, as a clashing
+# operation is. A replication rule may filter on tags.
+AMENDMENTS: dict[str, dict[str, Any]] = {
+    "ReplicationRule": {
+        "imageTagFilters": _member(
+            "ReplicationImageTagFilterList",
+            "Only images with a tag that one of these WILDCARD patterns matches are "
+            "replicated, with the tags that match (a Dockyard extension).",
+        ),
+    },
+}
+
+SHAPES.update(
+    {
+        "ReplicationImageTagFilterType": {"type": "string", "enum": ["WILDCARD"]},
+        "ReplicationImageTagFilterValue": {
+            "type": "string",
+            "max": 128,
+            "min": 1,
+            "pattern": "^[0-9a-zA-Z._*-]{1,128}$",
+        },
+        "ReplicationImageTagFilter": {
+            "type": "structure",
+            "required": ["filter", "filterType"],
+            "members": {
+                "filter": _member(
+                    "ReplicationImageTagFilterValue",
+                    "A tag pattern: <code>*</code> matches any run of characters.",
+                ),
+                "filterType": _member("ReplicationImageTagFilterType", "WILDCARD."),
+            },
+        },
+        "ReplicationImageTagFilterList": {
+            "type": "list",
+            "member": {"shape": "ReplicationImageTagFilter"},
+            "max": 100,
+            "min": 0,
+        },
+    }
+)
+
+
 def extend(raw: dict[str, Any]) -> dict[str, Any]:
     """botocore's ECR model (as read from its file) with the extensions added."""
     extended = copy.deepcopy(raw)
@@ -188,6 +235,15 @@ def extend(raw: dict[str, Any]) -> dict[str, Any]:
                 "the same name must be reconciled with it"
             )
         extended[table].update(copy.deepcopy(added))
+    for shape_name, members in AMENDMENTS.items():
+        shape = extended["shapes"][shape_name]
+        clash = sorted(set(members) & set(shape["members"]))
+        if clash:
+            raise RuntimeError(
+                f"botocore's ECR shape {shape_name} now has {', '.join(clash)}: Dockyard's "
+                "member of the same name must be reconciled with it"
+            )
+        shape["members"].update(copy.deepcopy(members))
     return extended
 
 

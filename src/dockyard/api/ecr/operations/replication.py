@@ -8,30 +8,42 @@ from typing import Any
 
 from dockyard.api.ecr.context import Context, decode_token, encode_token, timestamp
 from dockyard.api.ecr.operations import operation
+from dockyard.domain.errors import ReplicationConfigurationInvalid
 from dockyard.domain.names import RepositoryName
-from dockyard.domain.records import ImageId
+from dockyard.domain.records import ImageId, Scope
 from dockyard.domain.replication import (
     Backfill,
     Destination,
     ReplicationConfiguration,
     ReplicationRule,
     RepositoryFilter,
+    TagFilter,
 )
 
 DEFAULT_PAGE = 100
 
 
+def destination_shape(d: Destination) -> dict[str, Any]:
+    """A destination as ECR names it, or an external one by its registered name."""
+    if d.is_external:
+        return {"externalRegistry": d.name}
+    return {"region": d.region, "registryId": d.account_id}
+
+
 def configuration_shape(config: ReplicationConfiguration) -> dict[str, Any]:
-    """A configuration as ECR answers it (repositoryFilters only where a rule has some)."""
+    """A configuration as ECR answers it (repositoryFilters only where a rule has some),
+    with Dockyard's members only where a rule uses them."""
     rules = []
     for rule in config.rules:
-        shape: dict[str, Any] = {
-            "destinations": [
-                {"region": d.region, "registryId": d.account_id} for d in rule.destinations
-            ]
-        }
+        shape: dict[str, Any] = {"destinations": [destination_shape(d) for d in rule.destinations]}
         if rule.filters:
             shape["repositoryFilters"] = [_filter_shape(f) for f in rule.filters]
+        if rule.tag_filters:
+            shape["imageTagFilters"] = [
+                {"filter": f.value, "filterType": f.kind} for f in rule.tag_filters
+            ]
+        if rule.propagate_deletes:
+            shape["propagateDeletes"] = True
         rules.append(shape)
     return {"rules": rules}
 
@@ -44,24 +56,43 @@ def _filters(items: list[dict[str, Any]] | None) -> tuple[RepositoryFilter, ...]
     return tuple(RepositoryFilter(str(f["filter"]), str(f["filterType"])) for f in items or ())
 
 
-def _configuration(body: dict[str, Any]) -> ReplicationConfiguration:
-    return ReplicationConfiguration(
-        tuple(
-            ReplicationRule(
-                tuple(
-                    Destination.registry(str(d["registryId"]), str(d["region"]))
-                    for d in rule["destinations"]
-                ),
-                _filters(rule.get("repositoryFilters")),
+def _destination(scope: Scope, where: str, given: dict[str, Any]) -> Destination:
+    """ECR's {region, registryId}, or Dockyard's {externalRegistry} alone (the model makes
+    neither required, so that either can be given)."""
+    external = given.get("externalRegistry")
+    if external is not None:
+        if "region" in given or "registryId" in given:
+            raise ReplicationConfigurationInvalid(
+                where, "a destination is either externalRegistry, or region and registryId"
             )
-            for rule in body["rules"]
+        return Destination.external(scope, str(external))
+    if "region" not in given or "registryId" not in given:
+        raise ReplicationConfigurationInvalid(
+            where, "a destination needs region and registryId (or externalRegistry alone)"
         )
-    )
+    return Destination.registry(str(given["registryId"]), str(given["region"]))
+
+
+def _configuration(scope: Scope, body: dict[str, Any]) -> ReplicationConfiguration:
+    rules = []
+    for number, rule in enumerate(body["rules"], start=1):
+        where = f"replicationConfiguration.rules.{number}.destinations"
+        rules.append(
+            ReplicationRule(
+                tuple(_destination(scope, where, d) for d in rule["destinations"]),
+                _filters(rule.get("repositoryFilters")),
+                tuple(
+                    TagFilter(str(f["filter"]), str(f["filterType"]))
+                    for f in rule.get("imageTagFilters") or ()
+                ),
+            )
+        )
+    return ReplicationConfiguration(tuple(rules))
 
 
 @operation("PutReplicationConfiguration")
 async def put_replication_configuration(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    config = _configuration(body["replicationConfiguration"])
+    config = _configuration(ctx.scope(), body["replicationConfiguration"])
     stored = await ctx.registry.replication.configure(ctx.scope(), config)
     return {"replicationConfiguration": configuration_shape(stored)}
 
@@ -79,11 +110,7 @@ async def describe_image_replication_status(ctx: Context, body: dict[str, Any]) 
         image_id["imageTag"] = tag
     statuses = []
     for each in found:
-        entry = {
-            "region": each.destination.region,
-            "registryId": each.destination.account_id,
-            "status": each.status.value,
-        }
+        entry = {**destination_shape(each.destination), "status": each.status.value}
         if each.failure_code:
             entry["failureCode"] = each.failure_code
         statuses.append(entry)
@@ -158,8 +185,7 @@ async def describe_replication_backfill_results(
         result = {
             "repositoryName": item.repository.value,
             "imageDigest": item.digest,
-            "region": item.destination.region,
-            "registryId": item.destination.account_id,
+            **destination_shape(item.destination),
             "status": item.status.value,
         }
         if item.failure_code:
