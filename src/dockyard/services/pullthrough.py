@@ -62,6 +62,8 @@ DEFAULT_PULL_THROUGH = CreationTemplate(
 )
 # A committed blob's upload is kept this long for followers still reading it, then dropped.
 _UPLOAD_LINGER_SECONDS = 60.0
+# An ended flight's row is kept this long (a late follower reads how it ended).
+_FLIGHTS_KEPT = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +367,8 @@ class PullThrough:
                 pull.key, manifest.digest, manifest.payload, manifest.media_type
             )
         await blocking(self._store.drop_manifest, pull.key, manifest.digest)
+        # Flights that ended long ago are followed by nobody: their rows can go.
+        await blocking(self._store.forget_flights, datetime.now(UTC) - _FLIGHTS_KEPT)
 
     async def _child(self, pull: _Pull, digest: Digest) -> CachedManifest | None:
         """An index's child: None when stored already, else as fetched."""
