@@ -11,6 +11,8 @@ uncached image then fails with a clear error, and ``describe-images`` lists the 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +43,7 @@ from tests.support.images import (
     make_multiarch_index,
     push_image,
 )
+from tests.support.podman import Podman
 from tests.support.secrets import HtpasswdDistribution
 from tests.support.servers import DistributionProcess, DockyardProcess
 from tests.support.tools import skopeo
@@ -315,3 +318,31 @@ def test_cache_status_counts_hits_misses_errors_and_bytes(
 
     table = dockyard_cli(server.data_dir, "cache", "status")
     assert prefix in table and "upstream errors" in table
+
+
+@pytest.mark.clients
+def test_podman_pulls_through_the_cache_with_the_upstream_s_digest(
+    server: DockyardProcess, ecr: Any, upstream: DistributionProcess, prefix: str
+) -> None:
+    image = make_image(f"{prefix}-podman", layers=2, max_file_size=8192)
+    digest = push_upstream(upstream, "team/podman", image, "v1")
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream.url)
+    state = Path(tempfile.mkdtemp(prefix="dockyard-podman-"))  # podman wants a short runroot
+    try:
+        podman = Podman(state)
+        remote = f"{server.host}/{prefix}/team/podman:v1"
+        podman(
+            "pull",
+            "--tls-verify=false",
+            "--signature-policy",
+            podman.policy,
+            "--creds",
+            f"AWS:{login_password(ecr)}",
+            remote,
+        )
+        info = json.loads(podman("image", "inspect", remote).stdout)[0]
+        assert info["Digest"] == digest
+        assert info["Id"] == image.config.hex
+        assert info["RootFS"]["Layers"] == [layer.diff_id for layer in image.layers]
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
