@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.pullthrough.conftest import UPSTREAM_PASSWORD, UPSTREAM_USER
+from tests.remote.peers import BearerFront, ThreadedServer
 from tests.support.auth import dockyard_cli
 from tests.support.authz import (
     READ_ONLY,
@@ -346,3 +347,29 @@ def test_podman_pulls_through_the_cache_with_the_upstream_s_digest(
         assert info["RootFS"]["Layers"] == [layer.diff_id for layer in image.layers]
     finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+def test_an_upstream_behind_token_auth(
+    server: DockyardProcess, ecr: Any, sm: Any, prefix: str, tmp_path: Path
+) -> None:
+    """The upstream answers with a Bearer challenge (its token service is Dockyard's own
+    ``GET /``, behind a front that words the challenge as token registries do): the rule's
+    secret goes to the token service, the token to the registry."""
+    password = login_password(ecr)
+    source = f"{prefix}-src/app"
+    ecr.create_repository(repositoryName=source)
+    image = make_image(f"{prefix}-token", layers=1)
+    with httpx.Client(base_url=server.url, auth=("AWS", password), timeout=60) as client:
+        digest = push_image(client, source, image, "v1")
+    value = {"username": "AWS", "accessToken": password}
+    secret = sm.create_secret(
+        Name=f"ecr-pullthroughcache/{prefix}", SecretString=json.dumps(value)
+    )["ARN"]
+    with ThreadedServer(BearerFront(server.url, f"{server.url}/")) as front:
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix=prefix, upstreamRegistryUrl=front.url, credentialArn=secret
+        )
+        done = pull(server, ecr, f"{prefix}/{source}:v1", tmp_path / "token")
+        assert done.returncode == 0, done.stderr
+        assert layout_digest(tmp_path / "token") == digest
+        assert wait_for_images(ecr, f"{prefix}/{source}")[0]["imageDigest"] == digest
