@@ -48,6 +48,7 @@ from tests.support.podman import Podman
 from tests.support.secrets import HtpasswdDistribution
 from tests.support.servers import DistributionProcess, DockyardProcess
 from tests.support.tools import skopeo
+from tests.templates.helpers import LIFECYCLE, full_template, same_json
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -373,3 +374,67 @@ def test_an_upstream_behind_token_auth(
         assert done.returncode == 0, done.stderr
         assert layout_digest(tmp_path / "token") == digest
         assert wait_for_images(ecr, f"{prefix}/{source}")[0]["imageDigest"] == digest
+
+
+def test_a_blob_asked_for_before_any_manifest(
+    server: DockyardProcess, ecr: Any, upstream: DistributionProcess, prefix: str
+) -> None:
+    """A client that knows a layer's digest asks for it first: the repository is created
+    and the blob fetched, as a manifest miss would have done."""
+    image = make_image(f"{prefix}-blob-first", layers=1)
+    push_upstream(upstream, "team/blobfirst", image, "v1")
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream.url)
+    layer = image.layers[0]
+    with v2_client(server, login_password(ecr)) as v2:
+        head = v2.head(f"/v2/{prefix}/team/blobfirst/blobs/{layer.digest}")
+        assert head.status_code == 200
+        assert head.headers["Content-Length"] == str(layer.size)
+        got = v2.get(f"/v2/{prefix}/team/blobfirst/blobs/{layer.digest}")
+        assert got.status_code == 200
+        assert got.content == layer.data
+        unknown = v2.get(f"/v2/{prefix}/team/blobfirst/blobs/sha256:{'0' * 64}")
+        assert unknown.status_code == 404
+        assert unknown.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+    named = [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+    assert f"{prefix}/team/blobfirst" in named
+
+
+def test_a_cached_repository_is_made_by_its_template_scanned_and_under_its_lifecycle(
+    server: DockyardProcess, ecr: Any, upstream: DistributionProcess, prefix: str, tmp_path: Path
+) -> None:
+    """The PULL_THROUGH_CACHE template's settings (a lifecycle policy among them) make the
+    repository, and the cached image is scanned on push as a pushed one is."""
+    ecr.create_repository_creation_template(**full_template(prefix, "PULL_THROUGH_CACHE"))
+    before = ecr.get_registry_scanning_configuration()["scanningConfiguration"]
+    rule = {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [
+        {"filter": f"{prefix}/*", "filterType": "WILDCARD"}
+    ]}  # fmt: skip
+    ecr.put_registry_scanning_configuration(scanType="BASIC", rules=[rule])
+    try:
+        image = make_image(f"{prefix}-templated", layers=1)
+        digest = push_upstream(upstream, "team/templated", image, "v1")
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream.url
+        )
+        repository = f"{prefix}/team/templated"
+        assert pull(server, ecr, f"{repository}:v1", tmp_path / "t").returncode == 0
+        made = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
+        assert made["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+        policy = ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"]
+        assert same_json(policy, LIFECYCLE)
+        assert wait_for_images(ecr, repository)[0]["imageDigest"] == digest
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                found = ecr.describe_image_scan_findings(
+                    repositoryName=repository, imageId={"imageDigest": digest}
+                )
+                if found["imageScanStatus"]["status"] != "IN_PROGRESS":
+                    break
+            except ecr.exceptions.ScanNotFoundException:
+                pass
+            assert time.monotonic() < deadline, "the cached image was never scanned"
+            time.sleep(0.5)
+        assert found["imageScanStatus"]["status"] == "COMPLETE"
+    finally:
+        ecr.put_registry_scanning_configuration(**before)

@@ -149,6 +149,8 @@ class PullThrough:
         await self._authorize_miss(pull)
         upstream = await self._upstream(pull)
         size = await self._blob_size(pull, upstream, digest)
+        # A client may ask for a blob before any manifest: it is linked to the repository.
+        await self._ensure_repository(pull)
         chunks = self._flights.follow_bytes(
             _blob_flight(key, digest),
             self._blob_work(pull, upstream, digest, size),
