@@ -166,3 +166,55 @@ def test_a_client_killed_mid_stream_leaves_no_partial_blob(
         assert again.status_code == 200
         assert again.content == layer.data
     assert logging_upstream.requests("GET", f"/v2/team/killed/blobs/{layer.digest}") == 1
+
+
+def test_a_stale_tag_is_checked_once_for_many_and_a_digest_never(
+    tmp_path: Path, logging_upstream: LoggingDistribution
+) -> None:
+    proc = DockyardProcess(
+        tmp_path / "recheck",
+        log_dir=tmp_path / "recheck-log",
+        open_access=False,
+        env={"DOCKYARD_WORKERS": "2", "DOCKYARD_CACHE_RECHECK_INTERVAL": "1s"},
+    )
+    image = big_image("rechecked", MiB)
+    with httpx.Client(base_url=logging_upstream.url, timeout=60) as client:
+        digest = push_image(client, "team/checked", image, "v1")
+    with proc.serving():
+        ecr = make_client(proc.url)
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="checked", upstreamRegistryUrl=logging_upstream.url
+        )
+        password = login_password(ecr)
+        assert pull_all(proc, password, "checked/team/checked", "v1") == digest
+        time.sleep(1.5)  # past the re-check interval
+
+        def manifest(reference: str) -> str:
+            with httpx.Client(base_url=proc.url, auth=("AWS", password), timeout=60) as v2:
+                answer = v2.get(
+                    f"/v2/checked/team/checked/manifests/{reference}",
+                    headers={"Accept": MANIFEST_ACCEPT},
+                )
+                assert answer.status_code == 200, answer.text
+                return str(answer.headers["Docker-Content-Digest"])
+
+        found: list[str] = []
+        start = threading.Barrier(10)
+
+        def one(reference: str) -> None:
+            start.wait()
+            found.append(manifest(reference))
+
+        threads = [threading.Thread(target=one, args=("v1",)) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert found == [digest] * 10
+        for _ in range(5):
+            assert manifest(digest) == digest
+
+    assert logging_upstream.requests("GET", "/v2/team/checked/manifests/v1") == 1
+    assert logging_upstream.requests("HEAD", "/v2/team/checked/manifests/v1") == 1
+    assert logging_upstream.requests("GET", f"/v2/team/checked/manifests/{digest}") == 0
+    assert logging_upstream.requests("HEAD", f"/v2/team/checked/manifests/{digest}") == 0

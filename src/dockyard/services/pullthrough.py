@@ -34,7 +34,7 @@ from dockyard.domain.names import Reference, Tag
 from dockyard.domain.records import RepositoryKey, StoredManifest
 from dockyard.domain.templates import ROOT, AppliedFor, CreationTemplate, TemplateSettings
 from dockyard.metadata.cache_data import CacheDataStore, CachedManifest, RuleCounters
-from dockyard.remote import FetchedManifest, RemoteError, RemoteNotFound, RemoteUnavailable
+from dockyard.remote import FetchedManifest, RemoteError, RemoteNotFound
 from dockyard.services.authorization import Authorizer, RequestFacts, repository_target
 from dockyard.services.blobs import BlobContent, Blobs
 from dockyard.services.cache_rules import CacheRules
@@ -229,7 +229,7 @@ class PullThrough:
             # A caller who may pull but not import is served what the cache holds.
             await self._authorize_miss(pull)
             fetched = await self._fetch_manifest(pull, tag.value, tag.value)
-        except (e.UpstreamUnavailable, e.AccessDenied):
+        except (e.UpstreamUnavailable, e.UpstreamFailed, e.AccessDenied):
             if local is None:
                 raise
             return local  # stale if error: the cached copy (the failure was counted)
@@ -237,23 +237,41 @@ class PullThrough:
 
     async def _recheck(self, pull: _Pull, tag: Tag, local: StoredManifest) -> bool:
         """Whether ``tag`` upstream is no longer the cached ``local``; False (serve the
-        cached copy) when the upstream cannot say."""
+        cached copy) when the upstream cannot say. One HEAD for every asker at once."""
+        asked = datetime.now(UTC)
+        try:
+            await self._ensure(
+                f"check:{_where(pull.key)}:{tag.value}",
+                lambda flight: self._recheck_once(pull, tag.value, local.digest, asked),
+                pull,
+                tag.value,
+            )
+        except (e.UpstreamUnavailable, e.UpstreamFailed):
+            return False  # stale if error (the flight's owner counted the failure)
+        check = await blocking(self._store.tag_check, pull.key, tag.value)
+        if check is None or not _fresh(check.checked_at, self.settings.recheck_interval):
+            return True  # the upstream did not say what the tag is: fetch it
+        return check.digest != local.digest
+
+    async def _recheck_once(self, pull: _Pull, tag: str, cached: Digest, asked: datetime) -> None:
+        """HEAD the tag upstream and record what it is now (unrecorded when the upstream
+        does not say: the caller then fetches it)."""
+        check = await blocking(self._store.tag_check, pull.key, tag)
+        if check is not None and check.checked_at >= asked:
+            return  # checked by another flight since this one was asked for
         upstream = await self._upstream(pull)
         try:
-            head = await upstream.client.head_manifest(upstream.repository, tag.value)
-        except RemoteUnavailable as exc:
-            error = translate(exc, upstream.host, _local_what(pull, tag.value))
-            await self._count(pull, errors=1, error=str(error))
-            return False
+            head = await upstream.client.head_manifest(upstream.repository, tag)
         except RemoteNotFound:
-            return False  # gone upstream: the cache keeps what it has
+            # Gone upstream: the cache keeps serving what it has, asking again next interval.
+            await blocking(self._store.checked_tag, pull.key, tag, cached)
+            return
         except RemoteError as exc:
-            await self._count(pull, errors=1, error=exc.message)
-            return False
-        if head.digest is None or head.digest != local.digest:
-            return True
-        await blocking(self._store.checked_tag, pull.key, tag.value, local.digest)
-        return False
+            error = translate(exc, upstream.host, _local_what(pull, tag))
+            await self._count(pull, errors=1, error=str(error))
+            raise error from None
+        if head.digest is not None:
+            await blocking(self._store.checked_tag, pull.key, tag, head.digest)
 
     async def _fetch_manifest(self, pull: _Pull, reference: str, tag: str | None) -> CachedManifest:
         """The manifest under ``reference`` upstream, fetched once for every asker, kept,
