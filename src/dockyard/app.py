@@ -40,6 +40,7 @@ from dockyard.scanning import ScanLimits
 from dockyard.services import Registry, RegistrySettings
 from dockyard.services.changes import ChangeMark
 from dockyard.services.identity import Identity, NewKey
+from dockyard.services.pullthrough import CacheSettings
 from dockyard.services.regions import served_regions
 from dockyard.storage import open_blob_store
 from dockyard.storage.s3 import S3Config
@@ -82,6 +83,10 @@ def open_registry(settings: Settings, upgrade: bool = True) -> Registry:
             idempotent_immutable_repush=settings.idempotent_immutable_repush,
             gc_grace_period=settings.gc_grace_period,
             job_lease=settings.job_lease,
+            cache=CacheSettings(
+                recheck_interval=settings.cache_recheck_interval,
+                upstream_timeout=settings.cache_upstream_timeout.total_seconds(),
+            ),
             scan_limits=ScanLimits(
                 max_layer_bytes=settings.scan_max_layer_bytes,
                 max_image_bytes=settings.scan_max_image_bytes,

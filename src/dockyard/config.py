@@ -48,6 +48,8 @@ class Settings:
     upload_expiry: timedelta = timedelta(hours=24)
     lifecycle_interval: timedelta = timedelta(hours=1)
     job_lease: timedelta = timedelta(minutes=10)
+    cache_recheck_interval: timedelta = timedelta(hours=24)
+    cache_upstream_timeout: timedelta = timedelta(seconds=30)
     scan_max_layer_bytes: int = 8 << 30
     scan_max_image_bytes: int = 32 << 30
     scan_max_compression_ratio: int = 250
@@ -102,6 +104,10 @@ HELP: dict[str, str] = {
     "lifecycle_interval": "How often the server applies lifecycle policies; 0 turns it off.",
     "job_lease": "How long a background job is its node's: renewed while the node works on "
     "it, taken over by another node this long after its node died.",
+    "cache_recheck_interval": "Pull-through cache: a cached tag is checked upstream at most this "
+    "often (ECR: 24h); a pull by digest never asks the upstream again once cached.",
+    "cache_upstream_timeout": "Pull-through cache: an upstream that does not connect or send "
+    "anything for this long counts as unavailable (a cached copy is served instead).",
     "scan_max_layer_bytes": "A scan fails when one layer decompresses to more than this.",
     "scan_max_image_bytes": "A scan fails when an image's layers decompress to more than this.",
     "scan_max_compression_ratio": "A scan fails on a layer that expands more than this ratio "
@@ -200,7 +206,14 @@ def _validate(values: dict[str, Any]) -> Settings:
         raise ConfigError(f"log_format must be text or json, not {settings.log_format!r}")
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise ConfigError("the s3 storage backend needs s3_bucket")
-    for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "job_lease"):
+    for name in (
+        "header_timeout",
+        "body_timeout",
+        "keep_alive_timeout",
+        "job_lease",
+        "cache_recheck_interval",
+        "cache_upstream_timeout",
+    ):
         if getattr(settings, name) <= timedelta(0):
             raise ConfigError(f"{name} must be longer than 0")
     return settings

@@ -205,6 +205,20 @@ def test_read_upload_streams_a_prefix(store: BlobStore) -> None:
     run(scenario())
 
 
+def test_read_upload_from_an_offset_across_writes(store: BlobStore) -> None:
+    """What the pull-through cache sends a client waiting for a blob still arriving: the
+    bytes between what it sent and what the upload holds so far, written in pieces."""
+
+    async def scenario() -> None:
+        await store.write_upload("u", 0, _chunks([b"0123"]), _ignore, 100)
+        await store.write_upload("u", 4, _chunks([b"456789"]), _ignore, 100)
+        assert await _collect(store.read_upload("u", 10, 2)) == b"23456789"
+        assert await _collect(store.read_upload("u", 7, 4)) == b"456"
+        assert await _collect(store.read_upload("u", 10, 10)) == b""
+
+    run(scenario())
+
+
 def test_read_upload_of_an_unknown_or_short_upload(store: BlobStore) -> None:
     async def scenario() -> None:
         with pytest.raises(BlobUploadUnknown):

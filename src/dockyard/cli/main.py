@@ -6,6 +6,7 @@ import typer
 
 from dockyard.cli import iam_entities  # noqa: F401  (adds its commands to `dockyard iam`)
 from dockyard.cli.accounts import accounts
+from dockyard.cli.cache import cache
 from dockyard.cli.db import db
 from dockyard.cli.gc import gc
 from dockyard.cli.iam import iam
@@ -36,6 +37,7 @@ app.add_typer(lifecycle, name="lifecycle")
 app.add_typer(vulndb, name="vulndb")
 app.add_typer(db, name="db")
 app.add_typer(replication, name="replication")
+app.add_typer(cache, name="cache")
 
 
 @app.callback()

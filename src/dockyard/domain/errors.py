@@ -62,6 +62,10 @@ DockyardError
 ├── ExternalRegistryInUse  a delete of an external registry a replication rule names
 ├── CacheRuleAlreadyExists / CacheRuleNotFound   pull-through cache rules, by prefix
 ├── UpstreamUnsupported    a pull-through cache upstream Dockyard cannot name the kind of
+├── UpstreamUnavailable    a pull-through cache miss the upstream cannot serve now (down,
+│                          slow, 429, 5xx), with no cached copy to serve instead
+├── UpstreamFailed         a pull-through cache miss the upstream refused or answered wrongly
+│                          (credentials refused, a digest mismatch, schema 1)
 ├── SecretNotFound         no secret of that name or ARN in the registry's account and region
 ├── SecretAlreadyExists    a secret of that name exists
 ├── SecretMarkedForDeletion  a secret scheduled for deletion asked to serve or change
@@ -720,6 +724,35 @@ class UpstreamUnsupported(DockyardError):
 
     def describe(self) -> str:
         return f"Unsupported upstream registry '{self.url[:256]}': {self.reason}"
+
+
+class UpstreamUnavailable(DockyardError):
+    """A pull-through cache miss while the upstream cannot answer (unreachable, slower than
+    the timeout, rate limiting, a server error): nothing cached to serve instead. Waiting
+    may help, so the wire answer says "try again" (503)."""
+
+    def __init__(self, upstream: str, what: str, reason: str) -> None:
+        self.upstream, self.what, self.reason = upstream, what, reason
+
+    def describe(self) -> str:
+        return (
+            f"{self.what} is not cached, and the upstream registry {self.upstream} is "
+            f"unavailable: {self.reason}"
+        )
+
+
+class UpstreamFailed(DockyardError):
+    """A pull-through cache miss the upstream answered in a way waiting will not change:
+    the rule's credentials refused, content that is not what was asked for, a manifest
+    kind Dockyard does not store."""
+
+    def __init__(self, upstream: str, what: str, reason: str) -> None:
+        self.upstream, self.what, self.reason = upstream, what, reason
+
+    def describe(self) -> str:
+        return f"{self.what} could not be fetched from the upstream registry {self.upstream}: " + (
+            self.reason
+        )
 
 
 class SecretNotFound(DockyardError):

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from dockyard.metadata import migrate
 from dockyard.metadata.backfills import BackfillStore
+from dockyard.metadata.cache_data import CacheDataStore
 from dockyard.metadata.cache_rules import CacheRuleStore
 from dockyard.metadata.content import ContentStore
 from dockyard.metadata.database import create_database_engine
@@ -43,6 +44,7 @@ class Metadata:
     templates: TemplateStore
     vulns: VulnStore
     cache_rules: CacheRuleStore
+    cache_data: CacheDataStore
     secrets: SecretStore
     external: ExternalRegistryStore
     engine: Engine
@@ -77,6 +79,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
         templates=TemplateStore(engine),
         vulns=VulnStore(engine),
         cache_rules=CacheRuleStore(engine),
+        cache_data=CacheDataStore(engine),
         secrets=SecretStore(engine),
         external=ExternalRegistryStore(engine),
         engine=engine,
@@ -85,6 +88,7 @@ def open_metadata(database_url: str | None, data_dir: Path, upgrade: bool = True
 
 __all__ = [
     "BackfillStore",
+    "CacheDataStore",
     "CacheRuleStore",
     "ContentStore",
     "ExternalRegistryStore",

@@ -596,6 +596,65 @@ pull_through_cache_rules = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# The pull-through cache's data path (services/pullthrough.py). A flight is one fetch from
+# an upstream that every node and process joins rather than repeats: its row is a lease,
+# renewed while the fetch runs, taken over when it expires; ``progress`` is how many bytes
+# of a blob sit in its upload, so that waiting clients anywhere are sent them at once.
+cache_flights = Table(
+    "cache_flights",
+    metadata,
+    Column("name", String(512), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # running, done, failed
+    Column("upload_id", String(128)),
+    Column("progress", BigInteger, nullable=False),
+    Column("error", String(1024)),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Manifests fetched from an upstream and served while their image is being stored (a
+# manifest is stored only once everything it names is): the row goes when it is stored.
+cache_manifests = Table(
+    "cache_manifests",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("repository", String(256), primary_key=True),
+    Column("digest", String(200), primary_key=True),
+    Column("media_type", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+)
+
+# What a cached tag was upstream when last asked, and when: asked again after the
+# re-check interval only.
+cache_tags = Table(
+    "cache_tags",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("repository", String(256), primary_key=True),
+    Column("tag", String(128), primary_key=True),
+    Column("digest", String(200), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
+
+# Per rule (by prefix): pulls served from the cache, pulls that went upstream, upstream
+# failures (dockyard cache status).
+cache_stats = Table(
+    "cache_stats",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("prefix", String(64), primary_key=True),
+    Column("hits", BigInteger, nullable=False),
+    Column("misses", BigInteger, nullable=False),
+    Column("upstream_errors", BigInteger, nullable=False),
+    Column("last_error", String(1024)),
+    Column("last_error_at", DateTime(timezone=True)),
+)
+
 # Secrets Manager's secrets, one per (account, region, name). A name is held by one secret at
 # a time, scheduled for deletion or not; ``suffix`` makes its ARN its own.
 secrets = Table(

@@ -101,12 +101,9 @@ class Blobs:
         chunks = self._store.read(digest, wanted.start, wanted.length)
         return BlobContent(digest, size, wanted, None, chunks)
 
-    async def stream(self, key: RepositoryKey, digest: Digest) -> AsyncIterator[bytes]:
-        """The blob's bytes from the store, whatever the store (replication to another
-        registry reads them here); BlobUnknown when the repository holds no such blob."""
-        await self.size(key, digest)
-        async for chunk in self._store.read(digest):
-            yield chunk
+    def stream(self, digest: Digest, offset: int = 0) -> AsyncIterator[bytes]:
+        """A stored blob's bytes from ``offset`` (the caller knows the repository holds it)."""
+        return self._store.read(digest, offset)
 
     async def download_url(self, key: RepositoryKey, digest: Digest, lifetime: int) -> str | None:
         """A URL of the store's own serving the blob for ``lifetime`` seconds, or None when

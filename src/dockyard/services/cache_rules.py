@@ -8,8 +8,8 @@ is there, live and readable with this node's key, when a rule is stored. Whether
 ``username`` and an ``accessToken`` the upstream accepts is ValidatePullThroughCacheRule's
 question, answered with ``isValid`` and ``failure`` rather than an error.
 
-Fetching from the upstream on a pull miss (the data path) is not here yet; ``rule_for`` is
-what it will ask.
+The data path (``services/pullthrough.py``) asks ``rule_for`` which rule a pulled repository
+is cached under, and ``credentials`` what to answer its upstream's challenges with.
 """
 
 from __future__ import annotations
@@ -171,6 +171,13 @@ class CacheRules:
     async def rule_for(self, scope: Scope, name: RepositoryName) -> CacheRule | None:
         """The rule a repository of ``scope`` would be cached under, if any."""
         return rule_for(await blocking(self._store.list, scope), name)
+
+    async def credentials(self, scope: Scope, rule: CacheRule) -> UpstreamCredentials | None:
+        """The credentials a rule's secret holds (None for a rule without one), for the
+        data path's requests to its upstream."""
+        if rule.credential_arn is None:
+            return None
+        return await self._credentials(scope, rule.credential_arn)
 
     async def _credentials(self, scope: Scope, arn: str) -> UpstreamCredentials:
         _same_registry(scope, arn)

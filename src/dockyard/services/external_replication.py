@@ -63,9 +63,13 @@ class LocalSource:
         return FetchedManifest(stored.digest, stored.media_type, stored.payload)
 
     def open_blob(self, descriptor: Descriptor) -> AsyncIterator[bytes]:
-        chunks = self._blobs.stream(self._key, descriptor.digest)
-        what = f"blob {descriptor.digest}"
-        return verified(chunks, "source", what, descriptor.digest, descriptor.size)
+        digest, what = descriptor.digest, f"blob {descriptor.digest}"
+        return verified(self._held(digest), "source", what, digest, descriptor.size)
+
+    async def _held(self, digest: Digest) -> AsyncIterator[bytes]:
+        await self._blobs.size(self._key, digest)  # BlobUnknown unless the repository holds it
+        async for chunk in self._blobs.stream(digest):
+            yield chunk
 
     async def referrers(self, subject: Digest) -> list[Descriptor]:
         found = await self._manifests.referrers(self._key, subject, None)

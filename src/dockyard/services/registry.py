@@ -46,6 +46,8 @@ from dockyard.services.manifests import Manifests
 from dockyard.services.policies import ResourcePolicies
 from dockyard.services.propagation import DeletePropagation
 from dockyard.services.pulls import Pulls
+from dockyard.services.pullthrough import CacheSettings, PullThrough
+from dockyard.services.pullthrough_status import CacheStatus
 from dockyard.services.replication import Replication
 from dockyard.services.repositories import Repositories
 from dockyard.services.scanning import Scanning
@@ -74,6 +76,7 @@ class RegistrySettings:
     scan_limits: ScanLimits = field(default_factory=ScanLimits)
     gc_grace_period: timedelta = timedelta(hours=1)
     job_lease: timedelta = LEASE
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
 
 class Registry:
@@ -126,9 +129,28 @@ class Registry:
         # Secrets Manager's secrets are sealed with the key that seals access-key secrets.
         self.secrets = Secrets(metadata.secrets, identity.box, self.deleter)
         self.cache_rules = CacheRules(metadata.cache_rules, self.secrets, self.deleter)
+        # The data path of those rules: pulls of cached repositories.
+        self.pullthrough = PullThrough(
+            metadata.cache_data,
+            self.cache_rules,
+            self.manifests,
+            self.blobs,
+            self.uploads,
+            self.repositories,
+            self.templates,
+            self.authz,
+            settings.cache,
+        )
         self.iam.on_change = self.authz.forget
         self.iam.authorizer = self.authz
         self.gc = GarbageCollector(metadata.garbage, store)
+        self.cache_status = CacheStatus(
+            metadata.cache_data,
+            self.cache_rules,
+            self.repositories,
+            self.scopes,
+            self.gc.storage_of,
+        )
         self.jobs = Jobs(metadata.jobs, lease=settings.job_lease)
         self.lifecycle = Lifecycle(metadata.lifecycle, self.images, self.deleter, self.jobs)
         self.scanning = Scanning(

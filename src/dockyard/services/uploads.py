@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from dockyard.domain.digests import Digest, Hasher, new_hasher
@@ -63,6 +63,46 @@ class Uploads:
         finally:
             await self._store.abort_upload(upload_id)
         return size
+
+    async def store_arriving(
+        self,
+        key: RepositoryKey,
+        digest: Digest,
+        body: AsyncIterator[bytes],
+        upload_id: str,
+        written: Callable[[str, int], Awaitable[None]],
+        segment: int = 2 << 20,
+    ) -> int:
+        """A blob fetched from elsewhere (the pull-through cache), stored as ``push_whole``
+        stores one, but written in segments of ``segment`` bytes, telling ``written`` after
+        each how much the upload holds, so that readers can send those bytes on at once.
+        Nothing becomes visible unless every byte arrived and the digest matches. The
+        upload is left for the caller to ``abandon`` once nobody reads it."""
+        hasher = new_hasher(digest.algorithm)
+        pieces = _Segments(body, segment)
+        size = 0
+        try:
+            while not pieces.ended:
+                size += await self._store.write_upload(
+                    upload_id, size, pieces.next(), hasher.update, self._max_blob_bytes
+                )
+                await written(upload_id, size)
+            _check_digest(digest, hasher)
+            await self._store.commit_upload(upload_id, digest, size)
+            await blocking(self._metadata.link_blob, key, digest, size)
+            await self._survive_gc(upload_id, digest, size)
+        except BaseException:
+            await self._store.abort_upload(upload_id)
+            raise
+        return size
+
+    def read_arriving(self, upload_id: str, length: int, offset: int) -> AsyncIterator[bytes]:
+        """Bytes ``[offset, length)`` of an upload ``store_arriving`` is writing."""
+        return self._store.read_upload(upload_id, length, offset)
+
+    async def abandon(self, upload_id: str) -> None:
+        """Discard an upload's bytes (a committed blob keeps its own)."""
+        await self._store.abort_upload(upload_id)
 
     async def append(
         self,
@@ -204,6 +244,26 @@ class Uploads:
     def _forget(self, upload_id: str) -> None:
         self._hashes.pop(upload_id, None)
         self._locks.pop(upload_id, None)
+
+
+class _Segments:
+    """One stream as consecutive parts of at most about ``size`` bytes each."""
+
+    def __init__(self, body: AsyncIterator[bytes], size: int) -> None:
+        self._body = body.__aiter__()
+        self._size = size
+        self.ended = False
+
+    async def next(self) -> AsyncIterator[bytes]:
+        taken = 0
+        while taken < self._size:
+            try:
+                chunk = await anext(self._body)
+            except StopAsyncIteration:
+                self.ended = True
+                return
+            taken += len(chunk)
+            yield chunk
 
 
 def _ignore(_data: bytes) -> None:

@@ -97,8 +97,9 @@ class BlobStore(Protocol):
         and the caller writes again from its own committed offset.
         """
 
-    def read_upload(self, upload_id: str, length: int) -> AsyncIterator[bytes]:
-        """Stream the first ``length`` bytes of an upload (to re-hash it after a restart).
+    def read_upload(self, upload_id: str, length: int, offset: int = 0) -> AsyncIterator[bytes]:
+        """Stream the first ``length`` bytes of an upload from ``offset`` (to re-hash it
+        after a restart; to send a blob still being written to clients that wait for it).
 
         An unknown upload raises ``BlobUploadUnknown``, one holding fewer than ``length``
         bytes ``BlobUploadInvalid``, when the stream is first iterated.

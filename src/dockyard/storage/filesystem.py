@@ -119,14 +119,18 @@ class FilesystemBlobStore:
             await asyncio.to_thread(handle.close)
         return written
 
-    async def read_upload(self, upload_id: str, length: int) -> AsyncIterator[bytes]:
+    async def read_upload(
+        self, upload_id: str, length: int, offset: int = 0
+    ) -> AsyncIterator[bytes]:
         path = self._upload_path(upload_id)
         try:
             held = (await asyncio.to_thread(os.stat, path)).st_size
         except FileNotFoundError:
             raise BlobUploadUnknown(upload_id) from None
         _check_held(upload_id, held, length)
-        async for chunk in _read_file(path, 0, length):
+        if offset < 0:
+            raise ValueError(f"negative offset {offset}")
+        async for chunk in _read_file(path, offset, max(length - offset, 0)):
             yield chunk
 
     async def commit_upload(self, upload_id: str, digest: Digest, size: int) -> None:

@@ -113,15 +113,19 @@ class MemoryBlobStore:
             written += len(chunk)
         return written
 
-    async def read_upload(self, upload_id: str, length: int) -> AsyncIterator[bytes]:
+    async def read_upload(
+        self, upload_id: str, length: int, offset: int = 0
+    ) -> AsyncIterator[bytes]:
         checked_upload_id(upload_id)
+        if offset < 0:
+            raise ValueError(f"negative offset {offset}")
         with self._lock:
             upload = self._uploads.get(upload_id)
             if upload is None:
                 raise BlobUploadUnknown(upload_id)
             _check_held(upload_id, len(upload.data), length)
-            snapshot = bytes(upload.data[:length])
-        for start in range(0, length, _READ_CHUNK):
+            snapshot = bytes(upload.data[offset:length])
+        for start in range(0, len(snapshot), _READ_CHUNK):
             yield snapshot[start : start + _READ_CHUNK]
 
     async def commit_upload(self, upload_id: str, digest: Digest, size: int) -> None:

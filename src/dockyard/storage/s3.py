@@ -478,11 +478,19 @@ class S3BlobStore:
 
     # --- uploads: reads, commits, aborts --------------------------------------------------
 
-    async def read_upload(self, upload_id: str, length: int) -> AsyncIterator[bytes]:
+    async def read_upload(
+        self, upload_id: str, length: int, offset: int = 0
+    ) -> AsyncIterator[bytes]:
+        if offset < 0:
+            raise ValueError(f"negative offset {offset}")
         state = await self._state_holding(upload_id, length)
+        position = 0  # where the current piece starts in the upload
         for key, wanted, _whole in self._pieces(upload_id, state, length):
+            start, position = max(offset - position, 0), position + wanted
+            if start >= wanted:
+                continue  # wholly before ``offset``
             try:
-                async for chunk in self._stream(key, 0, wanted):
+                async for chunk in self._stream(key, start, wanted - start):
                     yield chunk
             except _Missing:
                 raise BlobUploadInvalid(f"upload {upload_id} lost its object {key}") from None

@@ -67,6 +67,9 @@ WIRE: dict[type[e.DockyardError], str] = {
     e.CacheRuleAlreadyExists: "PullThroughCacheRuleAlreadyExistsException",
     e.CacheRuleNotFound: "PullThroughCacheRuleNotFoundException",
     e.UpstreamUnsupported: "UnsupportedUpstreamRegistryException",
+    # The data path's, should an ECR operation meet one: ECR's own words for them.
+    e.UpstreamUnavailable: "UnableToGetUpstreamImageException",
+    e.UpstreamFailed: "UnableToGetUpstreamImageException",
     # A rule's credentialArn, as ECR judges the secret it names.
     e.SecretNotFound: "SecretNotFoundException",
     e.SecretMarkedForDeletion: "UnableToAccessSecretException",

@@ -85,6 +85,12 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.CacheRuleAlreadyExists: (409, "DENIED"),
     e.CacheRuleNotFound: (404, "UNSUPPORTED"),
     e.UpstreamUnsupported: (400, "UNSUPPORTED"),
+    # A miss the upstream cannot serve now: 503 (distribution's UNAVAILABLE), which clients
+    # read as "retry later", since the upstream may be back soon; the message names it.
+    e.UpstreamUnavailable: (503, "UNAVAILABLE"),
+    # A miss the upstream refused or answered wrongly: a gateway's failure (502), not the
+    # client's; waiting does not help.
+    e.UpstreamFailed: (502, "UNKNOWN"),
     e.SecretNotFound: (404, "UNSUPPORTED"),
     e.SecretAlreadyExists: (409, "DENIED"),
     e.SecretMarkedForDeletion: (409, "DENIED"),

@@ -23,7 +23,6 @@ from dockyard.domain.errors import (
     NameInvalid,
     PaginationInvalid,
 )
-from dockyard.domain.identity import Caller
 from dockyard.domain.names import Tag, parse_reference
 from dockyard.domain.records import ImageId, RepositoryKey
 from dockyard.domain.regions import valid_region
@@ -124,13 +123,10 @@ async def manifest_get(request: Request) -> Response:
     key = repository_key(request)
     reference = await registry.manifests.lookup(key, request.path_params["reference"])
     head = request.method == "HEAD"
-    if head:
-        manifest = await registry.manifests.get(key, reference, with_payload=False)
-    else:
-        caller: Caller | None = request.scope.get("state", {}).get("caller")
-        manifest = await registry.manifests.pull(
-            key, reference, caller.principal.arn if caller else None
-        )
+    # Local, or (a repository a pull-through cache rule covers) fetched from its upstream.
+    manifest = await registry.pullthrough.manifest(
+        key, reference, a.caller_of(request), a.facts_of(request), head
+    )
     if not _accepts(request.headers.getlist("accept"), manifest.media_type):
         raise ManifestUnknown(f"{reference} (stored as {manifest.media_type}, not accepted)")
     headers = {
@@ -213,10 +209,13 @@ async def blob_get(request: Request) -> Response:
     registry = _registry(request)
     key = repository_key(request)
     digest = await registry.blobs.lookup(key, request.path_params["digest"])
+    caller, facts = a.caller_of(request), a.facts_of(request)
     if request.method == "HEAD":
-        size = await registry.blobs.probe(key, digest)
+        size = await registry.pullthrough.blob_size(key, digest, caller, facts)
         return Response(headers=_blob_headers(digest, size))
-    content = await registry.blobs.open(key, digest, request.headers.get("range"))
+    content = await registry.pullthrough.blob(
+        key, digest, request.headers.get("range"), caller, facts
+    )
     if content.redirect is not None:
         return _redirect(content.redirect, digest)
     if content.range is not None:

@@ -1,0 +1,197 @@
+"""Stale if error: an upstream that fails in each way the remote client tells apart (5xx,
+429, slower than the timeout, a blob cut off mid-way) while Dockyard serves what it cached.
+
+The upstream is a real docker-registry behind ``Front``, a pass-through proxy that the test
+switches to failing; the failures are the HTTP answers a registry or its load balancer
+gives, so Dockyard's remote client meets them exactly as it would in the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from tests.remote.peers import ThreadedServer
+from tests.support.auth import dockyard_cli
+from tests.support.ecr import login_password, make_client
+from tests.support.images import MANIFEST_ACCEPT, OCI_LAYER_TAR, Blob, image_from_layers
+from tests.support.images import push_image as push
+from tests.support.servers import DistributionProcess, DockyardProcess
+
+pytestmark = pytest.mark.timeout(300)
+
+MiB = 1 << 20
+TIMEOUT_SECONDS = 2
+
+
+class Front:
+    """Forwards to ``upstream``, or fails as ``mode`` says: "pass", "503", "429", "slow"
+    (answers nothing for longer than Dockyard's upstream timeout), "cut" (every blob answer
+    stops after 4 MiB and its connection drops: more than the client's resumes can mend
+    for a 32 MiB blob)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.mode = "pass"
+        self.client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        if self.mode in ("503", "429"):
+            headers = [(b"content-type", b"application/json")]
+            if self.mode == "429":
+                headers.append((b"retry-after", b"30"))
+            await send(
+                {"type": "http.response.start", "status": int(self.mode), "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": b'{"errors":[]}'})
+            return
+        if self.mode == "slow":
+            await asyncio.sleep(TIMEOUT_SECONDS * 3)
+        if self.client is None:
+            self.client = httpx.AsyncClient(timeout=60)
+        url = self.upstream + scope["raw_path"].decode()
+        if scope["query_string"]:
+            url += "?" + scope["query_string"].decode()
+        keep = (b"accept", b"authorization", b"range")
+        headers = [(k, v) for k, v in scope["headers"] if k in keep]
+        response = await self.client.send(
+            self.client.build_request(scope["method"], url, headers=headers), stream=True
+        )
+        out = [
+            (k.lower(), v)
+            for k, v in response.headers.raw
+            if k.lower() not in (b"connection", b"transfer-encoding", b"keep-alive")
+        ]
+        await send({"type": "http.response.start", "status": response.status_code, "headers": out})
+        sent = 0
+        cut = self.mode == "cut" and "/blobs/" in url and scope["method"] == "GET"
+        async for chunk in response.aiter_raw():
+            sent += len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if cut and sent >= 4 * MiB:
+                await response.aclose()
+                raise ConnectionAbortedError("cut off mid-blob")  # uvicorn drops the connection
+        await response.aclose()
+        await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.fixture
+def front(tmp_path: Path) -> Iterator[tuple[Front, ThreadedServer, DistributionProcess]]:
+    upstream = DistributionProcess(tmp_path / "upstream", log_dir=tmp_path / "upstream-log")
+    upstream.start_ready()
+    app = Front(upstream.url)
+    try:
+        with ThreadedServer(app) as server:
+            yield app, server, upstream
+    finally:
+        upstream.stop()
+
+
+@pytest.fixture
+def dockyard(tmp_path: Path) -> Iterator[DockyardProcess]:
+    proc = DockyardProcess(
+        tmp_path / "data",
+        log_dir=tmp_path / "log",
+        open_access=False,
+        env={
+            "DOCKYARD_CACHE_UPSTREAM_TIMEOUT": f"{TIMEOUT_SECONDS}s",
+            "DOCKYARD_CACHE_RECHECK_INTERVAL": "1s",  # every pull asks upstream again
+        },
+    )
+    with proc.serving():
+        yield proc
+
+
+def manifest(v2: httpx.Client, repository: str, tag: str) -> httpx.Response:
+    return v2.get(f"/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_ACCEPT})
+
+
+def status_of(dockyard: DockyardProcess, prefix: str) -> dict[str, Any]:
+    rows = json.loads(dockyard_cli(dockyard.data_dir, "cache", "status", "--json"))
+    return dict(next(r for r in rows if r["ecrRepositoryPrefix"] == prefix))
+
+
+@pytest.mark.parametrize("mode", ["503", "429", "slow"])
+def test_a_failing_upstream_serves_the_cached_copy_and_counts_the_failure(
+    front: tuple[Front, ThreadedServer, DistributionProcess],
+    dockyard: DockyardProcess,
+    mode: str,
+) -> None:
+    app, server, upstream = front
+    image = image_from_layers([Blob(OCI_LAYER_TAR, random.Random(mode).randbytes(MiB))])
+    uncached = image_from_layers([Blob(OCI_LAYER_TAR, random.Random(mode + "!").randbytes(99))])
+    with httpx.Client(base_url=upstream.url, timeout=60) as client:
+        digest = push(client, "team/app", image, "v1")
+        push(client, "team/other", uncached, "v1")
+    ecr = make_client(dockyard.url)
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="stale", upstreamRegistryUrl=server.url)
+    with httpx.Client(base_url=dockyard.url, auth=("AWS", login_password(ecr)), timeout=60) as v2:
+        assert manifest(v2, "stale/team/app", "v1").headers["Docker-Content-Digest"] == digest
+        blob = v2.get(f"/v2/stale/team/app/blobs/{image.layers[0].digest}")
+        assert blob.content == image.layers[0].data
+
+        app.mode = mode
+        time.sleep(1.2)  # past the re-check interval: the next pull asks upstream
+        served = manifest(v2, "stale/team/app", "v1")
+        assert served.status_code == 200
+        assert served.headers["Docker-Content-Digest"] == digest
+        by_digest = manifest(v2, "stale/team/app", digest)
+        assert by_digest.status_code == 200  # never asks upstream
+
+        refused = manifest(v2, "stale/team/other", "v1")
+        assert refused.status_code == 503
+        error = refused.json()["errors"][0]
+        assert error["code"] == "UNAVAILABLE"
+        assert f"upstream registry 127.0.0.1:{server.port} is unavailable" in error["message"]
+        if mode == "429":
+            assert "429" in error["message"] and "retry after 30 s" in error["message"]
+        if mode == "slow":
+            assert "Timeout" in error["message"]
+
+    counted = status_of(dockyard, "stale")
+    assert counted["upstreamErrors"] == 2
+    assert counted["misses"] == 1
+
+
+def test_an_upstream_dying_mid_blob_commits_nothing(
+    front: tuple[Front, ThreadedServer, DistributionProcess], dockyard: DockyardProcess
+) -> None:
+    app, server, upstream = front
+    image = image_from_layers([Blob(OCI_LAYER_TAR, random.Random("cut").randbytes(32 * MiB))])
+    layer = image.layers[0]
+    with httpx.Client(base_url=upstream.url, timeout=60) as client:
+        push(client, "team/cut", image, "v1")
+    ecr = make_client(dockyard.url)
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="cut", upstreamRegistryUrl=server.url)
+    stored = dockyard.data_dir / "storage" / "blobs" / "sha256" / layer.digest[7:9]
+    app.mode = "cut"
+    with httpx.Client(base_url=dockyard.url, auth=("AWS", login_password(ecr)), timeout=60) as v2:
+        assert manifest(v2, "cut/team/cut", "v1").status_code == 200
+        with (
+            pytest.raises(httpx.HTTPError),
+            v2.stream("GET", f"/v2/cut/team/cut/blobs/{layer.digest}") as blob,
+        ):
+            assert blob.status_code == 200
+            received = b"".join(blob.iter_raw())
+            assert len(received) < len(layer.data)  # not reached: the body is cut short
+        assert not (stored / layer.digest[7:]).exists()
+        missing = v2.head(f"/v2/cut/team/cut/blobs/{layer.digest}")
+        # Not held: the HEAD asks upstream for the size, the blob itself is not there.
+        assert not (stored / layer.digest[7:]).exists()
+        assert missing.status_code == 200
+
+        app.mode = "pass"
+        whole = v2.get(f"/v2/cut/team/cut/blobs/{layer.digest}")
+        assert whole.status_code == 200
+        assert whole.content == layer.data
+    assert (stored / layer.digest[7:]).stat().st_size == len(layer.data)
