@@ -80,6 +80,10 @@ WIRE: dict[type[e.DockyardError], tuple[int, str]] = {
     e.RegionNotServed: (404, "NAME_UNKNOWN"),
     e.ReplicationConfigurationInvalid: (400, "UNSUPPORTED"),
     e.BackfillNotFound: (404, "UNSUPPORTED"),
+    # External registries: the API's errors; /v2 never meets them (as backfills).
+    e.ExternalRegistryNotFound: (404, "UNSUPPORTED"),
+    e.ExternalRegistryAlreadyExists: (409, "DENIED"),
+    e.ExternalRegistryInUse: (409, "DENIED"),
     # Pull-through cache rules and their secrets: the API's errors today; the cache's data
     # path may meet some of them on /v2 and should refine these.
     e.CacheRuleAlreadyExists: (409, "DENIED"),
