@@ -210,8 +210,11 @@ class PullThrough:
         arn = caller.principal.arn if caller else None
         return await self._manifests.pull(key, reference, arn)
 
-    async def _held(self, pull: _Pull, reference: Reference, head: bool) -> StoredManifest | None:
-        """The manifest as stored, or as fetched and not stored yet; None when neither."""
+    async def _held(
+        self, pull: _Pull, reference: Reference, head: bool, tag: str | None = None
+    ) -> StoredManifest | None:
+        """The manifest as stored, or as fetched and not stored yet (its image then stored,
+        under ``tag`` when given); None when neither."""
         try:
             return await self._local(pull.key, reference, pull.caller, head)
         except (e.ManifestUnknown, e.NameUnknown):
@@ -222,7 +225,7 @@ class PullThrough:
         if fetched is None:
             return None
         # Fetched by a node whose import may have died with it: make sure one runs.
-        self._start_import(pull, fetched, None)
+        self._start_import(pull, fetched, tag)
         return _served(fetched, head)
 
     async def _by_digest(self, pull: _Pull, digest: Digest, head: bool) -> StoredManifest:
@@ -239,7 +242,7 @@ class PullThrough:
         local = await self._held(pull, tag, head)
         if check is not None and _fresh(check.checked_at, self.settings.recheck_interval):
             held = local if local is not None and local.digest == check.digest else None
-            held = held or await self._held(pull, check.digest, head)
+            held = held or await self._held(pull, check.digest, head, tag.value)
             if held is not None:
                 await self._count(pull, hits=1)
                 return held
