@@ -147,6 +147,7 @@ def create_app(settings: Settings, registry: Registry) -> ASGIApp:
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(64))
         background = [
             asyncio.create_task(registry.pulls.run()),
+            asyncio.create_task(registry.pullthrough.run()),
             asyncio.create_task(registry.jobs.serve(periodic_jobs(settings))),
         ]
         yield

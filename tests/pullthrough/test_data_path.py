@@ -308,8 +308,13 @@ def test_cache_status_counts_hits_misses_errors_and_bytes(
     own_upstream.stop()
     assert pull(server, ecr, f"{prefix}/team/never:v1", tmp_path / "3").returncode != 0
 
-    rows = json.loads(dockyard_cli(server.data_dir, "cache", "status", "--json"))
-    row = next(r for r in rows if r["ecrRepositoryPrefix"] == prefix)
+    deadline = time.monotonic() + 15  # each server process writes its hits every 2 s
+    while True:
+        rows = json.loads(dockyard_cli(server.data_dir, "cache", "status", "--json"))
+        row = next(r for r in rows if r["ecrRepositoryPrefix"] == prefix)
+        if row["hits"] >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert row["upstreamRegistryUrl"] == own_upstream.url
     assert row["misses"] == 1  # the first pull of team/counted:v1
     assert row["hits"] >= 1  # the second

@@ -27,6 +27,7 @@ from tests.support.images import (
     image_from_layers,
     push_image,
 )
+from tests.support.postgres import new_database
 from tests.support.servers import DistributionProcess, DockyardProcess
 
 pytestmark = pytest.mark.timeout(600)
@@ -218,3 +219,45 @@ def test_a_stale_tag_is_checked_once_for_many_and_a_digest_never(
     assert logging_upstream.requests("HEAD", "/v2/team/checked/manifests/v1") == 1
     assert logging_upstream.requests("GET", f"/v2/team/checked/manifests/{digest}") == 0
     assert logging_upstream.requests("HEAD", f"/v2/team/checked/manifests/{digest}") == 0
+
+
+def test_cold_pulls_over_postgresql_fetch_each_blob_once(
+    request: pytest.FixtureRequest, tmp_path: Path, logging_upstream: LoggingDistribution
+) -> None:
+    """The same single flight with the leases in PostgreSQL (nodes share one database)."""
+    database = new_database(request, "postgresql")
+    proc = DockyardProcess(
+        tmp_path / "pg",
+        log_dir=tmp_path / "pg-log",
+        open_access=False,
+        env={"DOCKYARD_WORKERS": "2"},
+        database_url=database.url,
+    )
+    image = big_image("over-postgresql", 16 * MiB)
+    with httpx.Client(base_url=logging_upstream.url, timeout=60) as client:
+        digest = push_image(client, "team/pg", image, "v1")
+    with proc.serving():
+        ecr = make_client(proc.url)
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="pg", upstreamRegistryUrl=logging_upstream.url
+        )
+        password = login_password(ecr)
+        results: list[str | BaseException] = []
+        start = threading.Barrier(10)
+
+        def one() -> None:
+            start.wait()
+            try:
+                results.append(pull_all(proc, password, "pg/team/pg", "v1"))
+            except BaseException as exc:
+                results.append(exc)
+
+        threads = [threading.Thread(target=one) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert results == [digest] * 10
+    for blob in image.blobs:
+        assert logging_upstream.requests("GET", f"/v2/team/pg/blobs/{blob.digest}") == 1
+    assert logging_upstream.requests("GET", "/v2/team/pg/manifests/v1") == 1

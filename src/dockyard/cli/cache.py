@@ -27,7 +27,7 @@ def status(
 ) -> None:
     """Per pull-through cache rule: pulls served from the cache (hits), pulls fetched
     from the upstream (misses), upstream failures (the last one said), and the bytes its
-    repositories hold."""
+    repositories hold. Each server process writes the hits it served every 2 seconds."""
     registry = open_registry(settings_from(config, data_dir=data_dir))
     try:
         rows = asyncio.run(registry.cache_status.status(account_id, region))

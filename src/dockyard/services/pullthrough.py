@@ -19,6 +19,7 @@ served from the cache, and what the cache lacks is fetched from the upstream reg
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -31,7 +32,7 @@ from dockyard.domain.digests import Digest
 from dockyard.domain.identity import Caller
 from dockyard.domain.manifests import parse_manifest
 from dockyard.domain.names import Reference, Tag
-from dockyard.domain.records import RepositoryKey, StoredManifest
+from dockyard.domain.records import RepositoryKey, Scope, StoredManifest
 from dockyard.domain.templates import ROOT, AppliedFor, CreationTemplate, TemplateSettings
 from dockyard.metadata.cache_data import CacheDataStore, CachedManifest, RuleCounters
 from dockyard.remote import FetchedManifest, RemoteError, RemoteNotFound
@@ -64,6 +65,8 @@ DEFAULT_PULL_THROUGH = CreationTemplate(
 _UPLOAD_LINGER_SECONDS = 60.0
 # An ended flight's row is kept this long (a late follower reads how it ended).
 _FLIGHTS_KEPT = timedelta(hours=1)
+#: How often a process writes the hits it counted (``dockyard cache status`` lags this much).
+HITS_FLUSH_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,8 @@ class PullThrough:
         self.settings = settings
         self._upstreams = Upstreams(rules, settings.upstream_timeout)
         self._flights = Flights(store, settings.lease)
+        # Hits are the hot path: counted here and written every few seconds (``run``).
+        self._hits: dict[tuple[Scope, str], int] = {}
 
     # -- entry points (the /v2 adapter's) -----------------------------------------------
     async def manifest(
@@ -177,6 +182,25 @@ class PullThrough:
     async def counters(self) -> list[RuleCounters]:
         return await blocking(self._store.counters)
 
+    async def flush(self) -> None:
+        """Write the hits counted since the last flush."""
+        batch, self._hits = self._hits, {}
+        for (scope, prefix), hits in batch.items():
+            await blocking(self._store.count, scope, prefix, hits)
+
+    async def run(self) -> None:
+        """Flush the hits periodically until cancelled, then once more."""
+        try:
+            while True:
+                await asyncio.sleep(HITS_FLUSH_SECONDS)
+                try:
+                    await self.flush()
+                except Exception:
+                    log.exception("pull-through cache: counting hits failed; will retry")
+        finally:
+            with contextlib.suppress(Exception):
+                await self.flush()
+
     # -- manifests ----------------------------------------------------------------------
     async def _local(
         self, key: RepositoryKey, reference: Reference, caller: Caller | None, head: bool
@@ -186,8 +210,11 @@ class PullThrough:
         arn = caller.principal.arn if caller else None
         return await self._manifests.pull(key, reference, arn)
 
-    async def _held(self, pull: _Pull, reference: Reference, head: bool) -> StoredManifest | None:
-        """The manifest as stored, or as fetched and not stored yet; None when neither."""
+    async def _held(
+        self, pull: _Pull, reference: Reference, head: bool, tag: str | None = None
+    ) -> StoredManifest | None:
+        """The manifest as stored, or as fetched and not stored yet (its image then stored,
+        under ``tag`` when given); None when neither."""
         try:
             return await self._local(pull.key, reference, pull.caller, head)
         except (e.ManifestUnknown, e.NameUnknown):
@@ -198,7 +225,7 @@ class PullThrough:
         if fetched is None:
             return None
         # Fetched by a node whose import may have died with it: make sure one runs.
-        self._start_import(pull, fetched, None)
+        self._start_import(pull, fetched, tag)
         return _served(fetched, head)
 
     async def _by_digest(self, pull: _Pull, digest: Digest, head: bool) -> StoredManifest:
@@ -215,7 +242,7 @@ class PullThrough:
         local = await self._held(pull, tag, head)
         if check is not None and _fresh(check.checked_at, self.settings.recheck_interval):
             held = local if local is not None and local.digest == check.digest else None
-            held = held or await self._held(pull, check.digest, head)
+            held = held or await self._held(pull, check.digest, head, tag.value)
             if held is not None:
                 await self._count(pull, hits=1)
                 return held
@@ -238,11 +265,10 @@ class PullThrough:
     async def _recheck(self, pull: _Pull, tag: Tag, local: StoredManifest) -> bool:
         """Whether ``tag`` upstream is no longer the cached ``local``; False (serve the
         cached copy) when the upstream cannot say. One HEAD for every asker at once."""
-        asked = datetime.now(UTC)
         try:
             await self._ensure(
                 f"check:{_where(pull.key)}:{tag.value}",
-                lambda flight: self._recheck_once(pull, tag.value, local.digest, asked),
+                lambda flight: self._recheck_once(pull, tag.value, local.digest),
                 pull,
                 tag.value,
             )
@@ -253,12 +279,12 @@ class PullThrough:
             return True  # the upstream did not say what the tag is: fetch it
         return check.digest != local.digest
 
-    async def _recheck_once(self, pull: _Pull, tag: str, cached: Digest, asked: datetime) -> None:
+    async def _recheck_once(self, pull: _Pull, tag: str, cached: Digest) -> None:
         """HEAD the tag upstream and record what it is now (unrecorded when the upstream
         does not say: the caller then fetches it)."""
         check = await blocking(self._store.tag_check, pull.key, tag)
-        if check is not None and check.checked_at >= asked:
-            return  # checked by another flight since this one was asked for
+        if check is not None and _fresh(check.checked_at, self.settings.recheck_interval):
+            return  # the caller saw it stale: another flight checked it since
         upstream = await self._upstream(pull)
         try:
             head = await upstream.client.head_manifest(upstream.repository, tag)
@@ -277,10 +303,9 @@ class PullThrough:
         """The manifest under ``reference`` upstream, fetched once for every asker, kept,
         and its image being stored."""
         name = _manifest_flight(pull.key, reference)
-        asked = datetime.now(UTC)
         await self._ensure(
             name,
-            lambda flight: self._fetch_manifest_once(pull, reference, tag, asked),
+            lambda flight: self._fetch_manifest_once(pull, reference, tag),
             pull,
             reference,
         )
@@ -299,10 +324,8 @@ class PullThrough:
         self._start_import(pull, fetched, tag)
         return fetched
 
-    async def _fetch_manifest_once(
-        self, pull: _Pull, reference: str, tag: str | None, asked: datetime
-    ) -> None:
-        if await self._fetched_meanwhile(pull, reference, tag, asked):
+    async def _fetch_manifest_once(self, pull: _Pull, reference: str, tag: str | None) -> None:
+        if await self._fetched_meanwhile(pull, reference, tag):
             return
         upstream = await self._upstream(pull)
         what = upstream.what(reference)
@@ -326,16 +349,16 @@ class PullThrough:
             await blocking(self._store.checked_tag, pull.key, tag, got.digest)
         await self._count(pull, misses=1)
 
-    async def _fetched_meanwhile(
-        self, pull: _Pull, reference: str, tag: str | None, asked: datetime
-    ) -> bool:
-        """Whether another flight fetched ``reference`` since it was ``asked`` for (a
-        client that came late for one flight must not cause a second fetch)."""
+    async def _fetched_meanwhile(self, pull: _Pull, reference: str, tag: str | None) -> bool:
+        """Whether another flight fetched ``reference`` since the caller looked (a client
+        that came late for one flight must not cause a second fetch)."""
         if tag is None:
             digest = Digest.parse(reference)
         else:
+            # The caller found the tag unchecked, stale or not held: fresh now, and held,
+            # means another flight fetched it meanwhile.
             check = await blocking(self._store.tag_check, pull.key, tag)
-            if check is None or check.checked_at < asked:
+            if check is None or not _fresh(check.checked_at, self.settings.recheck_interval):
                 return False
             digest = check.digest
         return await self._held(pull, digest, head=True) is not None
@@ -402,7 +425,7 @@ class PullThrough:
             return fetched
         await self._ensure(
             _manifest_flight(pull.key, str(digest)),
-            lambda flight: self._fetch_manifest_once(pull, str(digest), None, datetime.now(UTC)),
+            lambda flight: self._fetch_manifest_once(pull, str(digest), None),
             pull,
             str(digest),
         )
@@ -450,8 +473,11 @@ class PullThrough:
             error = translate(exc, upstream.host, _local_what(pull, str(digest)))
             await self._count(pull, errors=1, error=str(error))
             raise error from None
+        # Followers elsewhere may still read the upload (they move to the blob once they see
+        # the flight landed): it goes a little later.
         asyncio.get_running_loop().call_later(
-            _UPLOAD_LINGER_SECONDS, self._flights.spawn, self._uploads.abandon(upload_id)
+            _UPLOAD_LINGER_SECONDS,
+            lambda: self._flights.spawn(self._uploads.abandon(upload_id)),
         )
 
     async def _blob_size(self, pull: _Pull, upstream: Upstream, digest: Digest) -> int:
@@ -548,9 +574,14 @@ class PullThrough:
         errors: int = 0,
         error: str | None = None,
     ) -> None:
+        if hits:
+            where = (pull.key.scope, pull.rule.prefix)
+            self._hits[where] = self._hits.get(where, 0) + hits
+        if not (misses or errors):
+            return
         try:
             await blocking(
-                self._store.count, pull.key.scope, pull.rule.prefix, hits, misses, errors, error
+                self._store.count, pull.key.scope, pull.rule.prefix, 0, misses, errors, error
             )
         except Exception:  # a counter is not worth failing a pull for
             log.exception("pull-through cache: counting failed")
