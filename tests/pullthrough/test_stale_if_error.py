@@ -256,3 +256,42 @@ def test_a_blob_is_streamed_to_every_waiting_client_while_it_arrives(
     assert timings["leader"][0] < whole / 2, timings
     assert timings["follower"][0] < timings["leader"][1] - 0.5, timings
     assert app.blob_gets == 1
+
+
+def test_after_a_failed_recheck_the_cached_copy_is_served_at_once(
+    front: tuple[Front, ThreadedServer, DistributionProcess], tmp_path: Path
+) -> None:
+    """An upstream that hangs holds one pull for the timeout; the pulls after it are served
+    from the cache at once, without asking again, until the back-off (capped by the
+    re-check interval, 3 s here) has passed."""
+    app, server, upstream = front
+    image = image_from_layers([Blob(OCI_LAYER_TAR, random.Random("backoff").randbytes(999))])
+    with httpx.Client(base_url=upstream.url, timeout=60) as client:
+        digest = push(client, "team/hung", image, "v1")
+    proc = DockyardProcess(
+        tmp_path / "backoff",
+        log_dir=tmp_path / "backoff-log",
+        open_access=False,
+        env={
+            "DOCKYARD_CACHE_UPSTREAM_TIMEOUT": f"{TIMEOUT_SECONDS}s",
+            "DOCKYARD_CACHE_RECHECK_INTERVAL": "3s",
+        },
+    )
+    with proc.serving():
+        ecr = make_client(proc.url)
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="hung", upstreamRegistryUrl=server.url
+        )
+        with httpx.Client(base_url=proc.url, auth=("AWS", login_password(ecr)), timeout=60) as v2:
+            assert manifest(v2, "hung/team/hung", "v1").headers["Docker-Content-Digest"] == digest
+            time.sleep(3.2)
+            app.mode = "slow"
+            started = time.monotonic()
+            assert manifest(v2, "hung/team/hung", "v1").status_code == 200
+            held = time.monotonic() - started
+            assert TIMEOUT_SECONDS * 0.9 <= held < TIMEOUT_SECONDS * 3
+            for _ in range(5):
+                started = time.monotonic()
+                assert manifest(v2, "hung/team/hung", "v1").status_code == 200
+                assert time.monotonic() - started < TIMEOUT_SECONDS / 2
+        assert status_of(proc, "hung")["upstreamErrors"] == 1
