@@ -295,3 +295,53 @@ def test_after_a_failed_recheck_the_cached_copy_is_served_at_once(
                 assert manifest(v2, "hung/team/hung", "v1").status_code == 200
                 assert time.monotonic() - started < TIMEOUT_SECONDS / 2
         assert status_of(proc, "hung")["upstreamErrors"] == 1
+
+
+def test_a_node_dying_mid_blob_is_taken_over_by_the_node_that_waits(
+    front: tuple[Front, ThreadedServer, DistributionProcess], tmp_path: Path
+) -> None:
+    """Two nodes on one database and blob store. Node A fetches a blob, node B's client
+    follows it; A is killed mid-blob. Once A's lease runs out, B fetches the blob itself and
+    its client gets every byte, right, without starting over."""
+    app, server, upstream = front
+    image = image_from_layers([Blob(OCI_LAYER_TAR, random.Random("nodes").randbytes(16 * MiB))])
+    layer = image.layers[0]
+    with httpx.Client(base_url=upstream.url, timeout=60) as client:
+        push(client, "team/nodes", image, "v1")
+    data = tmp_path / "shared"
+    node_a = DockyardProcess(data, log_dir=tmp_path / "log-a", open_access=False)
+    node_b = DockyardProcess(data, log_dir=tmp_path / "log-b", open_access=False)
+    node_a.start_ready()
+    try:
+        with node_b.serving():
+            ecr = make_client(node_a.url)
+            ecr.create_pull_through_cache_rule(
+                ecrRepositoryPrefix="nodes", upstreamRegistryUrl=server.url
+            )
+            password = login_password(ecr)
+            app.mode = "trickle"
+            path = f"/v2/nodes/team/nodes/blobs/{layer.digest}"
+            received: dict[str, bytes | BaseException] = {}
+
+            def fetch(node: DockyardProcess, who: str) -> None:
+                try:
+                    with httpx.Client(base_url=node.url, auth=("AWS", password), timeout=120) as v2:
+                        received[who] = v2.get(path).content
+                except BaseException as exc:
+                    received[who] = exc
+
+            on_a = threading.Thread(target=fetch, args=(node_a, "a"))
+            on_a.start()
+            time.sleep(0.5)
+            on_b = threading.Thread(target=fetch, args=(node_b, "b"))
+            on_b.start()
+            time.sleep(0.7)
+            node_a.kill()
+            on_a.join(30)
+            on_b.join(120)
+    finally:
+        if node_a.running:
+            node_a.kill()
+    assert isinstance(received["a"], BaseException)  # its node died under it
+    assert received["b"] == layer.data
+    assert app.blob_gets == 2  # node A's, cut short, then node B's
