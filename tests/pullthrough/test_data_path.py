@@ -443,3 +443,43 @@ def test_a_cached_repository_is_made_by_its_template_scanned_and_under_its_lifec
         assert found["imageScanStatus"]["status"] == "COMPLETE"
     finally:
         ecr.put_registry_scanning_configuration(**before)
+
+
+def test_lifecycle_policies_expire_cached_images(
+    tmp_path: Path, upstream: DistributionProcess, prefix: str
+) -> None:
+    """A cache cannot grow without bound: the template's lifecycle policy keeps one image,
+    and the one a moved tag left behind is expired like any other."""
+    keep_one = json.dumps({"rules": [{
+        "rulePriority": 1,
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+        "action": {"type": "expire"},
+    }]})  # fmt: skip
+    proc = DockyardProcess(
+        tmp_path / "data",
+        log_dir=tmp_path / "log",
+        open_access=False,
+        env={"DOCKYARD_CACHE_RECHECK_INTERVAL": "1s"},
+    )
+    with proc.serving():
+        ecr = make_client(proc.url)
+        ecr.create_repository_creation_template(
+            prefix=prefix, appliedFor=["PULL_THROUGH_CACHE"], lifecyclePolicy=keep_one
+        )
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream.url
+        )
+        repository = f"{prefix}/team/expiring"
+        push_upstream(upstream, "team/expiring", make_image(f"{prefix}-old", 1), "latest")
+        assert pull(proc, ecr, f"{repository}:latest", tmp_path / "old").returncode == 0
+        wait_for_images(ecr, repository)
+        newer = push_upstream(upstream, "team/expiring", make_image(f"{prefix}-new", 1), "latest")
+        time.sleep(1.2)
+        assert pull(proc, ecr, f"{repository}:latest", tmp_path / "new").returncode == 0
+        assert len(wait_for_images(ecr, repository, count=2)) == 2
+
+        dockyard_cli(proc.data_dir, "lifecycle", "run", "--repository", repository)
+        details = ecr.describe_images(repositoryName=repository)["imageDetails"]
+        assert [d["imageDigest"] for d in details] == [newer]
+        assert pull(proc, ecr, f"{repository}:latest", tmp_path / "again").returncode == 0
+        assert layout_digest(tmp_path / "again") == newer

@@ -210,14 +210,17 @@ class CacheDataStore:
             ).first()
         return None if row is None else TagCheck(Digest.parse(row.digest), aware(row.checked_at))
 
-    def checked_tag(self, key: RepositoryKey, tag: str, digest: Digest) -> None:
+    def checked_tag(
+        self, key: RepositoryKey, tag: str, digest: Digest, at: datetime | None = None
+    ) -> None:
+        """Record what ``tag`` was upstream, as of ``at`` (now by default)."""
         values = {
             "account_id": key.scope.account_id,
             "region": key.scope.region,
             "repository": key.name.value,
             "tag": tag,
             "digest": str(digest),
-            "checked_at": now(),
+            "checked_at": at or now(),
         }
         with writing(self._engine) as conn:
             insert_ = _dialect_insert(conn, t)

@@ -65,6 +65,9 @@ DEFAULT_PULL_THROUGH = CreationTemplate(
 _UPLOAD_LINGER_SECONDS = 60.0
 # An ended flight's row is kept this long (a late follower reads how it ended).
 _FLIGHTS_KEPT = timedelta(hours=1)
+#: After a failed re-check, how long a stale tag is served from the cache before the
+#: upstream is asked again.
+FAILED_CHECK_BACKOFF = timedelta(minutes=1)
 #: How often a process writes the hits it counted (``dockyard cache status`` lags this much).
 HITS_FLUSH_SECONDS = 2.0
 
@@ -295,6 +298,11 @@ class PullThrough:
         except RemoteError as exc:
             error = translate(exc, upstream.host, _local_what(pull, tag))
             await self._count(pull, errors=1, error=str(error))
+            # The cached copy is served without asking again for a while: an upstream that
+            # is down would otherwise hold every pull for the timeout, and count each.
+            interval = self.settings.recheck_interval
+            retry_at = datetime.now(UTC) - interval + min(FAILED_CHECK_BACKOFF, interval)
+            await blocking(self._store.checked_tag, pull.key, tag, cached, retry_at)
             raise error from None
         if head.digest is not None:
             await blocking(self._store.checked_tag, pull.key, tag, head.digest)
