@@ -15,5 +15,14 @@ mypy
 echo "== lint-imports"
 lint-imports
 echo "== pytest"
+# Two test processes by default: most tests wait on servers, clients and leases rather than
+# compute, so a second process fills a two-core machine's idle time. Whole files go to one
+# process (--dist loadfile) so a module's server starts once. DOCKYARD_TEST_WORKERS=0 runs
+# in this process only (e.g. for a debugger).
+workers="${DOCKYARD_TEST_WORKERS:-2}"
 # No `|| true` here: any pytest failure, including exit code 5 (no tests collected), fails.
-python -m pytest "$@"
+if [[ "$workers" == 0 ]]; then
+    python -m pytest "$@"
+else
+    python -m pytest -n "$workers" --dist loadfile "$@"
+fi

@@ -272,6 +272,9 @@ def world(endpoint: str) -> Iterator[World]:
     ecr.meta.events.register("after-call.ecr", raw)
     repo = f"model/{uuid.uuid4().hex[:10]}"
     ecr.create_repository(repositoryName=repo)
+    # A second repository, so DescribeRepositories pages at maxResults=1 whatever else the
+    # session's server holds.
+    ecr.create_repository(repositoryName=f"{repo}-second")
     images = [make_image(f"model/{repo}/{i}", layers=1) for i in range(3)]
     push_layer_api(ecr, repo, images[0], tag="v1")
     push_layer_api(ecr, repo, images[1], tag="v2")
