@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,12 +46,17 @@ from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import Scope
 from dockyard.domain.secrets import parse_secret_id
 from dockyard.metadata import CacheRuleStore
+from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import CacheRuleTarget, Deleter
 from dockyard.services.secrets import Secrets
 from dockyard.services.threads import blocking
 from dockyard.services.upstream_probe import Probe, probe
 
 __all__ = ["CacheRules", "RuleSpec"]
+
+# How long a process trusts its copy of a registry's rules when another node may have
+# changed them (this node's changes move the mark, seen at once): as policy decisions.
+RULES_CACHE_SECONDS = 1.0
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z0-9-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 
@@ -69,13 +75,22 @@ class RuleSpec:
 
 class CacheRules:
     def __init__(
-        self, store: CacheRuleStore, secrets: Secrets, deleter: Deleter, check: Probe = probe
+        self,
+        store: CacheRuleStore,
+        secrets: Secrets,
+        deleter: Deleter,
+        check: Probe = probe,
+        changes: ChangeMark | None = None,
     ) -> None:
         self._store = store
         self._secrets = secrets
         self._deleter = deleter
         # How ValidatePullThroughCacheRule asks the upstream (the remote client's ping).
         self._probe = check
+        # Every manifest and blob read asks rule_for, almost always of a registry without
+        # rules: a query per read would halve the manifest GET rate.
+        self._changes = changes or ChangeMark()
+        self._listed: dict[Scope, tuple[float, int, list[CacheRule]]] = {}
 
     async def create(self, scope: Scope, spec: RuleSpec) -> CacheRule:
         prefix = normalize_prefix(spec.prefix)
@@ -102,7 +117,9 @@ class CacheRules:
         _check_ecr_role(scope, upstream.ecr_account, role)
         now = datetime.now(UTC)
         rule = CacheRule(prefix, upstream, upstream_prefix, spec.credential_arn, role, now, now)
-        return await blocking(self._store.create, scope, rule, MAX_RULES)
+        created = await blocking(self._store.create, scope, rule, MAX_RULES)
+        self._changes.move()
+        return created
 
     async def describe(
         self,
@@ -138,7 +155,7 @@ class CacheRules:
             await self._check_secret(scope, credential_arn)
         role = current.custom_role_arn if custom_role_arn is None else _role(scope, custom_role_arn)
         _check_ecr_role(scope, current.upstream.ecr_account, role)
-        return await blocking(
+        updated = await blocking(
             self._store.replace,
             scope,
             current.prefix,
@@ -146,10 +163,14 @@ class CacheRules:
             role,
             datetime.now(UTC),
         )
+        self._changes.move()
+        return updated
 
     async def delete(self, scope: Scope, prefix: str) -> CacheRule:
         """Remove the rule; the repositories cached under it stay, as ordinary ones."""
-        return await self._deleter.delete(CacheRuleTarget(scope, normalize_prefix(prefix)))
+        deleted = await self._deleter.delete(CacheRuleTarget(scope, normalize_prefix(prefix)))
+        self._changes.move()
+        return deleted
 
     async def validate(self, scope: Scope, prefix: str) -> tuple[CacheRule, str | None]:
         """The rule, and None if its secret reads as credentials and its upstream answers
@@ -170,7 +191,16 @@ class CacheRules:
 
     async def rule_for(self, scope: Scope, name: RepositoryName) -> CacheRule | None:
         """The rule a repository of ``scope`` would be cached under, if any."""
-        return rule_for(await blocking(self._store.list, scope), name)
+        return rule_for(await self._rules_of(scope), name)
+
+    async def _rules_of(self, scope: Scope) -> list[CacheRule]:
+        mark = self._changes.read()
+        cached = self._listed.get(scope)
+        if cached is not None and cached[0] > time.monotonic() and cached[1] == mark:
+            return cached[2]
+        rules = await blocking(self._store.list, scope)
+        self._listed[scope] = (time.monotonic() + RULES_CACHE_SECONDS, mark, rules)
+        return rules
 
     async def credentials(self, scope: Scope, rule: CacheRule) -> UpstreamCredentials | None:
         """The credentials a rule's secret holds (None for a rule without one), for the

@@ -128,7 +128,9 @@ class Registry:
         self.templates = Templates(metadata.templates, self.repositories, self.authz.forget)
         # Secrets Manager's secrets are sealed with the key that seals access-key secrets.
         self.secrets = Secrets(metadata.secrets, identity.box, self.deleter)
-        self.cache_rules = CacheRules(metadata.cache_rules, self.secrets, self.deleter)
+        self.cache_rules = CacheRules(
+            metadata.cache_rules, self.secrets, self.deleter, changes=changes
+        )
         # The data path of those rules: pulls of cached repositories.
         self.pullthrough = PullThrough(
             metadata.cache_data,
