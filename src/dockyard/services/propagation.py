@@ -26,7 +26,7 @@ from dockyard.domain.digests import Digest
 from dockyard.domain.errors import ContentReferenced, ManifestUnknown, NameUnknown
 from dockyard.domain.names import RepositoryName
 from dockyard.domain.records import RepositoryKey, Scope
-from dockyard.domain.replication import Destination, DestinationKind
+from dockyard.domain.replication import Destination
 from dockyard.metadata import ReplicationStore
 from dockyard.remote import (
     RemoteDenied,
@@ -39,7 +39,7 @@ from dockyard.services.external import CredentialsUnavailable, ExternalRegistrie
 from dockyard.services.job_payloads import PermanentJobError, PropagateDeletePayload
 from dockyard.services.jobs import Jobs
 from dockyard.services.manifests import Manifests
-from dockyard.services.replication import Replication
+from dockyard.services.replication import Replication, payload_destination
 from dockyard.services.threads import blocking
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class DeletePropagation:
     async def run(self, payload: PropagateDeletePayload) -> dict[str, Any]:
         """The replication-delete job."""
         key, digest = payload.key, payload.digest
-        destination = _destination(payload)
+        destination = payload_destination(payload)
         created = dict(await blocking(self._store.created, key, str(digest)))
         if destination not in created:
             return {"skipped": "replication did not create it there"}
@@ -137,14 +137,4 @@ def _payload(key: RepositoryKey, digest: Digest, to: Destination) -> PropagateDe
         to.account_id,
         to.region,
         to.name,
-    )
-
-
-def _destination(payload: PropagateDeletePayload) -> Destination:
-    try:
-        kind = DestinationKind(payload.destination_kind)
-    except ValueError:
-        raise PermanentJobError(f"unknown destination kind {payload.destination_kind!r}") from None
-    return Destination(
-        kind, payload.destination_account, payload.destination_region, payload.destination_name
     )

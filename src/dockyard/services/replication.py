@@ -72,7 +72,11 @@ from dockyard.services.authorization import (
 )
 from dockyard.services.blobs import Blobs
 from dockyard.services.images import Images
-from dockyard.services.job_payloads import PermanentJobError, ReplicatePayload
+from dockyard.services.job_payloads import (
+    PermanentJobError,
+    PropagateDeletePayload,
+    ReplicatePayload,
+)
 from dockyard.services.jobs import Jobs
 from dockyard.services.manifests import Manifests
 from dockyard.services.repositories import Repositories
@@ -288,7 +292,7 @@ class Replication:
     async def run(self, payload: ReplicatePayload) -> dict[str, Any]:
         """The replicate-image job: copy, and record the outcome in the image's status."""
         key, digest = payload.key, payload.digest
-        destination = _destination(payload)
+        destination = payload_destination(payload)
         stopped = payload.backfill_id is not None and await blocking(
             self._backfills.is_stopped, payload.backfill_id
         )
@@ -509,7 +513,8 @@ def payload_for(
     )
 
 
-def _destination(payload: ReplicatePayload) -> Destination:
+def payload_destination(payload: ReplicatePayload | PropagateDeletePayload) -> Destination:
+    """The destination a replication or delete-propagation job names."""
     try:
         kind = DestinationKind(payload.destination_kind)
     except ValueError:
