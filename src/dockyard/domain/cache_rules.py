@@ -17,7 +17,6 @@ one. The secret holds ``{"username": ..., "accessToken": ...}`` (``parse_credent
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 
 from dockyard.domain.errors import InvalidRequest, UpstreamUnsupported
 from dockyard.domain.names import RepositoryName
+from dockyard.domain.secrets import credential_pair
 from dockyard.domain.templates import ROOT, applies_to, normalize_prefix
 
 __all__ = [
@@ -233,16 +233,5 @@ class UpstreamCredentials:
 
 def parse_credentials(text: str) -> UpstreamCredentials:
     """The credentials an ``ecr-pullthroughcache/`` secret holds; ``ValueError`` saying what
-    is wrong otherwise (never quoting the text: it is a secret)."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise ValueError("the secret's value is not a JSON object") from None
-    if not isinstance(value, dict):
-        raise ValueError("the secret's value is not a JSON object")
-    username, token = value.get("username"), value.get("accessToken")
-    if not isinstance(username, str) or not username:
-        raise ValueError('the secret\'s value has no "username" text')
-    if not isinstance(token, str) or not token:
-        raise ValueError('the secret\'s value has no "accessToken" text')
-    return UpstreamCredentials(username, token)
+    is wrong otherwise."""
+    return UpstreamCredentials(*credential_pair(text, ("accessToken",)))

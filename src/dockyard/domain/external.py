@@ -13,13 +13,13 @@ that name. ``insecure`` is the operator's explicit word for what TLS cannot vouc
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from dockyard.domain.errors import InvalidRequest
+from dockyard.domain.secrets import credential_pair
 
 #: External registries one registry may hold (Dockyard's choice, as ECR's 25 unique
 #: replication destinations bound how many a configuration can use).
@@ -99,18 +99,5 @@ def check_credentials(
 
 def parse_secret_credentials(text: str) -> ExternalCredentials:
     """The credentials a secret holds: ``username`` and ``password`` (or ``accessToken``,
-    as pull-through cache secrets name it); ValueError saying what is wrong otherwise,
-    never quoting the text."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise ValueError("the secret's value is not a JSON object") from None
-    if not isinstance(value, dict):
-        raise ValueError("the secret's value is not a JSON object")
-    username = value.get("username")
-    password = value.get("password", value.get("accessToken"))
-    if not isinstance(username, str) or not username:
-        raise ValueError('the secret\'s value has no "username" text')
-    if not isinstance(password, str) or not password:
-        raise ValueError('the secret\'s value has no "password" text')
-    return ExternalCredentials(username, password)
+    as pull-through cache secrets name it); ValueError saying what is wrong otherwise."""
+    return ExternalCredentials(*credential_pair(text, ("password", "accessToken")))

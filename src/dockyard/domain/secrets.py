@@ -13,6 +13,7 @@ unlabelled ones for a while; none of the operations served here can read them).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -137,3 +138,22 @@ def restage(
     mine = [*current.get(version_id, ()), *moved]
     labels[version_id] = list(dict.fromkeys(mine))
     return {vid: tuple(held) for vid, held in labels.items() if held}
+
+
+def credential_pair(text: str, secret_keys: tuple[str, ...]) -> tuple[str, str]:
+    """The ``username`` and secret a credentials secret holds, the secret under the first of
+    ``secret_keys`` present; ValueError saying what is wrong otherwise (never quoting the
+    text: it is a secret)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValueError("the secret's value is not a JSON object") from None
+    if not isinstance(value, dict):
+        raise ValueError("the secret's value is not a JSON object")
+    username = value.get("username")
+    secret = next((value[k] for k in secret_keys if k in value), None)
+    if not isinstance(username, str) or not username:
+        raise ValueError('the secret\'s value has no "username" text')
+    if not isinstance(secret, str) or not secret:
+        raise ValueError(f'the secret\'s value has no "{secret_keys[0]}" text')
+    return username, secret
