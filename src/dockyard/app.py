@@ -43,7 +43,7 @@ from dockyard.services.identity import Identity, NewKey
 from dockyard.services.pullthrough import CacheSettings
 from dockyard.services.regions import served_regions
 from dockyard.storage import open_blob_store
-from dockyard.storage.s3 import S3Config
+from dockyard.storage.s3config import S3Config
 from dockyard.workers import periodic_jobs, register_jobs
 
 _API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")

@@ -18,7 +18,8 @@ import pytest
 
 from dockyard.storage import BlobStore, open_blob_store
 from dockyard.storage.memory import MemoryBlobStore
-from dockyard.storage.s3 import S3BlobStore, S3Config
+from dockyard.storage.s3 import S3BlobStore
+from dockyard.storage.s3config import S3Config
 from tests.support import seaweed
 
 

@@ -22,7 +22,8 @@ import pytest
 from dockyard.domain.digests import Digest
 from dockyard.domain.errors import BlobTooLarge, BlobUploadInvalid, UploadOutOfOrder
 from dockyard.storage import open_blob_store
-from dockyard.storage.s3 import MAX_PARTS, MIN_PART, S3BlobStore, S3Config, S3Unavailable
+from dockyard.storage.s3 import MAX_PARTS, MIN_PART, S3BlobStore
+from dockyard.storage.s3config import S3Config, S3Unavailable
 from tests.storage.conftest import s3_config, s3_prefix
 from tests.support import seaweed
 

@@ -14,7 +14,7 @@ from dockyard.cli.options import ConfigFile, DataDir, settings_from
 from dockyard.cli.server import run_server
 from dockyard.cli.workers import become_supervisor, bind
 from dockyard.config import HELP, Settings, env_name, worker_count
-from dockyard.storage.s3 import S3Unavailable
+from dockyard.storage.s3config import S3Unavailable
 
 
 def _help(field: str, default: object) -> str:

@@ -25,15 +25,47 @@ Errors to expect are in ``errors.py``: ``RemoteUnavailable`` (unreachable, timeo
 5xx) is worth a retry later or a cached copy; the rest will not change by waiting.
 """
 
-from dockyard.remote.auth import Credentials
-from dockyard.remote.client import ManifestHead, PushedManifest, RegistryClient, fallback_tag
+from typing import TYPE_CHECKING, Any
+
 from dockyard.remote.content import FetchedManifest
 from dockyard.remote.copy import CopyResult, ImageSink, ImageSource, copy_image
-from dockyard.remote.endpoints import RemoteSink, RemoteSource
 from dockyard.remote.errors import *  # noqa: F403  (the hierarchy is the package's API)
 from dockyard.remote.errors import __all__ as _errors
 from dockyard.remote.names import RemoteRepository, registry_base_url, resolve_repository
-from dockyard.remote.transport import ClientOptions
+from dockyard.remote.options import ClientOptions, Credentials
+
+if TYPE_CHECKING:
+    from dockyard.remote.client import (
+        ManifestHead,
+        PushedManifest,
+        RegistryClient,
+        fallback_tag,
+    )
+    from dockyard.remote.endpoints import RecordingSink, RemoteSink, RemoteSource
+
+# The client and its endpoints load httpx: imported on first use, so a process that never
+# talks to another registry (most workers, most of the time) does not hold it.
+_LAZY = {
+    "ManifestHead": "client",
+    "PushedManifest": "client",
+    "RegistryClient": "client",
+    "fallback_tag": "client",
+    "RecordingSink": "endpoints",
+    "RemoteSink": "endpoints",
+    "RemoteSource": "endpoints",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ClientOptions",
@@ -44,6 +76,7 @@ __all__ = [
     "ImageSource",
     "ManifestHead",
     "PushedManifest",
+    "RecordingSink",
     "RegistryClient",
     "RemoteRepository",
     "RemoteSink",

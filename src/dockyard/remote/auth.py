@@ -13,7 +13,6 @@ Credentials and tokens never appear in a message, a repr or a log line.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import time
@@ -31,6 +30,7 @@ from dockyard.remote.errors import (
     RemoteUnreachable,
     parse_retry_after,
 )
+from dockyard.remote.options import Credentials
 
 __all__ = ["Authenticator", "Challenge", "Credentials", "Scopes", "parse_challenges"]
 
@@ -40,18 +40,6 @@ DEFAULT_TOKEN_SECONDS = 60
 EXPIRY_MARGIN_SECONDS = 10
 
 Scopes = tuple[str, ...]  # e.g. ("repository:team/app:pull,push",); () for the /v2/ ping
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """A username and password for a remote registry (or for its token service)."""
-
-    username: str
-    password: str = field(repr=False)
-
-    def basic(self) -> str:
-        raw = f"{self.username}:{self.password}".encode()
-        return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from dockyard.domain import mediatypes as mt
@@ -13,7 +13,7 @@ from dockyard.remote.client import RegistryClient, fallback_tag
 from dockyard.remote.content import FetchedManifest
 from dockyard.remote.errors import RemoteNotFound
 
-__all__ = ["RemoteSink", "RemoteSource"]
+__all__ = ["RecordingSink", "RemoteSink", "RemoteSource"]
 
 
 class RemoteSource:
@@ -89,6 +89,31 @@ class RemoteSink:
         listed.append(_descriptor_of(referrer))
         payload = json.dumps(index, separators=(",", ":")).encode()
         await self.client.put_manifest(self.repository, tag, mt.OCI_INDEX, payload)
+
+
+class RecordingSink(RemoteSink):
+    """A ``RemoteSink`` that tells ``record`` of each manifest it puts by digest where the
+    repository did not hold it, before the put: a run dying in between still knows what it
+    may have created (and so what a later delete may remove)."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        repository: str,
+        record: Callable[[str], Awaitable[None]],
+    ) -> None:
+        super().__init__(client, repository)
+        self._record = record
+        self.created: list[str] = []
+
+    async def put_manifest(self, reference: str, manifest: FetchedManifest) -> None:
+        if reference == str(manifest.digest):
+            try:
+                await self.client.head_manifest(self.repository, reference)
+            except RemoteNotFound:
+                await self._record(reference)
+                self.created.append(reference)
+        await super().put_manifest(reference, manifest)
 
 
 def _descriptor_of(manifest: FetchedManifest) -> dict[str, Any]:

@@ -14,13 +14,12 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from dockyard.remote.auth import Authenticator, Credentials, Scopes
+from dockyard.remote.auth import Authenticator, Scopes
 from dockyard.remote.errors import (
     RemoteBlobNotFound,
     RemoteDenied,
@@ -35,12 +34,12 @@ from dockyard.remote.errors import (
     RemoteUnreachable,
     parse_retry_after,
 )
+from dockyard.remote.options import ClientOptions, Credentials
 
 __all__ = ["ClientOptions", "Transport", "loggable"]
 
 log = logging.getLogger("dockyard.remote")
 
-MiB = 1 << 20
 # An error answer's body is read up to this much (to find its OCI error code), no more.
 _ERROR_BODY_LIMIT = 64 * 1024
 
@@ -49,38 +48,6 @@ _NOT_FOUND_CODES: dict[str, type[RemoteNotFound]] = {
     "MANIFEST_UNKNOWN": RemoteManifestNotFound,
     "BLOB_UNKNOWN": RemoteBlobNotFound,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ClientOptions:
-    """Timeouts (seconds) and sizes of a registry client."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0  # longest silence while an answer (or a blob) arrives
-    write_timeout: float = 60.0  # longest stall while a request body is sent
-    pool_timeout: float = 60.0  # longest wait for a free connection
-    max_connections: int = 16
-    # Blobs up to this size are pushed in one PUT; larger ones in PATCH chunks of this size.
-    chunk_size: int = 16 * MiB
-    max_manifest_bytes: int = 4 * MiB
-    max_redirects: int = 5
-    # A blob download whose connection drops resumes (Range) at most this many times.
-    resume_attempts: int = 3
-    user_agent: str = "dockyard"
-    # HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE from the environment, as other tools read
-    # them: a server that reaches registries through an egress proxy or a private CA.
-    trust_env: bool = True
-    # Check the registry's TLS certificate. Off only on an operator's explicit word (an
-    # external registry registered as insecure, behind a self-signed certificate).
-    verify_tls: bool = True
-
-    def timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(
-            connect=self.connect_timeout,
-            read=self.read_timeout,
-            write=self.write_timeout,
-            pool=self.pool_timeout,
-        )
 
 
 def loggable(url: httpx.URL | str) -> str:
@@ -129,7 +96,12 @@ class Transport:
         self.registry = self.base_url.netloc.decode("ascii")
         self.options = options
         self.http = httpx.AsyncClient(
-            timeout=options.timeout(),
+            timeout=httpx.Timeout(
+                connect=options.connect_timeout,
+                read=options.read_timeout,
+                write=options.write_timeout,
+                pool=options.pool_timeout,
+            ),
             limits=httpx.Limits(max_connections=options.max_connections),
             headers={"User-Agent": options.user_agent},
             follow_redirects=False,

@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from dockyard.auth.keys import KeyMaterialError, SecretBox
 from dockyard.domain.errors import (
@@ -39,10 +40,13 @@ from dockyard.domain.external import (
 from dockyard.domain.records import Scope
 from dockyard.domain.secrets import parse_secret_id
 from dockyard.metadata import ExternalRegistryStore, ReplicationStore, StoredExternal
-from dockyard.remote import ClientOptions, Credentials, RegistryClient
+from dockyard.remote import ClientOptions, Credentials
 from dockyard.services.deletion import Deleter, ExternalRegistryTarget
 from dockyard.services.secrets import Secrets
 from dockyard.services.threads import blocking
+
+if TYPE_CHECKING:
+    from dockyard.remote import RegistryClient
 
 __all__ = ["CredentialsUnavailable", "ExternalRegistries", "ExternalSpec"]
 
@@ -125,6 +129,8 @@ class ExternalRegistries:
     @contextlib.asynccontextmanager
     async def client(self, scope: Scope, name: str) -> AsyncIterator[RegistryClient]:
         """A client of the registered registry, logged in as registered."""
+        from dockyard.remote import RegistryClient  # its HTTP stack loads on first use
+
         stored = await blocking(self._store.stored, scope, name)
         credentials = await self._credentials(scope, stored)
         options = self._options

@@ -1,6 +1,6 @@
 """Replication to an external registry: the image copied with ``dockyard.remote``'s copy
 engine, from this registry's services (``LocalSource``) to the registered registry
-(``RemoteSink``), noting each manifest the copy created there.
+(``RecordingSink``), noting each manifest the copy created there.
 
 The copy is the engine's: the manifest (an index with every child), its blobs (skipped
 when the destination holds them), every referrer whose subject is one of those
@@ -20,7 +20,7 @@ propagation deletes only those.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,11 +32,9 @@ from dockyard.domain.replication import Destination, FailureCode
 from dockyard.metadata import ReplicationStore
 from dockyard.remote import (
     FetchedManifest,
-    RegistryClient,
     RemoteDenied,
     RemoteNotFound,
     RemoteRejected,
-    RemoteSink,
     RemoteUnauthorized,
     RemoteUnsupported,
     copy_image,
@@ -79,30 +77,6 @@ class LocalSource:
         ]
 
 
-class _RecordingSink(RemoteSink):
-    """A ``RemoteSink`` that notes each manifest it puts by digest where the destination
-    repository did not hold it (before the put: a run dying in between still knows)."""
-
-    def __init__(
-        self,
-        client: RegistryClient,
-        repository: str,
-        record: Callable[[str], Any],
-    ) -> None:
-        super().__init__(client, repository)
-        self._record = record
-        self.created: list[str] = []
-
-    async def put_manifest(self, reference: str, manifest: FetchedManifest) -> None:
-        if reference == str(manifest.digest):
-            try:
-                await self.client.head_manifest(self.repository, reference)
-            except RemoteNotFound:
-                await self._record(reference)
-                self.created.append(reference)
-        await super().put_manifest(reference, manifest)
-
-
 class ExternalReplicator:
     def __init__(
         self,
@@ -129,6 +103,8 @@ class ExternalReplicator:
         """Copy the image to the external registry ``to`` under the source's repository
         name, with ``tags``; ReplicationRefused when the registry's answer will not change
         by running again."""
+        from dockyard.remote import RecordingSink  # its HTTP stack loads on the first copy
+
         assert to.name is not None
         owner = Scope(to.account_id, to.region)
         repository = source.name.value
@@ -140,7 +116,7 @@ class ExternalReplicator:
         try:
             async with self._registries.client(owner, to.name) as client:
                 local = LocalSource(self._manifests, self._blobs, source)
-                sink = _RecordingSink(client, repository, record)
+                sink = RecordingSink(client, repository, record)
                 result = await copy_image(local, sink, str(digest), include_referrers=True)
                 top = await local.get_manifest(str(digest))
                 for tag in tags:

@@ -13,6 +13,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from dockyard.domain.cache_rules import ROOT, CacheRule
 from dockyard.domain.errors import UpstreamFailed, UpstreamUnavailable
@@ -21,13 +22,15 @@ from dockyard.domain.records import Scope
 from dockyard.remote import (
     ClientOptions,
     Credentials,
-    RegistryClient,
     RemoteError,
     RemoteRateLimited,
     RemoteUnavailable,
     resolve_repository,
 )
 from dockyard.services.cache_rules import CacheRules
+
+if TYPE_CHECKING:
+    from dockyard.remote import RegistryClient
 
 __all__ = ["Upstream", "Upstreams", "translate"]
 
@@ -93,6 +96,8 @@ class Upstreams:
         held = self._clients.get(key)
         if held is not None and now - held[0] < _CLIENT_SECONDS:
             return held[1]
+        from dockyard.remote import RegistryClient  # its HTTP stack loads on first use
+
         found = await self._rules.credentials(scope, rule)
         credentials = None if found is None else Credentials(found.username, found.access_token)
         client = RegistryClient(base_url, credentials, self._options)

@@ -17,7 +17,6 @@ from dockyard.domain.cache_rules import UpstreamCredentials
 from dockyard.remote import (
     ClientOptions,
     Credentials,
-    RegistryClient,
     RemoteError,
     RemoteTimeout,
     RemoteUnauthorized,
@@ -43,6 +42,8 @@ Probe = Callable[[str, UpstreamCredentials | None], Awaitable[str | None]]
 async def probe(base_url: str, credentials: UpstreamCredentials | None) -> str | None:
     """None when ``base_url`` answers ``/v2/`` as a registry that lets these credentials in
     (or anonymous callers, without credentials); otherwise the failure, in a sentence."""
+    from dockyard.remote import RegistryClient  # its HTTP stack loads on first use
+
     host = urlsplit(base_url).netloc
     given = (
         None if credentials is None else Credentials(credentials.username, credentials.access_token)

@@ -7,7 +7,7 @@ from pathlib import Path
 from dockyard.storage.base import BlobStore
 from dockyard.storage.filesystem import FilesystemBlobStore
 from dockyard.storage.memory import MemoryBlobStore
-from dockyard.storage.s3 import S3BlobStore, S3Config
+from dockyard.storage.s3config import S3Config
 
 BACKENDS = ("filesystem", "s3", "memory")
 
@@ -29,6 +29,8 @@ def open_blob_store(backend: str, data_dir: Path, s3: S3Config | None = None) ->
     if backend == "s3":
         if s3 is None or not s3.bucket:
             raise UnknownBackend("the s3 storage backend needs a bucket (s3_bucket)")
+        from dockyard.storage.s3 import S3BlobStore  # botocore: only where s3 is the backend
+
         store = S3BlobStore(s3)
         store.ensure_bucket()
         return store

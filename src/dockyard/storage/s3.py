@@ -63,12 +63,12 @@ from dockyard.domain.errors import (
 )
 from dockyard.storage.base import Observer
 from dockyard.storage.names import checked_digest, checked_upload_id, is_upload_id
+from dockyard.storage.s3config import S3Config, S3Unavailable
 
 MiB = 1 << 20
 MIN_PART = 5 * MiB  # S3's smallest part but the last
 MAX_PART = 5 << 30  # S3's largest part, and CopyObject's largest source
 MAX_PARTS = 10_000  # S3's most parts in one multipart upload
-DEFAULT_PART_SIZE = 10 * MiB  # ECR's partSize too: its layer parts fill S3 parts exactly
 
 _READ_CHUNK = 1 << 20
 _WRITE_BATCH = 1 << 20
@@ -76,36 +76,6 @@ _COPY_THREADS = 8
 _STATE_VERSION = 1
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _NO_BUCKET = frozenset({"404", "NoSuchBucket", "NotFound"})
-
-
-@dataclass(frozen=True, slots=True)
-class S3Config:
-    """Where and how the S3 backend stores blobs.
-
-    Empty credentials mean botocore's usual chain (``AWS_ACCESS_KEY_ID`` and friends, the
-    shared credentials file, an instance role). An empty endpoint means Amazon S3.
-    """
-
-    bucket: str
-    prefix: str = ""
-    endpoint_url: str = ""
-    region: str = "us-east-1"
-    access_key_id: str = ""
-    secret_access_key: str = field(default="", repr=False)
-    part_size: int = DEFAULT_PART_SIZE
-    temp_dir: Path | None = None  # where parts wait while they fill; None: the system's
-    # Hand clients presigned URLs (blob GET redirects, GetDownloadUrlForLayer); off when
-    # they cannot reach the endpoint, and the server sends the bytes itself.
-    presign: bool = True
-
-    def key_prefix(self) -> str:
-        """The prefix as keys use it: no leading slash, one trailing slash (or empty)."""
-        prefix = self.prefix.strip("/")
-        return prefix + "/" if prefix else ""
-
-
-class S3Unavailable(RuntimeError):
-    """The bucket cannot be reached or created (wrong endpoint, credentials or rights)."""
 
 
 @dataclass(frozen=True, slots=True)
