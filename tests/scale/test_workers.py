@@ -12,7 +12,9 @@ import concurrent.futures
 import json
 import os
 import signal
+import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +87,35 @@ def test_workers_share_the_port_and_log_json(server: DockyardProcess) -> None:
     # Every access line is JSON with the pid of the worker that served it.
     assert pids <= {c.pid for c in children}
     assert len(pids) >= 2, f"60 connections all landed on one worker: {pids}"
+
+
+def test_a_burst_of_connections_is_shared_between_workers(server: DockyardProcess) -> None:
+    """Clients that connect at once (a CI fan-out, a load balancer's pool) keep their
+    connections: if the first worker to wake took them all, one core would serve them."""
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    # The server answers once one worker listens; the others may still be starting.
+    _wait_for(
+        lambda: all(
+            any(c.status == psutil.CONN_LISTEN for c in w.net_connections())
+            for w in _workers(server)
+        )
+    )
+    burst = [socket.create_connection((host, int(port)), timeout=30) for _ in range(30)]
+    try:
+        for sock in burst:
+            sock.sendall(f"GET /v2/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        for sock in burst:
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in burst:
+            sock.close()
+    served = Counter(
+        json.loads(line)["pid"]
+        for line in server.log_text().splitlines()
+        if line.startswith("{") and json.loads(line)["logger"] == "uvicorn.access"
+    )
+    assert sum(served.values()) == 31  # and the readiness probe
+    assert len(served) == WORKERS and max(served.values()) <= 20, served
 
 
 def test_probes(server: DockyardProcess) -> None:

@@ -1,13 +1,14 @@
 """Several server processes on one port: a small pre-fork supervisor.
 
 ``dockyard serve`` prepares the node (settings, migrations, root key), binds
-the listening socket and then replaces itself (exec, same pid) with this
+its port and then replaces itself (exec, same pid) with this
 module, which imports nothing but the standard library: the supervisor only
 forks the workers and watches them, so it should not hold the ~80 MB of the
 application as well. Each worker imports and opens the application after the
-fork. The kernel spreads connections over the workers' accept calls. Workers share
-nothing but the socket; everything else they share goes through the database
-and the blob store, which is what makes a worker the same thing as a node.
+fork and listens on the port beside the others (``SO_REUSEPORT``); the kernel
+spreads connections over them. Workers share nothing but the port; everything
+else they share goes through the database and the blob store, which is what
+makes a worker the same thing as a node.
 
 - A worker that dies (crash, OOM kill) is replaced; one that keeps dying at
   start makes the supervisor give up rather than spin.
@@ -64,24 +65,48 @@ def main(argv: list[str]) -> None:
     with os.fdopen(settings_fd) as pipe:
         settings = load_settings(json.load(pipe), environ={})
     logs.configure(settings.log_level, settings.log_format)
-    sock = socket.socket(fileno=sock_fd)
+    reserved = socket.socket(fileno=sock_fd)
 
     def work() -> None:
         from dockyard.cli.server import run_server  # the application: in workers only
 
-        if not run_server(settings, None, sock):
+        listener = listen_beside(reserved)
+        reserved.close()
+        if not run_server(settings, None, listener):
             raise SystemExit(1)
 
     sys.exit(Supervisor(count, work).run())
 
 
+# Each worker listens on a socket of its own (SO_REUSEPORT) rather than all on one: libuv,
+# under uvloop, accepts every pending connection per wake-up, so on a shared socket the
+# first worker to wake took a whole burst of clients and kept them (keep-alive): 32 clients
+# connecting at once were served by one process on one core while the others idled. The
+# kernel spreads connections over reuse-port listeners by their address hash. The price:
+# connections still queued (not yet accepted) on a worker that dies are reset.
+_BACKLOG = 2048
+
+
 def bind(host: str, port: int) -> socket.socket:
+    """The node's port, bound but not listening: held by the supervisor so that workers,
+    started and restarted at any time, can listen beside it and no other program can take
+    the port in between."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(2048)
     sock.set_inheritable(True)
+    return sock
+
+
+def listen_beside(reserved: socket.socket) -> socket.socket:
+    """A worker's own listening socket on the reserved address."""
+    sock = socket.socket(reserved.family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(reserved.getsockname())
+    sock.listen(_BACKLOG)
     return sock
 
 
