@@ -271,6 +271,12 @@ async def pull(ctx: Ctx, res: Result) -> None:
                 await _pull_once(c, repo, digest, size, cfg.blob_timeout)
                 times.append(time.perf_counter() - t0)
     _median_rate(res, times, size // MiB, "")
+    # The client (hashing every byte) sets the pace for both servers on a shared machine;
+    # what a server spends per byte is what decides how many clients elsewhere it can feed.
+    if res.server_cpu_s is not None:
+        per_gib = res.server_cpu_s / (cfg.pull_repeats * size / (1 << 30))
+        res.detail += f"; server {per_gib:.2f} CPU-s/GiB"
+        res.extra["server_cpu_s_per_gib"] = per_gib
 
 
 # --- 4: small-image push rate ---------------------------------------------------------------
