@@ -25,6 +25,7 @@ Errors to expect are in ``errors.py``: ``RemoteUnavailable`` (unreachable, timeo
 5xx) is worth a retry later or a cached copy; the rest will not change by waiting.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from dockyard.remote.content import FetchedManifest
@@ -60,8 +61,6 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
