@@ -48,6 +48,7 @@ from dockyard.domain.secrets import parse_secret_id
 from dockyard.metadata import CacheRuleStore
 from dockyard.services.changes import ChangeMark
 from dockyard.services.deletion import CacheRuleTarget, Deleter
+from dockyard.services.named_pages import named_page
 from dockyard.services.secrets import Secrets
 from dockyard.services.threads import blocking
 from dockyard.services.upstream_probe import Probe, probe
@@ -134,12 +135,11 @@ class CacheRules:
             return await blocking(self._store.list, scope, None, after, limit)
         wanted = list(dict.fromkeys(normalize_prefix(p) for p in prefixes))
         found = await blocking(self._store.list, scope, wanted)
-        held = {rule.prefix for rule in found}
-        for prefix in wanted:
-            if prefix not in held:
-                raise CacheRuleNotFound(prefix, scope.account_id)
-        page = [rule for rule in found if after is None or rule.prefix.encode() > after.encode()]
-        return page if limit is None else page[:limit]
+
+        def missing(prefix: str) -> Exception:
+            return CacheRuleNotFound(prefix, scope.account_id)
+
+        return named_page(found, wanted, lambda rule: rule.prefix, missing, after, limit)
 
     async def update(
         self,

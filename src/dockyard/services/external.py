@@ -42,6 +42,7 @@ from dockyard.domain.secrets import parse_secret_id
 from dockyard.metadata import ExternalRegistryStore, ReplicationStore, StoredExternal
 from dockyard.remote import ClientOptions, Credentials
 from dockyard.services.deletion import Deleter, ExternalRegistryTarget
+from dockyard.services.named_pages import named_page
 from dockyard.services.secrets import Secrets
 from dockyard.services.threads import blocking
 
@@ -112,12 +113,11 @@ class ExternalRegistries:
             return await blocking(self._store.list, scope, None, after, limit)
         wanted = list(dict.fromkeys(names))
         found = await blocking(self._store.list, scope, wanted)
-        held = {r.name for r in found}
-        for name in wanted:
-            if name not in held:
-                raise ExternalRegistryNotFound(name, scope.account_id)
-        page = [r for r in found if after is None or r.name.encode() > after.encode()]
-        return page if limit is None else page[:limit]
+
+        def missing(name: str) -> Exception:
+            return ExternalRegistryNotFound(name, scope.account_id)
+
+        return named_page(found, wanted, lambda r: r.name, missing, after, limit)
 
     async def delete(self, scope: Scope, name: str) -> ExternalRegistry:
         """Remove a registration no replication rule names (ExternalRegistryInUse)."""
