@@ -3,7 +3,7 @@
 ``dockyard serve`` prepares the node (settings, migrations, root key), binds
 its port and then replaces itself (exec, same pid) with this
 module, which imports nothing but the standard library: the supervisor only
-forks the workers and watches them, so it should not hold the ~80 MB of the
+forks the workers and watches them, so it should not hold the ~73 MiB of the
 application as well. Each worker imports and opens the application after the
 fork and listens on the port beside the others (``SO_REUSEPORT``); the kernel
 spreads connections over them. Workers share nothing but the port; everything
