@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +18,7 @@ from botocore.validate import ParamValidator
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dockyard.api.aws.patterns import check_pattern
 from dockyard.api.ecr import extensions
 from dockyard.api.ecr.shapes import (
     PATTERN_REWRITES,
@@ -607,6 +610,38 @@ def test_translate_pattern(java: str, python: str) -> None:
 def test_untranslatable_java_is_refused() -> None:
     with pytest.raises(ValueError):
         translate_pattern(r"[a-z&&[^x]]")
+    for unknown in (r"\p{Xx}", r"\p{LC}", r"[\p{Q}a]"):
+        with pytest.raises(ValueError):
+            translate_pattern(unknown)
+        with pytest.raises(ValueError):
+            check_pattern(unknown)
+
+
+def test_unicode_categories_match_as_in_java() -> None:
+    # IAM's tag keys: letters, spaces and numbers of any script, and a few symbols.
+    tag_key = compile_pattern(r"[\p{L}\p{Z}\p{N}_.:/=+\-@]+")
+    assert tag_key.fullmatch("Équipe 東京 ٣ a_b")  # Lu/Ll, Lo, Zs, Nd (Arabic-Indic)
+    assert tag_key.fullmatch("\U00020000\u2028")  # a CJK extension B letter, Zl
+    assert not tag_key.fullmatch("a\tb")  # a tab is Cc, not Z
+    assert not tag_key.fullmatch("a$")  # Sc
+    assert not tag_key.fullmatch("\u0301")  # a combining accent is Mn
+    assert compile_pattern(r"\p{Lu}+").fullmatch("ÀΩЖ")
+    assert not compile_pattern(r"\p{Lu}+").fullmatch("àωж")
+    # Every letter, and nothing else, is in \p{L}: str.isalpha is exactly categories L*.
+    letters = compile_pattern(r"\p{L}")
+    for cp in range(0, sys.maxunicode + 1, 7):
+        assert (letters.fullmatch(chr(cp)) is not None) == chr(cp).isalpha(), hex(cp)
+
+
+def test_check_pattern_gathers_no_code_points() -> None:
+    # Loading a model checks every pattern; IAM's use Unicode categories, whose code points
+    # took each worker and command 0.4 s to gather at start.
+    script = (
+        "from dockyard.api.aws import model, patterns\n"
+        "model.load_model('iam')\n"
+        "assert patterns._category_runs.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
 
 
 @given(st.text(alphabet="a9*._-/A!", max_size=14))

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dockyard.api.aws.patterns import compile_pattern
+from dockyard.api.aws.patterns import check_pattern, compile_pattern
 
 __all__ = ["Http", "Operation", "ServiceModel", "Shape", "load_model", "model_path"]
 
@@ -171,7 +171,7 @@ class ServiceModel:
 def _bare_shape(name: str, spec: Mapping[str, Any]) -> Shape:
     pattern = spec.get("pattern")
     if pattern is not None:
-        compile_pattern(pattern)  # fail at load time, not on the first request
+        check_pattern(pattern)  # fail at load time, not on the first request
     error = spec.get("error") or {}
     return Shape(
         name=name,
