@@ -53,6 +53,15 @@ def _workers(server: DockyardProcess) -> list[psutil.Process]:
     return psutil.Process(server.pid).children()
 
 
+def _listening(server: DockyardProcess) -> set[int]:
+    """The workers that accept connections (a new one is still starting until it does)."""
+    return {
+        w.pid
+        for w in _workers(server)
+        if any(c.status == psutil.CONN_LISTEN for c in w.net_connections())
+    }
+
+
 def _wait_for(probe: Callable[[], bool], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,12 +103,7 @@ def test_a_burst_of_connections_is_shared_between_workers(server: DockyardProces
     connections: if the first worker to wake took them all, one core would serve them."""
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     # The server answers once one worker listens; the others may still be starting.
-    _wait_for(
-        lambda: all(
-            any(c.status == psutil.CONN_LISTEN for c in w.net_connections())
-            for w in _workers(server)
-        )
-    )
+    _wait_for(lambda: len(_listening(server)) == WORKERS)
     burst = [socket.create_connection((host, int(port)), timeout=30) for _ in range(30)]
     try:
         for sock in burst:
@@ -146,16 +150,21 @@ def test_probes_need_no_credentials_and_report_a_broken_store(tmp_path: Path) ->
 
 
 def test_a_dead_worker_is_replaced(server: DockyardProcess) -> None:
-    before = _workers(server)
-    victim = before[0]
+    # The server answers once one worker listens: killing that one before the others
+    # listen would leave none (connections are refused until a worker listens again).
+    _wait_for(lambda: len(_listening(server)) == WORKERS)
+    victim = _workers(server)[0]
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
+    # The others go on serving while it is replaced.
+    for _ in range(10):
+        assert _fresh("GET", f"{server.url}/v2/").status_code == 200
 
     def replaced() -> bool:
-        now = {c.pid for c in _workers(server)}
+        now = _listening(server)
         return len(now) == WORKERS and victim.pid not in now
 
-    _wait_for(replaced)
+    _wait_for(replaced, timeout=60)
     for _ in range(20):
         assert _fresh("GET", f"{server.url}/v2/").status_code == 200
 
