@@ -29,6 +29,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -182,16 +183,11 @@ class ContentStore:
     def create_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
         stamp = now()
         with writing(self._engine) as conn:
-            conn.execute(
-                _INSERT_UPLOAD,
-                {
-                    "id": upload_id,
-                    "repository_id": require_repository(conn, key),
-                    "offset": 0,
-                    "started_at": stamp,
-                    "updated_at": stamp,
-                },
-            )
+            inserted = conn.execute(
+                _INSERT_UPLOAD, {**key_params(key), "upload_id": upload_id, "stamp": stamp}
+            ).first()
+            if inserted is None:
+                require_repository(conn, key)
         return UploadState(upload_id, key.name, 0, stamp)
 
     def get_upload(self, key: RepositoryKey, upload_id: str) -> UploadState:
@@ -226,11 +222,11 @@ class ContentStore:
         (the offset before a closing chunk, which thus needs no transaction of its own)."""
         with writing(self._engine) as conn:
             hold_off_gc(conn)
-            repository_id = require_repository(conn, key)
-            ended = conn.execute(
+            repository_id = conn.execute(
                 _FINISH_UPLOAD, {"upload_id": upload_id, "recorded": recorded}
-            ).rowcount
-            if not ended:
+            ).scalar()
+            if repository_id is None:
+                require_repository(conn, key)
                 return False
             self._link(conn, repository_id, digest, size)
         return True
@@ -277,12 +273,15 @@ class ContentStore:
             require_repository(conn, key)
         assert repository is not None
         repository_id = repository.id
-        self._check_references(conn, repository_id, manifest)
-        # Held until commit (like the references above): a delete of this manifest waits
-        # for this push, or this push finds it gone and stores it again.
-        manifest_id = conn.execute(
+        # Held until commit: a delete of this manifest waits for this push, or this push
+        # finds it gone and stores it again.
+        held = conn.execute(
             _MANIFEST_ID, {"repository_id": repository_id, "digest": str(manifest.digest)}
-        ).scalar()
+        ).first()
+        if held is None:
+            # A manifest already held needs no check: its references keep what it names
+            # (a link or child a manifest names is neither unlinked nor collected).
+            self._check_references(conn, repository_id, manifest)
         stamp = now()
         rule = MutabilityRule(
             TagMutability(repository.tag_mutability),
@@ -303,17 +302,18 @@ class ContentStore:
             )
             if found is not None and rule.is_immutable(tag.value) and not repush:
                 raise TagImmutable(tag.value, key.name.value)
-        new_manifest = manifest_id is None
         restored = False
-        if manifest_id is None:
+        if held is None:
             manifest_id = self._insert_manifest(conn, repository_id, manifest, stamp)
         else:
-            # Pushing an archived image again restores it.
-            restored = bool(
-                conn.execute(
-                    _RESTORE_MANIFEST, {"b_id": manifest_id, "b_activated_at": stamp}
-                ).rowcount
-            )
+            manifest_id = int(held.id)
+            if held.image_status != "ACTIVE":
+                # Pushing an archived image again restores it.
+                restored = bool(
+                    conn.execute(
+                        _RESTORE_MANIFEST, {"b_id": manifest_id, "b_activated_at": stamp}
+                    ).rowcount
+                )
         tag_moved = False
         for tag, previous in current.items():
             if previous != manifest_id:
@@ -321,7 +321,7 @@ class ContentStore:
                     conn, repository_id, tag, manifest_id, stamp, exists=previous is not None
                 )
                 tag_moved = True
-        return PutOutcome(manifest.digest, manifest.subject, new_manifest, tag_moved, restored)
+        return PutOutcome(manifest.digest, manifest.subject, held is None, tag_moved, restored)
 
     @staticmethod
     def _insert_manifest(
@@ -624,7 +624,22 @@ _RELINK = (
     .values(linked_at=bindparam("b_linked_at"))
 )
 
-_INSERT_UPLOAD = insert(uploads)
+# The repository's id comes from its key in the same statement: no row back when there
+# is no such repository.
+_INSERT_UPLOAD = (
+    insert(uploads)
+    .from_select(
+        ["id", "repository_id", "offset", "started_at", "updated_at"],
+        select(
+            bindparam("upload_id", type_=uploads.c.id.type),
+            repositories.c.id,
+            literal(0, uploads.c.offset.type),
+            bindparam("stamp", type_=uploads.c.started_at.type),
+            bindparam("stamp", type_=uploads.c.updated_at.type),
+        ).where(in_repository_param()),
+    )
+    .returning(uploads.c.id)
+)
 
 _UPLOAD = (
     select(uploads.c.offset, uploads.c.started_at, uploads.c.last_part_size)
@@ -643,7 +658,10 @@ _ADVANCE_UPLOAD = (
 )
 
 _DELETE_UPLOAD = delete(uploads).where(uploads.c.id == bindparam("upload_id"))
-_FINISH_UPLOAD = _DELETE_UPLOAD.where(uploads.c.offset == bindparam("recorded"))
+# The upload's repository comes back, to link the blob into.
+_FINISH_UPLOAD = _DELETE_UPLOAD.where(uploads.c.offset == bindparam("recorded")).returning(
+    uploads.c.repository_id
+)
 
 _REPOSITORY_RULE = select(
     repositories.c.id, repositories.c.tag_mutability, repositories.c.mutability_filters
@@ -652,7 +670,7 @@ _REPOSITORY_RULE = select(
 # FOR KEY SHARE on PostgreSQL (nothing on SQLite): the rows a push relies on cannot be
 # deleted before it commits; updates of them (pull times, link times) are not held up.
 _MANIFEST_ID = (
-    select(manifests.c.id)
+    select(manifests.c.id, manifests.c.image_status)
     .where(
         manifests.c.repository_id == bindparam("repository_id"),
         manifests.c.digest == bindparam("digest"),
