@@ -86,6 +86,7 @@ def open_registry(settings: Settings, upgrade: bool = True) -> Registry:
             cache=CacheSettings(
                 recheck_interval=settings.cache_recheck_interval,
                 upstream_timeout=settings.cache_upstream_timeout.total_seconds(),
+                lease=settings.cache_fetch_lease,
             ),
             scan_limits=ScanLimits(
                 max_layer_bytes=settings.scan_max_layer_bytes,

@@ -50,6 +50,7 @@ class Settings:
     job_lease: timedelta = timedelta(minutes=10)
     cache_recheck_interval: timedelta = timedelta(hours=24)
     cache_upstream_timeout: timedelta = timedelta(seconds=30)
+    cache_fetch_lease: timedelta = timedelta(seconds=30)
     scan_max_layer_bytes: int = 8 << 30
     scan_max_image_bytes: int = 32 << 30
     scan_max_compression_ratio: int = 250
@@ -108,6 +109,9 @@ HELP: dict[str, str] = {
     "often (ECR: 24h); a pull by digest never asks the upstream again once cached.",
     "cache_upstream_timeout": "Pull-through cache: an upstream that does not connect or send "
     "anything for this long counts as unavailable (a cached copy is served instead).",
+    "cache_fetch_lease": "Pull-through cache: a node fetching from the upstream renews its claim "
+    "while it works; clients waiting on another node take the fetch over this long after that "
+    "node died.",
     "scan_max_layer_bytes": "A scan fails when one layer decompresses to more than this.",
     "scan_max_image_bytes": "A scan fails when an image's layers decompress to more than this.",
     "scan_max_compression_ratio": "A scan fails on a layer that expands more than this ratio "
@@ -213,6 +217,7 @@ def _validate(values: dict[str, Any]) -> Settings:
         "job_lease",
         "cache_recheck_interval",
         "cache_upstream_timeout",
+        "cache_fetch_lease",
     ):
         if getattr(settings, name) <= timedelta(0):
             raise ConfigError(f"{name} must be longer than 0")

@@ -309,8 +309,10 @@ def test_a_node_dying_mid_blob_is_taken_over_by_the_node_that_waits(
     with httpx.Client(base_url=upstream.url, timeout=60) as client:
         push(client, "team/nodes", image, "v1")
     data = tmp_path / "shared"
-    node_a = DockyardProcess(data, log_dir=tmp_path / "log-a", open_access=False)
-    node_b = DockyardProcess(data, log_dir=tmp_path / "log-b", open_access=False)
+    # B takes A's fetch over once A's lease is out: shorter than the default 30 s.
+    lease = {"DOCKYARD_CACHE_FETCH_LEASE": "6s"}
+    node_a = DockyardProcess(data, log_dir=tmp_path / "log-a", open_access=False, env=lease)
+    node_b = DockyardProcess(data, log_dir=tmp_path / "log-b", open_access=False, env=lease)
     node_a.start_ready()
     try:
         with node_b.serving():
