@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def test_concurrent_push_delete_lifecycle_and_gc_lose_nothing(tmp_path: Path) -> None:
-    config = StressConfig(seconds=25, work_dir=tmp_path / "stress", keep=True)
+    config = StressConfig(seconds=15, work_dir=tmp_path / "stress", keep=True)
     report = run(config)
     print(report.summary())
     assert report.pushed > 50 and report.deleted > 20 and report.tag_moves > 20, report.summary()

@@ -36,7 +36,7 @@ def test_two_nodes_push_delete_expire_and_collect_and_lose_nothing(
     }
     report = run(
         StressConfig(
-            seconds=25,
+            seconds=15,
             work_dir=tmp_path / "stress",
             keep=True,
             database_url=postgres.create_database(),
