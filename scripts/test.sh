@@ -15,6 +15,10 @@ mypy
 echo "== lint-imports"
 lint-imports
 echo "== pytest"
+# The suite starts hundreds of Python processes (servers, their workers, CLI commands):
+# where the environment forbids bytecode caches, each would compile the project's
+# modules again (0.2 s a process).
+unset PYTHONDONTWRITEBYTECODE
 # Two test processes by default: most tests wait on servers, clients and leases rather than
 # compute, so a second process fills a two-core machine's idle time. Whole files go to one
 # process (--dist loadfile) so a module's server starts once. DOCKYARD_TEST_WORKERS=0 runs
