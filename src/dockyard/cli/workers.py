@@ -134,22 +134,31 @@ class Supervisor:
         failed = False
         while self._stopping is None:
             time.sleep(self.poll_seconds)
-            for pid, status in self._reap():
-                started = self._children.pop(pid, time.monotonic())
-                if self._stopping is not None:
-                    break
-                code = os.waitstatus_to_exitcode(status)
-                log.warning("worker %d exited (%s); starting another", pid, _describe(code))
-                quick = time.monotonic() - started < _QUICK_EXIT_SECONDS
-                self._quick_exits = self._quick_exits + 1 if quick else 0
-                if self._quick_exits >= _MAX_QUICK_EXITS:
-                    log.error("workers keep exiting at start; stopping the server")
-                    failed = True
-                    self._stopping = signal.SIGTERM
-                    break
-                self._spawn(parent)
+            failed = self._replace_exited(parent)
         self._drain()
         return 1 if failed else 0
+
+    def _replace_exited(self, parent: int) -> bool:
+        """Forget every worker that exited and start another for each, unless stopping;
+        True when workers keep exiting at start (the server then stops)."""
+        failed = False
+        # Every reaped pid is forgotten, stopping or not: the drain waits for the pids
+        # still known, and one already reaped would hold it for the whole drain time.
+        for pid, status in self._reap():
+            started = self._children.pop(pid, time.monotonic())
+            if self._stopping is not None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            log.warning("worker %d exited (%s); starting another", pid, _describe(code))
+            quick = time.monotonic() - started < _QUICK_EXIT_SECONDS
+            self._quick_exits = self._quick_exits + 1 if quick else 0
+            if self._quick_exits >= _MAX_QUICK_EXITS:
+                log.error("workers keep exiting at start; stopping the server")
+                failed = True
+                self._stopping = signal.SIGTERM
+                continue
+            self._spawn(parent)
+        return failed
 
     def _spawn(self, parent: int) -> None:
         pid = os.fork()
