@@ -43,10 +43,27 @@ def _start(tmp_path: Path, *args: str, open_access: bool = True) -> DockyardProc
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[DockyardProcess]:
+    """A server of its own, for a test that kills or stops it."""
     server = _start(tmp_path)
     yield server
     if server.running:
         server.stop_cleanly()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess]:
+    """One open server for the tests that only send it requests."""
+    server = _start(tmp_path_factory.mktemp("shared"))
+    yield server
+    server.stop_cleanly()
+
+
+@pytest.fixture(scope="module")
+def closed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardProcess]:
+    """One server that wants credentials, for the tests that only send it requests."""
+    server = _start(tmp_path_factory.mktemp("closed"), open_access=False)
+    yield server
+    server.stop_cleanly()
 
 
 def _workers(server: DockyardProcess) -> list[psutil.Process]:
@@ -77,33 +94,39 @@ def _fresh(method: str, url: str, **kwargs: Any) -> httpx.Response:
         return client.request(method, url, **kwargs)
 
 
-def _access_pids(server: DockyardProcess) -> set[int]:
-    pids = set()
-    for line in server.log_text().splitlines():
+def _served_by(server: DockyardProcess, since: int = 0) -> Counter[int]:
+    """Requests per worker pid, from the access lines logged after ``since`` (a length of
+    ``log_text()``): the tests share a server."""
+    served: Counter[int] = Counter()
+    for line in server.log_text()[since:].splitlines():
         if line.startswith("{"):
             entry = json.loads(line)
             if entry["logger"] == "uvicorn.access":
-                pids.add(entry["pid"])
-    return pids
+                served[entry["pid"]] += 1
+    return served
 
 
-def test_workers_share_the_port_and_log_json(server: DockyardProcess) -> None:
+def test_workers_share_the_port_and_log_json(shared: DockyardProcess) -> None:
+    server = shared
     children = _workers(server)
     assert len(children) == WORKERS
+    since = len(server.log_text())
     for _ in range(60):
         assert _fresh("GET", f"{server.url}/v2/").status_code == 200
-    pids = _access_pids(server)
+    pids = set(_served_by(server, since))
     # Every access line is JSON with the pid of the worker that served it.
     assert pids <= {c.pid for c in children}
     assert len(pids) >= 2, f"60 connections all landed on one worker: {pids}"
 
 
-def test_a_burst_of_connections_is_shared_between_workers(server: DockyardProcess) -> None:
+def test_a_burst_of_connections_is_shared_between_workers(shared: DockyardProcess) -> None:
     """Clients that connect at once (a CI fan-out, a load balancer's pool) keep their
     connections: if the first worker to wake took them all, one core would serve them."""
+    server = shared
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     # The server answers once one worker listens; the others may still be starting.
     _wait_for(lambda: len(_listening(server)) == WORKERS)
+    since = len(server.log_text())
     burst = [socket.create_connection((host, int(port)), timeout=30) for _ in range(30)]
     try:
         for sock in burst:
@@ -113,16 +136,13 @@ def test_a_burst_of_connections_is_shared_between_workers(server: DockyardProces
     finally:
         for sock in burst:
             sock.close()
-    served = Counter(
-        json.loads(line)["pid"]
-        for line in server.log_text().splitlines()
-        if line.startswith("{") and json.loads(line)["logger"] == "uvicorn.access"
-    )
-    assert sum(served.values()) == 31  # and the readiness probe
+    served = _served_by(server, since)
+    assert sum(served.values()) == 30
     assert len(served) == WORKERS and max(served.values()) <= 20, served
 
 
-def test_probes(server: DockyardProcess) -> None:
+def test_probes(shared: DockyardProcess) -> None:
+    server = shared
     live = _fresh("GET", f"{server.url}/livez")
     assert live.status_code == 200 and live.json() == {"status": "ok"}
     health = _fresh("GET", f"{server.url}/healthz")
@@ -203,9 +223,11 @@ def test_memory_store_refuses_several_workers(tmp_path: Path) -> None:
     assert "memory storage backend lives in one process" in server.log_text()
 
 
-def test_an_upload_continues_through_any_worker(server: DockyardProcess) -> None:
+def test_an_upload_continues_through_any_worker(shared: DockyardProcess) -> None:
     """Each chunk on a new connection: the chunks land on different workers, and the
     hash is rebuilt from the stored bytes where a worker did not see the earlier ones."""
+    server = shared
+    since = len(server.log_text())
     data = os.urandom(3 * 1024 * 1024 + 17)
     digest = sha256_digest(data)
     for attempt in range(4):
@@ -233,90 +255,82 @@ def test_an_upload_continues_through_any_worker(server: DockyardProcess) -> None
         assert done.status_code == 201, done.text
         pulled = _fresh("GET", f"{server.url}/v2/spread/blobs/{digest}")
         assert pulled.content == data, f"attempt {attempt}"
-    assert len(_access_pids(server)) >= 2
+    assert len(_served_by(server, since)) >= 2
 
 
-def test_immutable_tag_race_across_workers(tmp_path: Path) -> None:
+def test_immutable_tag_race_across_workers(closed: DockyardProcess) -> None:
     """20 pushes of different images to one immutable tag, each on its own connection
     over three workers: exactly one wins."""
-    server = _start(tmp_path, open_access=False)
-    try:
-        ecr = ecr_as(server.url, ROOT_KEY)
-        ecr.create_repository(repositoryName="race", imageTagMutability="IMMUTABLE")
-        auth = basic(login_password(server.url))
-        images = [make_image(f"race-{i}", layers=1) for i in range(20)]
-        with httpx.Client(base_url=server.url, headers=auth, timeout=60) as client:
-            for image in images:
-                for blob in [image.config, *image.layers]:
-                    r = client.post(  # monolithic upload
-                        f"/v2/race/blobs/uploads/?digest={blob.digest}",
-                        content=blob.data,
-                        headers={"Content-Type": "application/octet-stream"},
-                    )
-                    assert r.status_code == 201, r.text
+    server = closed
+    ecr = ecr_as(server.url, ROOT_KEY)
+    ecr.create_repository(repositoryName="race", imageTagMutability="IMMUTABLE")
+    auth = basic(login_password(server.url))
+    images = [make_image(f"race-{i}", layers=1) for i in range(20)]
+    with httpx.Client(base_url=server.url, headers=auth, timeout=60) as client:
+        for image in images:
+            for blob in [image.config, *image.layers]:
+                r = client.post(  # monolithic upload
+                    f"/v2/race/blobs/uploads/?digest={blob.digest}",
+                    content=blob.data,
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+                assert r.status_code == 201, r.text
 
-        def put(image: Image) -> int:
-            return _fresh(
-                "PUT",
-                f"{server.url}/v2/race/manifests/v1",
-                content=image.manifest.data,
-                headers={**auth, "Content-Type": image.manifest.media_type},
-            ).status_code
+    def put(image: Image) -> int:
+        return _fresh(
+            "PUT",
+            f"{server.url}/v2/race/manifests/v1",
+            content=image.manifest.data,
+            headers={**auth, "Content-Type": image.manifest.media_type},
+        ).status_code
 
-        with concurrent.futures.ThreadPoolExecutor(20) as pool:
-            codes = list(pool.map(put, images))
-        assert codes.count(201) == 1, codes
-        assert all(c in (201, 400) for c in codes), codes
-        tagged = ecr.describe_images(repositoryName="race")["imageDetails"]
-        assert [d["imageTags"] for d in tagged if d.get("imageTags")] == [["v1"]]
-    finally:
-        server.stop_cleanly()
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(put, images))
+    assert codes.count(201) == 1, codes
+    assert all(c in (201, 400) for c in codes), codes
+    tagged = ecr.describe_images(repositoryName="race")["imageDetails"]
+    assert [d["imageTags"] for d in tagged if d.get("imageTags")] == [["v1"]]
 
 
-def test_changes_through_one_worker_are_seen_by_all_at_once(tmp_path: Path) -> None:
+def test_changes_through_one_worker_are_seen_by_all_at_once(closed: DockyardProcess) -> None:
     """A key disabled, a policy denying: the very next request, whichever worker takes it,
     sees the change (the caches are per process, and a second long)."""
-    server = _start(tmp_path, open_access=False)
-    try:
-        iam = iam_client(server.url)
-        ecr_as(server.url, ROOT_KEY).create_repository(repositoryName="guarded")
-        key = make_user(
-            iam,
-            "alice",
-            managed=("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser",),
-        )
-        password = password_of(ecr_as(server.url, key))
-        for round_ in range(6):
-            # Warm every worker's cache with the current answer first.
-            for _ in range(3 * WORKERS):
-                assert (
-                    _fresh("GET", f"{server.url}/v2/", headers=basic(password)).status_code == 200
-                )
-            iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Inactive")
-            for _ in range(3 * WORKERS):
-                r = _fresh("GET", f"{server.url}/v2/", headers=basic(password))
-                assert r.status_code == 401, f"round {round_}: a worker still honours the key"
-            iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Active")
+    server = closed
+    iam = iam_client(server.url)
+    ecr_as(server.url, ROOT_KEY).create_repository(repositoryName="guarded")
+    key = make_user(
+        iam,
+        "alice",
+        managed=("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser",),
+    )
+    password = password_of(ecr_as(server.url, key))
+    for round_ in range(6):
+        # Warm every worker's cache with the current answer first.
+        for _ in range(3 * WORKERS):
+            assert _fresh("GET", f"{server.url}/v2/", headers=basic(password)).status_code == 200
+        iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Inactive")
+        for _ in range(3 * WORKERS):
+            r = _fresh("GET", f"{server.url}/v2/", headers=basic(password))
+            assert r.status_code == 401, f"round {round_}: a worker still honours the key"
+        iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Active")
 
-        deny = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "no",
-                    "Effect": "Deny",
-                    "Principal": {"AWS": "arn:aws:iam::000000000000:user/alice"},
-                    "Action": "ecr:DescribeImages",
-                }
-            ],
-        }
-        root = ecr_as(server.url, ROOT_KEY)
-        for _round in range(4):
-            for _ in range(2 * WORKERS):
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "no",
+                "Effect": "Deny",
+                "Principal": {"AWS": "arn:aws:iam::000000000000:user/alice"},
+                "Action": "ecr:DescribeImages",
+            }
+        ],
+    }
+    root = ecr_as(server.url, ROOT_KEY)
+    for _round in range(4):
+        for _ in range(2 * WORKERS):
+            ecr_as(server.url, key).describe_images(repositoryName="guarded")
+        root.set_repository_policy(repositoryName="guarded", policyText=dumps(deny))
+        for _ in range(2 * WORKERS):
+            with pytest.raises(Exception, match="AccessDenied"):
                 ecr_as(server.url, key).describe_images(repositoryName="guarded")
-            root.set_repository_policy(repositoryName="guarded", policyText=dumps(deny))
-            for _ in range(2 * WORKERS):
-                with pytest.raises(Exception, match="AccessDenied"):
-                    ecr_as(server.url, key).describe_images(repositoryName="guarded")
-            root.delete_repository_policy(repositoryName="guarded")
-    finally:
-        server.stop_cleanly()
+        root.delete_repository_policy(repositoryName="guarded")
