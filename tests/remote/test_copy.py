@@ -11,6 +11,7 @@ import pytest
 from tests.remote.conftest import run
 from tests.remote.peers import push_with_skopeo
 from tests.support.images import (
+    COSIGN_SIGNATURE,
     OCI_EMPTY,
     Blob,
     make_image,
@@ -34,7 +35,6 @@ from dockyard.remote import (
 
 pytestmark = pytest.mark.timeout(180)
 
-SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 EMPTY_CONFIG = Blob(media_type=OCI_EMPTY, data=b"{}")
 
 
@@ -95,7 +95,7 @@ def test_multiarch_index_with_its_signature(
     )
     source, there, back = _repo("multi"), _repo("copy"), _repo("back")
     push_with_skopeo(dockyard_registry.host, source, "v2", index, work_dir)
-    signature = make_manifest(EMPTY_CONFIG, [], subject=index.index, artifact_type=SIGNATURE_TYPE)
+    signature = make_manifest(EMPTY_CONFIG, [], subject=index.index, artifact_type=COSIGN_SIGNATURE)
     with httpx.Client(base_url=dockyard_registry.url, timeout=30) as http:
         push_blob(http, source, EMPTY_CONFIG)
         push_manifest(http, source, signature.digest, signature)
@@ -118,7 +118,7 @@ def test_multiarch_index_with_its_signature(
 
             listed = await dist.referrers(there, Digest.parse(index.digest))
             assert [str(d.digest) for d in listed] == [signature.digest]
-            assert listed[0].artifact_type == SIGNATURE_TYPE
+            assert listed[0].artifact_type == COSIGN_SIGNATURE
 
             home = await copy_image(
                 RemoteSource(dist, there), RemoteSink(dock, back), "v2", include_referrers=True

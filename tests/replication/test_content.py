@@ -10,6 +10,7 @@ from tests.replication.conftest import ACCOUNT_A, IRELAND, VIRGINIA
 from tests.replication.helpers import manifest_digest, rule, settled, statuses, v2
 from tests.support.ecr import expect_error, push_layer_api
 from tests.support.images import (
+    COSIGN_SIGNATURE,
     make_config,
     make_image,
     make_layer,
@@ -20,8 +21,6 @@ from tests.support.images import (
     push_manifest,
 )
 from tests.support.servers import DockyardProcess
-
-SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 
 
 def test_a_multi_arch_index_and_its_signature_arrive_whole(
@@ -34,7 +33,9 @@ def test_a_multi_arch_index_and_its_signature_arrive_whole(
     index = make_multiarch_index(f"{name}-idx", [("linux", "amd64"), ("linux", "arm64")])
     payload = make_layer(f"{name}-sig", files=1)
     config = make_config([payload])
-    signature = make_manifest(config, [payload], subject=index.index, artifact_type=SIGNATURE)
+    signature = make_manifest(
+        config, [payload], subject=index.index, artifact_type=COSIGN_SIGNATURE
+    )
     with v2(server, virginia, VIRGINIA) as client:
         push_image(client, name, index, "v1")
         for blob in (config, payload):
@@ -52,7 +53,7 @@ def test_a_multi_arch_index_and_its_signature_arrive_whole(
                 assert client.head(f"/v2/{name}/blobs/{blob.digest}").status_code == 200
         referrers = client.get(f"/v2/{name}/referrers/{index.digest}").json()["manifests"]
         assert [(r["digest"], r["artifactType"]) for r in referrers] == [
-            (signature.digest, SIGNATURE)
+            (signature.digest, COSIGN_SIGNATURE)
         ]
         assert client.get(f"/v2/{name}/tags/list").json()["tags"] == ["v1"]
     # Exactly the source's images, once each.

@@ -28,6 +28,7 @@ from tests.replication.helpers import (
 from tests.support.authz import skopeo_push
 from tests.support.ecr import expect_error, extended_client, login_password
 from tests.support.images import (
+    COSIGN_SIGNATURE,
     MANIFEST_ACCEPT,
     make_config,
     make_image,
@@ -42,8 +43,6 @@ from tests.support.lifecycle import dockyard
 from tests.support.secrets import HtpasswdDistribution, secrets_client
 from tests.support.servers import DistributionProcess, DockyardProcess
 from tests.support.tools import skopeo
-
-SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 
 
 def external_rule(prefix: str, *registries: str, **extra: Any) -> dict[str, Any]:
@@ -145,7 +144,9 @@ def test_an_index_with_its_signature_reaches_another_dockyard_behind_bearer_toke
         index = make_multiarch_index(f"{name}-idx", [("linux", "amd64"), ("linux", "arm64")])
         payload = make_layer(f"{name}-sig", files=1)
         config = make_config([payload])
-        signature = make_manifest(config, [payload], subject=index.index, artifact_type=SIGNATURE)
+        signature = make_manifest(
+            config, [payload], subject=index.index, artifact_type=COSIGN_SIGNATURE
+        )
         with v2(server, virginia, VIRGINIA) as client:
             push_image(client, name, index, "v1")
             for blob in (config, payload):
