@@ -9,7 +9,7 @@ import logging
 import math
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -20,15 +20,22 @@ from dockyard.config import Settings
 from dockyard.services import Registry
 
 
-def run_server(settings: Settings, registry: Registry | None, sock: socket.socket | None) -> bool:
+def run_server(
+    settings: Settings,
+    registry: Registry | None,
+    listen: Callable[[], socket.socket] | None,
+) -> bool:
     """Serve until told to stop; False when the server could not start.
 
-    A worker (``sock`` given) opens its own registry without migrating: the process
-    that started the node migrated before any worker existed.
+    A worker (``listen`` given) opens its own registry without migrating: the process
+    that started the node migrated before any worker existed. It listens only once the
+    application is open, so the kernel hands a starting worker (or one that fails to
+    start) no connections to hold while the others are ready.
     """
     if registry is None:
         registry = open_registry(settings, upgrade=False)
     app = create_app(settings, registry)
+    sock = None if listen is None else listen()
     server_config = uvicorn.Config(
         app,
         host=settings.host,

@@ -70,9 +70,12 @@ def main(argv: list[str]) -> None:
     def work() -> None:
         from dockyard.cli.server import run_server  # the application: in workers only
 
-        listener = listen_beside(reserved)
-        reserved.close()
-        if not run_server(settings, None, listener):
+        def listen() -> socket.socket:
+            listener = listen_beside(reserved)
+            reserved.close()
+            return listener
+
+        if not run_server(settings, None, listen):
             raise SystemExit(1)
 
     sys.exit(Supervisor(count, work).run())
