@@ -18,7 +18,7 @@ from tests.support.auth import ROOT_KEY, basic, login_password
 from tests.support.authz import ecr_as
 from tests.support.images import make_image, sha256_digest
 from tests.support.postgres import new_database
-from tests.support.servers import DockyardProcess
+from tests.support.servers import DockyardProcess, fresh_request
 
 pytestmark = pytest.mark.timeout(180)
 WORKERS = 3
@@ -42,11 +42,6 @@ def server(
         proc.stop_cleanly()
 
 
-def fresh(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    with httpx.Client(timeout=60) as client:
-        return client.request(method, url, **kwargs)
-
-
 def at_once(call: Any, arguments: list[Any]) -> list[Any]:
     with concurrent.futures.ThreadPoolExecutor(len(arguments)) as pool:
         return list(pool.map(call, arguments))
@@ -65,17 +60,17 @@ def test_one_blob_pushed_at_once_through_every_worker(server: DockyardProcess) -
     def push(n: int) -> int:
         repo = repositories[n % len(repositories)]
         if n % 2:  # monolithic
-            return fresh(
+            return fresh_request(
                 "POST",
                 f"{server.url}/v2/{repo}/blobs/uploads/?digest={digest}",
                 content=data,
                 headers={**auth, "Content-Type": "application/octet-stream"},
             ).status_code
-        started = fresh("POST", f"{server.url}/v2/{repo}/blobs/uploads/", headers=auth)
+        started = fresh_request("POST", f"{server.url}/v2/{repo}/blobs/uploads/", headers=auth)
         location = server.url + started.headers["Location"]
         half = len(data) // 2
         for start, piece in ((0, data[:half]), (half, data[half:])):
-            r = fresh(
+            r = fresh_request(
                 "PATCH",
                 location,
                 content=piece,
@@ -88,11 +83,11 @@ def test_one_blob_pushed_at_once_through_every_worker(server: DockyardProcess) -
             assert r.status_code == 202, r.text
             location = server.url + r.headers["Location"]
         sep = "&" if "?" in location else "?"
-        return fresh("PUT", f"{location}{sep}digest={digest}", headers=auth).status_code
+        return fresh_request("PUT", f"{location}{sep}digest={digest}", headers=auth).status_code
 
     assert at_once(push, list(range(CLIENTS))) == [201] * CLIENTS
     for repo in repositories:
-        pulled = fresh("GET", f"{server.url}/v2/{repo}/blobs/{digest}", headers=auth)
+        pulled = fresh_request("GET", f"{server.url}/v2/{repo}/blobs/{digest}", headers=auth)
         assert pulled.status_code == 200 and pulled.content == data
 
 
@@ -116,7 +111,7 @@ def test_pushes_of_one_tag_through_every_worker(server: DockyardProcess) -> None
                     assert r.status_code == 201, r.text
 
     def put(repo: str, tag: str, image: Any) -> int:
-        return fresh(
+        return fresh_request(
             "PUT",
             f"{server.url}/v2/{repo}/manifests/{tag}",
             content=image.manifest.data,

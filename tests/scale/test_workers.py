@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
@@ -26,7 +25,7 @@ import pytest
 from tests.support.auth import ROOT_KEY, basic, login_password
 from tests.support.authz import dumps, ecr_as, iam_client, make_user, password_of
 from tests.support.images import Image, make_image, sha256_digest
-from tests.support.servers import DockyardProcess
+from tests.support.servers import DockyardProcess, fresh_request
 
 WORKERS = 3
 
@@ -88,12 +87,6 @@ def _wait_for(probe: Callable[[], bool], timeout: float = 20) -> None:
     raise AssertionError(f"not true within {timeout}s")
 
 
-def _fresh(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """A request on a connection of its own, so the kernel may hand it to any worker."""
-    with httpx.Client(timeout=60) as client:
-        return client.request(method, url, **kwargs)
-
-
 def _served_by(server: DockyardProcess, since: int = 0) -> Counter[int]:
     """Requests per worker pid, from the access lines logged after ``since`` (a length of
     ``log_text()``): the tests share a server."""
@@ -112,7 +105,7 @@ def test_workers_share_the_port_and_log_json(shared: DockyardProcess) -> None:
     assert len(children) == WORKERS
     since = len(server.log_text())
     for _ in range(60):
-        assert _fresh("GET", f"{server.url}/v2/").status_code == 200
+        assert fresh_request("GET", f"{server.url}/v2/").status_code == 200
     pids = set(_served_by(server, since))
     # Every access line is JSON with the pid of the worker that served it.
     assert pids <= {c.pid for c in children}
@@ -143,9 +136,9 @@ def test_a_burst_of_connections_is_shared_between_workers(shared: DockyardProces
 
 def test_probes(shared: DockyardProcess) -> None:
     server = shared
-    live = _fresh("GET", f"{server.url}/livez")
+    live = fresh_request("GET", f"{server.url}/livez")
     assert live.status_code == 200 and live.json() == {"status": "ok"}
-    health = _fresh("GET", f"{server.url}/healthz")
+    health = fresh_request("GET", f"{server.url}/healthz")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "database": "ok", "storage": "ok", "secrets": "ok"}
 
@@ -153,18 +146,18 @@ def test_probes(shared: DockyardProcess) -> None:
 def test_probes_need_no_credentials_and_report_a_broken_store(tmp_path: Path) -> None:
     server = _start(tmp_path, open_access=False)
     try:
-        assert _fresh("GET", f"{server.url}/v2/").status_code == 401
-        assert _fresh("GET", f"{server.url}/livez").status_code == 200
-        assert _fresh("GET", f"{server.url}/healthz").status_code == 200
+        assert fresh_request("GET", f"{server.url}/v2/").status_code == 401
+        assert fresh_request("GET", f"{server.url}/livez").status_code == 200
+        assert fresh_request("GET", f"{server.url}/healthz").status_code == 200
         # The blob store's directory becomes a file: the store cannot answer any more.
         storage = tmp_path / "data" / "storage"
         storage.rename(tmp_path / "storage-gone")
         storage.write_text("not a directory")
-        health = _fresh("GET", f"{server.url}/healthz")
+        health = fresh_request("GET", f"{server.url}/healthz")
         assert health.status_code == 503, health.text
         assert health.json()["database"] == "ok"
         assert health.json()["storage"].startswith("failed")
-        assert _fresh("GET", f"{server.url}/livez").status_code == 200
+        assert fresh_request("GET", f"{server.url}/livez").status_code == 200
     finally:
         server.stop_cleanly()
 
@@ -178,7 +171,7 @@ def test_a_dead_worker_is_replaced(server: DockyardProcess) -> None:
     victim.wait(10)
     # The others go on serving while it is replaced.
     for _ in range(10):
-        assert _fresh("GET", f"{server.url}/v2/").status_code == 200
+        assert fresh_request("GET", f"{server.url}/v2/").status_code == 200
 
     def replaced() -> bool:
         now = _listening(server)
@@ -186,7 +179,7 @@ def test_a_dead_worker_is_replaced(server: DockyardProcess) -> None:
 
     _wait_for(replaced, timeout=60)
     for _ in range(20):
-        assert _fresh("GET", f"{server.url}/v2/").status_code == 200
+        assert fresh_request("GET", f"{server.url}/v2/").status_code == 200
 
 
 def test_sigterm_drains_every_worker(server: DockyardProcess) -> None:
@@ -207,7 +200,7 @@ def test_workers_die_with_a_sigkilled_parent_and_free_the_port(tmp_path: Path) -
         tmp_path / "data", port=server.port, extra_args=["--workers", str(WORKERS)]
     )
     again.start_ready(timeout=60)
-    assert _fresh("GET", f"{again.url}/v2/").status_code == 200
+    assert fresh_request("GET", f"{again.url}/v2/").status_code == 200
     again.stop_cleanly()
 
 
@@ -231,13 +224,13 @@ def test_an_upload_continues_through_any_worker(shared: DockyardProcess) -> None
     data = os.urandom(3 * 1024 * 1024 + 17)
     digest = sha256_digest(data)
     for attempt in range(4):
-        started = _fresh("POST", f"{server.url}/v2/spread/blobs/uploads/")
+        started = fresh_request("POST", f"{server.url}/v2/spread/blobs/uploads/")
         assert started.status_code == 202
         location = started.headers["Location"]
         offset = 0
         for piece in (data[i : i + 256 * 1024] for i in range(0, len(data), 256 * 1024)):
             url = location if location.startswith("http") else server.url + location
-            r = _fresh(
+            r = fresh_request(
                 "PATCH",
                 url,
                 content=piece,
@@ -251,9 +244,9 @@ def test_an_upload_continues_through_any_worker(shared: DockyardProcess) -> None
             location = r.headers["Location"]
         url = location if location.startswith("http") else server.url + location
         sep = "&" if "?" in url else "?"
-        done = _fresh("PUT", f"{url}{sep}digest={digest}")
+        done = fresh_request("PUT", f"{url}{sep}digest={digest}")
         assert done.status_code == 201, done.text
-        pulled = _fresh("GET", f"{server.url}/v2/spread/blobs/{digest}")
+        pulled = fresh_request("GET", f"{server.url}/v2/spread/blobs/{digest}")
         assert pulled.content == data, f"attempt {attempt}"
     assert len(_served_by(server, since)) >= 2
 
@@ -277,7 +270,7 @@ def test_immutable_tag_race_across_workers(closed: DockyardProcess) -> None:
                 assert r.status_code == 201, r.text
 
     def put(image: Image) -> int:
-        return _fresh(
+        return fresh_request(
             "PUT",
             f"{server.url}/v2/race/manifests/v1",
             content=image.manifest.data,
@@ -307,10 +300,13 @@ def test_changes_through_one_worker_are_seen_by_all_at_once(closed: DockyardProc
     for round_ in range(6):
         # Warm every worker's cache with the current answer first.
         for _ in range(3 * WORKERS):
-            assert _fresh("GET", f"{server.url}/v2/", headers=basic(password)).status_code == 200
+            assert (
+                fresh_request("GET", f"{server.url}/v2/", headers=basic(password)).status_code
+                == 200
+            )
         iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Inactive")
         for _ in range(3 * WORKERS):
-            r = _fresh("GET", f"{server.url}/v2/", headers=basic(password))
+            r = fresh_request("GET", f"{server.url}/v2/", headers=basic(password))
             assert r.status_code == 401, f"round {round_}: a worker still honours the key"
         iam.update_access_key(UserName="alice", AccessKeyId=key[0], Status="Active")
 

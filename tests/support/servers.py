@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -42,6 +42,13 @@ class Registry:
     host: str  # "127.0.0.1:PORT"
     url: str  # "http://127.0.0.1:PORT"
     data_dir: Path
+
+
+def fresh_request(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """A request on a connection of its own, so the kernel may hand it to any worker of a
+    server (a kept-alive connection stays with the worker that accepted it)."""
+    with httpx.Client(timeout=60) as client:
+        return client.request(method, url, **kwargs)
 
 
 def free_port() -> int:
