@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import threading
 import time
 import tracemalloc
@@ -141,6 +142,29 @@ def test_observe_sees_every_byte_before_it_is_stored(store: BlobStore) -> None:
         assert await _collect(store.read_upload("u", 6)) == b"abcdef"
         with pytest.raises(BlobUploadInvalid):
             await _collect(store.read_upload("u", 7))  # nothing unobserved was stored
+
+    run(scenario())
+
+
+def test_many_small_pieces_are_stored_whole_and_in_order(store: BlobStore) -> None:
+    # A slow client's body arrives in tiny reads: thousands of pieces per MiB written,
+    # more than one system call takes, with pieces of every size around them.
+    rng = random.Random(7)
+    pieces = [rng.randbytes(rng.choice((1, 2, 3))) for _ in range(5_000)]
+    pieces.append(rng.randbytes(1_500_000))
+    pieces += [rng.randbytes(rng.choice((1, 700, 65_536))) for _ in range(1_000)]
+    data = b"".join(pieces)
+
+    async def scenario() -> None:
+        hasher = hashlib.sha256()
+        written = await store.write_upload("u", 0, _chunks(pieces), hasher.update, UNLIMITED)
+        assert written == len(data)
+        assert hasher.digest() == hashlib.sha256(data).digest()
+        assert await _collect(store.read_upload("u", len(data))) == data
+        more = await store.write_upload("u", len(data), _chunks(pieces[:50]), _ignore, UNLIMITED)
+        tail = b"".join(pieces[:50])
+        assert more == len(tail)
+        assert await _collect(store.read_upload("u", len(data) + more)) == data + tail
 
     run(scenario())
 
