@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -193,15 +194,18 @@ def run_workload(
     return best
 
 
-def run_server(
-    key: str,
-    cfg: Config,
-    block: bytes,
-    selected: list[str],
-    args: argparse.Namespace,
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+@dataclass
+class _Up:
+    """A server under test: its report and, once started, the process and workload state."""
+
+    run: ServerRun
+    ctx: Ctx | None = None
+
+
+def start(
+    key: str, cfg: Config, block: bytes, selected: list[str], args: argparse.Namespace,
     dockyard_spec: DockyardSpec | None,
-) -> ServerRun:
+) -> _Up:  # fmt: skip
     spec = dockyard_spec if key == "dockyard" and dockyard_spec else SPECS[key]()
     run = ServerRun(key, spec.label, version=spec.version())
     log(f"== {spec.label} {run.version}: starting")
@@ -215,28 +219,44 @@ def run_server(
                 res = w.new_result(cfg)
                 res.error = f"server did not start: {str(exc).splitlines()[0]}"
                 run.results[w.key] = res
-        return run
+        return _Up(run)
     run.started = True
     run.startup_s = srv.startup_seconds
     run.idle_rss = srv.idle_rss
     log(f"   ready on 127.0.0.1:{srv.port} in {srv.startup_seconds:.2f} s, data dir {srv.data_dir}")
-    ctx = Ctx(srv, cfg, block)
-    try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            for w in WORKLOADS:
-                if w.key not in selected:
-                    continue
-                res = run_workload(w, ctx, runner, args)
-                run.results[w.key] = res
-    finally:
-        stop_server(srv)
-        run.exit_code = srv.exit_code
-        run.notes.extend(srv.notes)
-        log(f"   stopped (exit code {srv.exit_code})")
-        if args.keep_data:
-            log(f"   data kept in {srv.work_dir}")
-        cleanup(srv, keep=args.keep_data)
-    return run
+    return _Up(run, Ctx(srv, cfg, block))
+
+
+def stop(up: _Up, args: argparse.Namespace) -> None:
+    if up.ctx is None:
+        return
+    srv = up.ctx.server
+    stop_server(srv)
+    up.run.exit_code = srv.exit_code
+    up.run.notes.extend(srv.notes)
+    log(f"== {up.run.label}: stopped (exit code {srv.exit_code})")
+    if args.keep_data:
+        log(f"   data kept in {srv.work_dir}")
+    cleanup(srv, keep=args.keep_data)
+
+
+def run_interleaved(
+    ups: list[_Up],
+    selected: list[str],
+    args: argparse.Namespace,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+) -> None:
+    """Each workload on every server in turn, the first server alternating from one workload
+    to the next: on a shared (virtual) machine whatever state the previous workload left,
+    such as page-cache memory the host has to back again, falls on both servers alike
+    rather than on whichever ran all its workloads first."""
+    started = [up for up in ups if up.ctx is not None]
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        for n, w in enumerate(w for w in WORKLOADS if w.key in selected):
+            for up in started if n % 2 == 0 else started[::-1]:
+                assert up.ctx is not None
+                log(f"-- {up.run.label}")
+                up.run.results[w.key] = run_workload(w, up.ctx, runner, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     sha_ceiling = sha256_ceiling()
     block = random_block(0xD0C)
     header = [
-        "Dockyard vs docker-registry (CNCF distribution), loopback only, one server at a time.",
+        "Dockyard vs docker-registry (CNCF distribution), loopback only: both servers up, one "
+        "measured at a time, each workload on both in turn (who goes first alternates).",
         f"Machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / (1 << 30):.0f} "
         f"GiB RAM, Python {platform.python_version()}, client loop: {loop_name}.",
         "The bench client and the server SHARE THESE CORES: every figure is client+server on "
@@ -279,8 +300,15 @@ def main(argv: list[str] | None = None) -> int:
             src_dir, sha = export_dockyard_rev(args.dockyard_rev, Path(export_dir))
             dockyard_spec = DockyardSpec(src_dir, sha)
             log(f"Dockyard exported from git revision {args.dockyard_rev} ({sha})")
-        for key in keys:
-            runs.append(run_server(key, cfg, block, selected, args, loop_factory, dockyard_spec))
+        ups: list[_Up] = []
+        try:
+            for key in keys:
+                ups.append(start(key, cfg, block, selected, args, dockyard_spec))
+            run_interleaved(ups, selected, args, loop_factory)
+        finally:
+            for up in ups:
+                stop(up, args)
+        runs = [up.run for up in ups]
 
     order = [(w.key, w.group, w.title(cfg)) for w in WORKLOADS if w.key in selected]
     print()
