@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -11,8 +10,6 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +17,15 @@ import psutil
 
 from .data import random_block, sha256_ceiling
 from .report import ServerRun, ratio, render
+from .runner import Up, log, loop_factory_for, run_interleaved, stop
 from .servers import (
     SPECS,
     DockyardSpec,
-    ResourceSampler,
     ServerError,
-    cleanup,
     export_dockyard_rev,
     start_server,
-    stop_server,
 )
-from .workloads import WORKLOADS, Config, Ctx, Result, WorkloadSpec, describe_error
-
-
-def _loop_factory(use_uvloop: bool) -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
-    if use_uvloop:
-        try:
-            import uvloop
-
-            return uvloop.new_event_loop, f"uvloop {getattr(uvloop, '__version__', '?')}"
-        except ImportError:
-            pass
-    return None, "asyncio (default loop)"
+from .workloads import WORKLOADS, Config, Ctx
 
 
 def storage_of(path: Path) -> str:
@@ -114,98 +98,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-DISTURBED = 0.2  # other processes using this share of a core make a figure suspect
-
-
-def wait_quiet(server_pid: int, limit: float, threshold: float = 0.15) -> tuple[float, float]:
-    """Wait (up to `limit` s) until other processes use < `threshold` of a core over 1 s.
-
-    Returns (seconds waited, last measured share of a core used by others)."""
-    if limit <= 0:
-        return 0.0, 0.0
-    t0 = time.perf_counter()
-    other = 0.0
-    while True:
-        with ResourceSampler(server_pid, interval=1.0) as s:
-            time.sleep(1.0)
-        other = s.other_cpu_seconds
-        if other < threshold or time.perf_counter() - t0 >= limit:
-            return time.perf_counter() - t0, other
-
-
-def run_once(w: WorkloadSpec, ctx: Ctx, runner: asyncio.Runner, args: argparse.Namespace) -> Result:
-    cfg, srv = ctx.cfg, ctx.server
-    res = w.new_result(cfg)
-    if not srv.alive():
-        res.error = (
-            f"server is no longer running (exit code {srv.proc.returncode}); "
-            f"log tail:\n{srv.log_tail(15)}"
-        )
-        return res
-    waited, other = wait_quiet(srv.proc.pid, args.quiet_wait)
-    if waited >= 1.5:
-        log(f"   waited {waited:.0f} s for a quiet machine (others: {other:.0%} core)")
-    log(f"   {w.key}: {res.title} ..." + (f" (attempt {ctx.attempt + 1})" if ctx.attempt else ""))
-    t0 = time.perf_counter()
-    try:
-        runner.run(asyncio.wait_for(w.run(ctx, res), cfg.workload_timeout))
-        res.ok = True
-    except TimeoutError:
-        res.error = f"workload exceeded its {cfg.workload_timeout:.0f} s limit"
-    except Exception as exc:
-        res.error = describe_error(exc)
-    res.extra["elapsed_incl_setup_s"] = time.perf_counter() - t0
-    if not res.ok and not srv.alive():
-        res.error = (
-            f"{res.error}\n    the server exited (code {srv.proc.returncode}); "
-            f"log tail:\n{srv.log_tail(15)}"
-        )
-    return res
-
-
-def run_workload(
-    w: WorkloadSpec, ctx: Ctx, runner: asyncio.Runner, args: argparse.Namespace
-) -> Result:
-    """Run a workload; rerun it (up to --retries times) while other processes disturbed it,
-    and keep the least disturbed successful attempt. Failures are never retried."""
-    best: Result | None = None
-    for attempt in range(1 + max(0, args.retries)):
-        ctx.attempt = attempt
-        res = run_once(w, ctx, runner, args)
-        other = w.disturbed(res)
-        status = f"{res.value:,.1f} {res.unit}  {res.detail}" if res.ok else f"FAILED: {res.error}"
-        elapsed = res.extra.get("elapsed_incl_setup_s", 0.0)
-        log(
-            f"   {w.key}: {status}  ({elapsed:.1f} s incl. setup; "
-            f"others used {other:.0%} of a core)"
-        )
-        if not res.ok:
-            return res
-        if best is None or other < w.disturbed(best):
-            best = res
-        if other < DISTURBED:
-            break
-    assert best is not None
-    best.attempts = attempt + 1
-    return best
-
-
-@dataclass
-class _Up:
-    """A server under test: its report and, once started, the process and workload state."""
-
-    run: ServerRun
-    ctx: Ctx | None = None
-
-
 def start(
     key: str, cfg: Config, block: bytes, selected: list[str], args: argparse.Namespace,
     dockyard_spec: DockyardSpec | None,
-) -> _Up:  # fmt: skip
+) -> Up:  # fmt: skip
     spec = dockyard_spec if key == "dockyard" and dockyard_spec else SPECS[key]()
     run = ServerRun(key, spec.label, version=spec.version())
     log(f"== {spec.label} {run.version}: starting")
@@ -219,44 +115,12 @@ def start(
                 res = w.new_result(cfg)
                 res.error = f"server did not start: {str(exc).splitlines()[0]}"
                 run.results[w.key] = res
-        return _Up(run)
+        return Up(run)
     run.started = True
     run.startup_s = srv.startup_seconds
     run.idle_rss = srv.idle_rss
     log(f"   ready on 127.0.0.1:{srv.port} in {srv.startup_seconds:.2f} s, data dir {srv.data_dir}")
-    return _Up(run, Ctx(srv, cfg, block))
-
-
-def stop(up: _Up, args: argparse.Namespace) -> None:
-    if up.ctx is None:
-        return
-    srv = up.ctx.server
-    stop_server(srv)
-    up.run.exit_code = srv.exit_code
-    up.run.notes.extend(srv.notes)
-    log(f"== {up.run.label}: stopped (exit code {srv.exit_code})")
-    if args.keep_data:
-        log(f"   data kept in {srv.work_dir}")
-    cleanup(srv, keep=args.keep_data)
-
-
-def run_interleaved(
-    ups: list[_Up],
-    selected: list[str],
-    args: argparse.Namespace,
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
-) -> None:
-    """Each workload on every server in turn, the first server alternating from one workload
-    to the next: on a shared (virtual) machine whatever state the previous workload left,
-    such as page-cache memory the host has to back again, falls on both servers alike
-    rather than on whichever ran all its workloads first."""
-    started = [up for up in ups if up.ctx is not None]
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        for n, w in enumerate(w for w in WORKLOADS if w.key in selected):
-            for up in started if n % 2 == 0 else started[::-1]:
-                assert up.ctx is not None
-                log(f"-- {up.run.label}")
-                up.run.results[w.key] = run_workload(w, up.ctx, runner, args)
+    return Up(run, Ctx(srv, cfg, block))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config.quick(args.blob_mib) if args.quick else Config(blob_mib=args.blob_mib or 512)
     keys = [args.only] if args.only else ["dockyard", "distribution"]
     selected = args.workloads or [w.key for w in WORKLOADS]
-    loop_factory, loop_name = _loop_factory(not args.no_uvloop)
+    loop_factory, loop_name = loop_factory_for(not args.no_uvloop)
 
     busy_before = psutil.cpu_percent(interval=1.0) / 100 * (psutil.cpu_count() or 1)
     sha_ceiling = sha256_ceiling()
@@ -293,14 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     for line in header:
         log(line)
 
-    runs: list[ServerRun] = []
     with tempfile.TemporaryDirectory(prefix="bench-src-") as export_dir:
         dockyard_spec = DockyardSpec(args.dockyard_src)
         if args.dockyard_rev:
             src_dir, sha = export_dockyard_rev(args.dockyard_rev, Path(export_dir))
             dockyard_spec = DockyardSpec(src_dir, sha)
             log(f"Dockyard exported from git revision {args.dockyard_rev} ({sha})")
-        ups: list[_Up] = []
+        ups: list[Up] = []
         try:
             for key in keys:
                 ups.append(start(key, cfg, block, selected, args, dockyard_spec))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -70,9 +71,12 @@ def add_query(target: str, key: str, value: str) -> str:
 
 
 class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str
+    ) -> None:
         self.reader = reader
         self.writer = writer
+        self.host = host  # the Host header: where this connection goes
         self.usable = True
 
     def close(self) -> None:
@@ -82,14 +86,15 @@ class _Connection:
 
     async def send(
         self,
-        host: str,
         method: str,
         target: str,
         headers: Mapping[str, str] | None,
         body: Buffer | Iterable[Buffer] | None,
         content_length: int | None,
     ) -> None:
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", "User-Agent: dockyard-bench"]
+        lines = [
+            f"{method} {target} HTTP/1.1", f"Host: {self.host}", "User-Agent: dockyard-bench"
+        ]  # fmt: skip
         if headers:
             lines.extend(f"{k}: {v}" for k, v in headers.items())
         if isinstance(body, bytes | bytearray | memoryview):
@@ -234,12 +239,16 @@ class ClientStats:
 
 
 class HTTPClient:
-    """A pool of keep-alive HTTP/1.1 connections to one host:port."""
+    """A pool of keep-alive HTTP/1.1 connections to one host:port, or spread over several
+    ports in turn (the nodes of one registry: any of them serves any request)."""
 
-    def __init__(self, host: str, port: int, pool_size: int, time_limit: float = 120.0) -> None:
+    def __init__(
+        self, host: str, port: int | Sequence[int], pool_size: int, time_limit: float = 120.0
+    ) -> None:
         self.host = host
-        self.port = port
-        self.host_header = f"{host}:{port}"
+        self.ports = [port] if isinstance(port, int) else list(port)
+        self.port = self.ports[0]
+        self._next_port = itertools.cycle(self.ports)
         self.pool_size = pool_size
         self.time_limit = time_limit
         self._idle: list[_Connection] = []
@@ -266,9 +275,10 @@ class HTTPClient:
                 await c.writer.wait_closed()
 
     async def _connect(self) -> _Connection:
-        reader, writer = await asyncio.open_connection(self.host, self.port, limit=_READ_LIMIT)
+        port = next(self._next_port)
+        reader, writer = await asyncio.open_connection(self.host, port, limit=_READ_LIMIT)
         self.stats.connects += 1
-        return _Connection(reader, writer)
+        return _Connection(reader, writer, f"{self.host}:{port}")
 
     def _take_idle(self) -> _Connection | None:
         while self._idle:
@@ -351,7 +361,7 @@ class HTTPClient:
             conn = await self._connect()
         try:
             try:
-                await conn.send(self.host_header, method, target, headers, body, content_length)
+                await conn.send(method, target, headers, body, content_length)
             except _SendFailed as exc:
                 if not fresh and reusable_body:
                     raise _Stale from exc
@@ -375,7 +385,7 @@ class HTTPClient:
             self.stats.reconnects_on_stale += 1
             conn = await self._connect()
             try:
-                await conn.send(self.host_header, method, target, headers, body, content_length)
+                await conn.send(method, target, headers, body, content_length)
                 head = await conn.read_head(method)
             except BaseException:
                 conn.close()

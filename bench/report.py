@@ -55,7 +55,8 @@ def fmt_mib(n: int | None) -> str:
 
 
 def ratio(d: Result | None, x: Result | None) -> float | None:
-    """Dockyard relative to distribution, oriented so that > 1 means Dockyard is better."""
+    """`d` relative to `x` (Dockyard to distribution, two nodes to one), oriented so that
+    > 1 means `d` is better."""
     if d is None or x is None or not (d.ok and x.ok) or not d.value or not x.value:
         return None
     return d.value / x.value if d.higher_is_better else x.value / d.value
@@ -82,10 +83,10 @@ def render(
     order: list[tuple[str, str, str]],
     header_lines: list[str],
 ) -> str:
-    """`order` is (key, group, title) for every workload, in run order."""
-    by = {r.key: r for r in runs}
-    d_run, x_run = by.get("dockyard"), by.get("distribution")
-    cols = [r for r in (d_run, x_run) if r is not None]
+    """`order` is (key, group, title) for every workload, in run order; a column per run,
+    and with two runs the ratio of the first to the second."""
+    cols = runs
+    pair = len(cols) == 2
     notes: list[str] = []
     failure_note: dict[str, int] = {}  # identical failures (e.g. no start) share one note
 
@@ -110,7 +111,7 @@ def render(
     headers = ["#", "workload"]
     for r in cols:
         headers.append(r.label)
-    if d_run and x_run:
+    if pair:
         headers.append("ratio")
     headers += [f"RSS {r.label}" for r in cols]
     rows: list[list[str]] = []
@@ -118,8 +119,8 @@ def render(
         row = [group, title]
         for r in cols:
             row.append(cell(r, r.results.get(key)))
-        if d_run and x_run:
-            q = ratio(d_run.results.get(key), x_run.results.get(key))
+        if pair:
+            q = ratio(cols[0].results.get(key), cols[1].results.get(key))
             row.append("-" if q is None else f"{q:.2f}x")
         for r in cols:
             res = r.results.get(key)

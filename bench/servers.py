@@ -57,10 +57,17 @@ class ServerSpec:
 class DockyardSpec(ServerSpec):
     """Dockyard as importable here, or from `src_dir` (a directory holding `dockyard/`)."""
 
-    def __init__(self, src_dir: Path | None = None, rev: str | None = None) -> None:
-        super().__init__("dockyard", "Dockyard")
+    def __init__(
+        self,
+        src_dir: Path | None = None,
+        rev: str | None = None,
+        settings: dict[str, str] | None = None,
+        label: str = "Dockyard",
+    ) -> None:
+        super().__init__("dockyard", label)
         self.src_dir = src_dir
         self.rev = rev
+        self.settings = settings or {}  # DOCKYARD_* variables, e.g. a database and a bucket
 
     # Like the docker-registry it is compared with: no auth, create on push, quiet logs.
     # Each flag is passed only if this Dockyard's `serve --help` knows it (older revisions
@@ -100,7 +107,7 @@ class DockyardSpec(ServerSpec):
             src = REPO_ROOT / "src"
         if src is not None:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
-        return env
+        return env | self.settings
 
     def version(self) -> str:
         try:
@@ -176,16 +183,17 @@ class Usage:
 
 
 class ResourceSampler:
-    """Samples the RSS of a process tree every `interval` seconds in a background thread.
+    """Samples the RSS of process trees every `interval` seconds in a background thread.
 
-    RSS is summed over the server process and all its descendants. CPU time is the
+    RSS is summed over the given processes (a server, or every part of a deployment: its
+    nodes, its database, its object store) and all their descendants. CPU time is the
     difference of user+system time of the tree between start and stop (descendants that
     exit in between are not counted). `other_cpu_seconds` is what every other process on the
     machine used meanwhile: anything well above zero means the figure was disturbed.
     """
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pid = pid
+    def __init__(self, *pids: int, interval: float = 0.05) -> None:
+        self.pids = pids
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -197,11 +205,12 @@ class ResourceSampler:
         self.other_cpu_seconds = 0.0
 
     def _tree(self) -> list[psutil.Process]:
-        try:
-            root = psutil.Process(self.pid)
-            return [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return []
+        found: list[psutil.Process] = []
+        for pid in self.pids:
+            with contextlib.suppress(psutil.Error):
+                root = psutil.Process(pid)
+                found += [root, *root.children(recursive=True)]
+        return found
 
     def _sample_rss(self) -> int:
         total = 0

@@ -15,10 +15,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import registry
 from .data import MANIFEST_ACCEPT, BlobSource, Image, make_image
-from .httpclient import HTTPClient, StatusError, target_of
+from .httpclient import HTTPClient, StatusError, StreamedResponse, target_of
 from .servers import ResourceSampler, RunningServer
 
 MiB = 1 << 20
@@ -108,14 +109,26 @@ class Ctx:
     block: bytes
     state: dict[str, Any] = field(default_factory=dict)
     attempt: int = 0  # > 0 when a disturbed workload is rerun: fresh blobs, fresh repos
+    # Further nodes of the same registry: the client spreads its connections over all.
+    more_nodes: list[RunningServer] = field(default_factory=list)
+    # Other processes of the deployment (a database, an object store), counted as the server.
+    backing_pids: list[int] = field(default_factory=list)
+
+    @property
+    def nodes(self) -> list[RunningServer]:
+        return [self.server, *self.more_nodes]
+
+    @property
+    def pids(self) -> list[int]:
+        return [n.proc.pid for n in self.nodes] + self.backing_pids
 
     def client(self, pool: int, time_limit: float = 120.0) -> HTTPClient:
-        return HTTPClient("127.0.0.1", self.server.port, pool, time_limit)
+        return HTTPClient("127.0.0.1", [n.port for n in self.nodes], pool, time_limit)
 
     @contextmanager
     def timed(self, res: Result) -> Iterator[None]:
         """Time the block, sampling the server's RSS and CPU; record into `res`."""
-        with ResourceSampler(self.server.proc.pid) as s:
+        with ResourceSampler(*self.pids) as s:
             t0 = time.perf_counter()
             try:
                 yield
@@ -228,29 +241,40 @@ async def _pull_once(c: HTTPClient, repo: str, digest: str, size: int, time_limi
                 loc = resp.header("location") or ""
                 async for _ in resp.chunks:
                     pass
-                if loc.startswith("http") and f"127.0.0.1:{c.port}" not in loc:
+                where = urlsplit(loc)
+                if where.hostname not in (None, "", "127.0.0.1"):
                     raise registry.RegistryError(f"GET blob redirected off-host to {loc}")
+                if where.port is not None and where.port not in c.ports:
+                    # An object store's presigned URL: fetched from there, as clients do.
+                    store = HTTPClient("127.0.0.1", where.port, 1, time_limit)
+                    async with store, store.stream("GET", target_of(loc)) as stored:
+                        await _check_blob(stored, digest, size)
+                    return
                 target = target_of(loc)
                 continue
-            if resp.status != 200:
-                body = b"".join([x async for x in resp.chunks])[:600]
-                raise registry.RegistryError(f"GET {target}: HTTP {resp.status} body={body!r}")
-            hdr = resp.header("docker-content-digest")
-            if hdr is not None and hdr != digest:
-                raise registry.RegistryError(f"GET blob: Docker-Content-Digest {hdr} != {digest}")
-            h = hashlib.sha256()
-            got = 0
-            async for chunk in resp.chunks:
-                h.update(chunk)
-                got += len(chunk)
-            actual = "sha256:" + h.hexdigest()
-            if got != size or actual != digest:
-                raise registry.RegistryError(
-                    f"GET blob: DIGEST MISMATCH - received {got} bytes hashing to {actual}, "
-                    f"expected {size} bytes hashing to {digest}"
-                )
+            await _check_blob(resp, digest, size)
             return
     raise registry.RegistryError("GET blob: too many redirects")
+
+
+async def _check_blob(resp: StreamedResponse, digest: str, size: int) -> None:
+    if resp.status != 200:
+        body = b"".join([x async for x in resp.chunks])[:600]
+        raise registry.RegistryError(f"GET blob: HTTP {resp.status} body={body!r}")
+    hdr = resp.header("docker-content-digest")
+    if hdr is not None and hdr != digest:
+        raise registry.RegistryError(f"GET blob: Docker-Content-Digest {hdr} != {digest}")
+    h = hashlib.sha256()
+    got = 0
+    async for chunk in resp.chunks:
+        h.update(chunk)
+        got += len(chunk)
+    actual = "sha256:" + h.hexdigest()
+    if got != size or actual != digest:
+        raise registry.RegistryError(
+            f"GET blob: DIGEST MISMATCH - received {got} bytes hashing to {actual}, "
+            f"expected {size} bytes hashing to {digest}"
+        )
 
 
 async def pull(ctx: Ctx, res: Result) -> None:

@@ -194,6 +194,14 @@ class PostgresCluster:
             raise RuntimeError(f"psql {statement!r} failed: {done.stderr}")
         return done.stdout
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process (the parent of every backend), while it runs."""
+        try:
+            return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
     def log_text(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")

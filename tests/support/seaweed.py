@@ -185,6 +185,11 @@ class SeaweedFS:
         if self._owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process (its CPU and memory are the object store's, in bench/)."""
+        return None if self._proc is None else self._proc.pid
+
     def fresh_prefix(self) -> str:
         """A key prefix no other test uses."""
         return f"t-{uuid.uuid4().hex[:16]}/"
