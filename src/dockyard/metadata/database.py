@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -26,9 +28,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, create_engine, event
 from sqlalchemy import String as _String
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -38,11 +41,19 @@ T = TypeVar("T")
 # (max_overflow). Every worker process of every node has a pool of its own, and PostgreSQL
 # allows 100 connections unless told otherwise: at 8 a process, 3 nodes of 4 workers fit
 # (96). A process runs on one core, and its transactions are short: a few at a time keep
-# it busy. SQLite's 16 + 32 would let 2 nodes of 2 workers open 192. Set per URL with
+# it busy. All 8 are kept: a connection opened beyond those kept is closed as soon as it is
+# returned, and PostgreSQL forks a process for every connection, so under steady load
+# overflow meant a fork per request (measured: most of a core on manifest GETs at c=32).
+# SQLite's 16 + 32 would let 2 nodes of 2 workers open 192. Set per URL with
 # ``?pool_size=N&max_overflow=M`` (e.g. for a server far away, where each transaction
 # holds its connection for longer).
-PG_POOL_SIZE = 4
-PG_MAX_OVERFLOW = 4
+PG_POOL_SIZE = 8
+PG_MAX_OVERFLOW = 0
+# A pooled connection unused for this long is checked before use (PostgreSQL restarted,
+# an idle timeout closed it). One in steady use is not: the check is a round trip per
+# transaction. If one of those turns out dead, its transaction fails and the pool drops
+# every connection opened before, so a restart costs each process at most that one.
+PG_PING_AFTER_IDLE = 1.0
 # How long a request waits for a free connection before it fails.
 PG_POOL_TIMEOUT = 30
 _POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
@@ -91,14 +102,35 @@ def create_database_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     parsed, pool = _pool_options(make_url(url))
-    return create_engine(
+    engine = create_engine(
         parsed,
         pool_size=pool.get("pool_size", PG_POOL_SIZE),
         max_overflow=pool.get("max_overflow", PG_MAX_OVERFLOW),
         pool_timeout=pool.get("pool_timeout", PG_POOL_TIMEOUT),
-        pool_pre_ping=True,
         isolation_level="READ COMMITTED",
     )
+    event.listen(engine, "checkin", _returned)
+    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(
+    dialect: Dialect, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any
+) -> None:
+    returned_at = record.info.get("returned_at")
+    if returned_at is None or time.monotonic() - returned_at < PG_PING_AFTER_IDLE:
+        return
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        # The pool replaces a connection whose check raises this, and tries again.
+        raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
+    if not alive:
+        raise DisconnectionError("pooled connection is gone")
 
 
 def _pool_options(url: URL) -> tuple[URL, dict[str, int]]:
