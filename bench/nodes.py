@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -142,6 +143,8 @@ def deployment(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so PostgreSQL and SeaweedFS are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cfg = Config.quick(args.blob_mib) if args.quick else Config(blob_mib=args.blob_mib or 512)
     loop_factory, loop_name = loop_factory_for(not args.no_uvloop)
     block = random_block(0xD0C)
