@@ -2,13 +2,17 @@
 
 An upload session's committed offset lives in the metadata store, so a session
 survives a restart and can be resumed from there; the bytes live in the blob
-store. The running hash of a session is kept in memory as a shortcut: after a
-restart (or on another node) the upload is re-read and hashed at completion.
+store. The running hash of a session is kept in memory as a shortcut: a write from
+offset 0 starts one, and a session another process (or node) wrote last, or one
+this process forgot, is re-read and hashed at completion instead. A process
+keeps a bounded number of them and an upload's lock only while it is in use, so
+sessions that end elsewhere leave nothing behind here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +23,9 @@ from dockyard.domain.records import RepositoryKey, UploadState
 from dockyard.metadata import ContentStore
 from dockyard.services.threads import blocking, quick_read
 from dockyard.storage import BlobStore
+
+# Running hashes a process keeps, one per upload it wrote last (a sha256 state is ~200 bytes).
+_RUNNING_HASHES = 4096
 
 
 @dataclass(slots=True)
@@ -32,14 +39,11 @@ class Uploads:
         self._metadata = metadata
         self._store = store
         self._max_blob_bytes = max_blob_bytes
-        self._hashes: dict[str, _RunningHash] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._hashes: dict[str, _RunningHash] = {}  # oldest first
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # and how many hold or wait
 
     async def start(self, key: RepositoryKey) -> UploadState:
-        state = await blocking(self._metadata.create_upload, key, str(uuid.uuid4()))
-        # Most digests are sha256: hash as the chunks arrive, in the hope of it.
-        self._hashes[state.upload_id] = _RunningHash(0, new_hasher("sha256"))
-        return state
+        return await blocking(self._metadata.create_upload, key, str(uuid.uuid4()))
 
     async def status(self, key: RepositoryKey, upload_id: str) -> UploadState:
         return await quick_read(
@@ -195,12 +199,14 @@ class Uploads:
             await self._discard(upload_id)
 
     async def _write(self, state: UploadState, body: AsyncIterator[bytes]) -> int:
-        running = self._hashes.get(state.upload_id)
-        if running is None or running.offset != state.offset:
-            # No usable running hash (restart, or another node wrote last):
-            # hash from scratch at completion instead.
-            running = None
-            self._hashes.pop(state.upload_id, None)
+        running = self._hashes.pop(state.upload_id, None)
+        if running is not None and running.offset != state.offset:
+            running = None  # another process or node wrote since: hash at completion
+        if running is None and state.offset == 0:
+            # Most digests are sha256: hash as the bytes arrive, in the hope of it.
+            running = _RunningHash(0, new_hasher("sha256"))
+        if running is not None:
+            self._keep_hash(state.upload_id, running)
         observe = running.hasher.update if running else _ignore
         try:
             written = await self._store.write_upload(
@@ -238,12 +244,30 @@ class Uploads:
         await self._store.abort_upload(upload_id)
         self._forget(upload_id)
 
-    def _lock(self, upload_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(upload_id, asyncio.Lock())
+    def _keep_hash(self, upload_id: str, running: _RunningHash) -> None:
+        self._hashes[upload_id] = running
+        while len(self._hashes) > _RUNNING_HASHES:
+            # The longest untouched: most likely finished elsewhere; if not, re-read.
+            del self._hashes[next(iter(self._hashes))]
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, upload_id: str) -> AsyncIterator[None]:
+        """This process's requests on one upload one at a time (other processes and nodes
+        are kept out by the offset compare-and-set in the metadata)."""
+        lock, users = self._locks.get(upload_id, (asyncio.Lock(), 0))
+        self._locks[upload_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[upload_id]
+            if users == 1:
+                del self._locks[upload_id]
+            else:
+                self._locks[upload_id] = (lock, users - 1)
 
     def _forget(self, upload_id: str) -> None:
         self._hashes.pop(upload_id, None)
-        self._locks.pop(upload_id, None)
 
 
 class _Segments:
