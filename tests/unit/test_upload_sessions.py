@@ -55,9 +55,7 @@ def test_an_upload_finished_by_another_worker_leaves_nothing_in_either(
         key = await _repository(first)
         whole = await first.uploads.start(key)
         # POST on one worker, PUT with the whole body on the other: hashed as it arrives.
-        assert await second.uploads.complete(key, whole.upload_id, digest, _body(data)) == len(
-            data
-        )
+        assert await second.uploads.complete(key, whole.upload_id, digest, _body(data)) == len(data)
         assert _held(first) == (0, 0) and _held(second) == (0, 0)
         # Chunks on one worker, the last one and the digest on the other: re-read there.
         chunked = await first.uploads.start(key)
