@@ -209,6 +209,27 @@ def test_a_write_that_fails_midway_leaves_the_upload_as_it_was(place: Path) -> N
     asyncio.run(scenario())
 
 
+def test_an_upload_whose_first_write_was_cut_off_is_listed_and_aborted(place: Path) -> None:
+    # A node killed after storing a new upload's first objects and before its state:
+    # garbage collection finds the upload by what is left of it.
+    store = open_store(place)
+    client = seaweed.shared_seaweed().client()
+    prefix = s3_prefix(place)
+    left = ["uploads/cut/part-00000-0123456789abcdef", "uploads/cut/tail-fedcba9876543210"]
+    for key in left:
+        client.put_object(Bucket=seaweed.BUCKET, Key=prefix + key, Body=b"bytes")
+
+    async def scenario() -> None:
+        await store.write_upload("whole", 0, _chunks([b"real"]), _ignore, 100)
+        assert [u async for u, _ in store.uploads()] == ["cut", "whole"]
+        await store.abort_upload("cut")
+        await store.abort_upload("whole")
+        assert [u async for u, _ in store.uploads()] == []
+        assert keys(place) == []
+
+    asyncio.run(scenario())
+
+
 def test_the_limit_is_checked_before_a_byte_past_it_is_stored(place: Path) -> None:
     store = open_store(place)
 

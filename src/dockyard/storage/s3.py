@@ -20,7 +20,8 @@ if no other write changed it meanwhile (a conditional PUT), is what makes the wr
 effect. So a write that fails part way leaves the upload as it was, and two nodes writing one
 upload at once (a client retrying a request elsewhere) cannot mix their bytes: the second to
 finish is refused. Bytes wait on local disk, in a temporary file per part while it fills,
-never in memory.
+never in memory. An upload is listed by whichever of its objects is left, so one whose first
+write (before any state) or whose abort was cut short is still found and aborted.
 
 A commit copies the first ``size`` bytes server side into the blob's key: a CopyObject when
 they are one whole object, else a multipart upload whose parts are UploadPartCopy's of the
@@ -40,6 +41,7 @@ import bisect
 import contextlib
 import dataclasses
 import json
+import re
 import tempfile
 import threading
 import uuid
@@ -74,6 +76,8 @@ _READ_CHUNK = 1 << 20
 _WRITE_BATCH = 1 << 20
 _COPY_THREADS = 8
 _STATE_VERSION = 1
+# The names this store gives an upload's objects (see the layout above).
+_UPLOAD_OBJECT = re.compile(r"state|part-[0-9]{5,}-[0-9a-f]+|tail-[0-9a-f]+")
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _NO_BUCKET = frozenset({"404", "NoSuchBucket", "NotFound"})
 
@@ -351,14 +355,16 @@ class S3BlobStore:
         limit: int,
     ) -> int:
         checked_upload_id(upload_id)
-        state = await asyncio.to_thread(self._load_state, upload_id)
-        created = state is None
-        if state is None:
+        seen = await asyncio.to_thread(self._load_state, upload_id)
+        if seen is None:
             if offset != 0:
                 raise UploadOutOfOrder(upload_id, 0, offset)
+            # Written with the first bytes' objects (a write cut short leaves them listed
+            # under the upload, for an abort to find).
             state = _State(self._part_size, 0, None)
-            state = await asyncio.to_thread(self._save_state, upload_id, state, None)  # it exists
-        elif offset < 0 or offset > state.length:
+        else:
+            state = seen
+        if offset < 0 or offset > state.length:
             raise UploadOutOfOrder(upload_id, state.length, offset)
         limit = min(limit, state.part_size * MAX_PARTS)
         writer = _PartWriter(self, upload_id, state, offset)
@@ -383,8 +389,7 @@ class S3BlobStore:
                 new = state  # nothing discarded, nothing added: only the time moves
             else:
                 new = await writer.finish(offset + written)
-            if new != state or not created:
-                await asyncio.to_thread(self._save_state, upload_id, new, state)
+            await asyncio.to_thread(self._save_state, upload_id, new, seen)
         except BaseException:
             await writer.discard()  # its own objects, which no state names
             raise
@@ -522,12 +527,9 @@ class S3BlobStore:
         await asyncio.to_thread(self._abort, prefix)
 
     def _abort(self, prefix: str) -> None:
-        keys = [entry["Key"] for page in self._pages(prefix) for entry in page]
-        # The state goes last: an abort cut short leaves the upload listed, to be aborted again.
-        state = prefix + "state"
-        self._delete_keys([key for key in keys if key != state])
-        if state in keys:
-            self._delete_keys([state])
+        # Any object left lists the upload (``uploads``), so an abort cut short is found and
+        # done again: the objects may go in any order, in as few requests as S3 allows.
+        self._delete_keys([entry["Key"] for page in self._pages(prefix) for entry in page])
 
     # --- listings -------------------------------------------------------------------------
 
@@ -557,11 +559,22 @@ class S3BlobStore:
             yield digest, int(entry["Size"]), entry["LastModified"].timestamp()
 
     async def uploads(self) -> AsyncIterator[tuple[str, float]]:
+        """Every upload any object is left of, with its newest object's time: one whose
+        first write or whose abort was cut short has objects but no state."""
         root = self._prefix + "uploads/"
-        async for entry in self._listing(root):
+        current: str | None = None
+        newest = 0.0
+        async for entry in self._listing(root):  # in key order: an upload's keys together
             upload_id, _, name = entry["Key"][len(root) :].partition("/")
-            if name == "state" and is_upload_id(upload_id):
-                yield upload_id, entry["LastModified"].timestamp()
+            if not is_upload_id(upload_id) or not _UPLOAD_OBJECT.fullmatch(name):
+                continue
+            if upload_id != current:
+                if current is not None:
+                    yield current, newest
+                current, newest = upload_id, 0.0
+            newest = max(newest, entry["LastModified"].timestamp())
+        if current is not None:
+            yield current, newest
 
 
 class _Missing(Exception):
