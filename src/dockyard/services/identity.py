@@ -43,6 +43,7 @@ TOKEN_LIFETIME = 12 * 3600
 # token on 403 only, and a 401 is the answer for an expired one).
 BEARER_LIFETIME = 3600
 _CACHE_SECONDS = 1.0
+_CACHE_MOST = 10_000  # verified keys a process keeps at most
 _GLOBAL_SERVICES = frozenset({"iam", "sts"})
 _GLOBAL_REGION = "us-east-1"
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
@@ -356,7 +357,7 @@ class Identity:
             raise sigv4.UnknownAccessKey(access_key_id)
         key, ciphertext = found
         credential = _Credential(key.principal, access_key_id, self._box.open(ciphertext))
-        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, mark, credential)
+        self._remember(access_key_id, mark, credential)
         return credential
 
     async def _load_session(self, access_key_id: str, mark: int) -> _Credential:
@@ -371,8 +372,18 @@ class Identity:
             session.token_hash,
             session.expires_at,
         )
-        self._cache[access_key_id] = (time.monotonic() + _CACHE_SECONDS, mark, credential)
+        self._remember(access_key_id, mark, credential)
         return credential
+
+    def _remember(self, access_key_id: str, mark: int, credential: _Credential) -> None:
+        now = time.monotonic()
+        if len(self._cache) >= _CACHE_MOST:
+            # Every session has a key id of its own, so ids seen once pile up: past this
+            # many, the stale ones go (and all of them, should none be stale yet).
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            if len(self._cache) >= _CACHE_MOST:
+                self._cache.clear()
+        self._cache[access_key_id] = (now + _CACHE_SECONDS, mark, credential)
 
     # Signed download URLs -------------------------------------------------
 
