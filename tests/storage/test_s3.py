@@ -249,6 +249,31 @@ def test_the_limit_is_checked_before_a_byte_past_it_is_stored(place: Path) -> No
 # --- another node ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("size", [MiB, P + MiB], ids=["tail", "part-and-tail"])
+def test_a_commit_copies_the_bytes_its_node_checked_not_a_later_write(
+    place: Path, size: int
+) -> None:
+    # Two clients writing one upload through two nodes at once: node A checks the digest of
+    # what it wrote, node B writes the upload again from the start before A commits. A's
+    # commit must put A's bytes under A's digest, or refuse; never B's bytes.
+    mine, theirs = data_of(size, "mine"), data_of(size, "theirs")
+    digest = Digest.of(mine)
+    a, b = open_store(place), open_store(place)
+
+    async def scenario() -> None:
+        await a.write_upload("u", 0, _chunks([mine]), _ignore, UNLIMITED)
+        await b.write_upload("u", 0, _chunks([theirs]), _ignore, UNLIMITED)
+        try:
+            await a.commit_upload("u", digest, size)
+        except BlobUploadInvalid:
+            assert await a.size(digest) is None
+        else:
+            assert await _collect(a.read(digest)) == mine
+        await b.abort_upload("u")
+
+    asyncio.run(scenario())
+
+
 def test_nodes_take_turns_on_one_upload(place: Path) -> None:
     # Every request through a different store object (a different node, no shared memory):
     # the upload's state lives in the bucket.

@@ -76,6 +76,7 @@ _READ_CHUNK = 1 << 20
 _WRITE_BATCH = 1 << 20
 _COPY_THREADS = 8
 _STATE_VERSION = 1
+_SEEN_MOST = 4096  # upload states a process remembers (a few hundred bytes each)
 # The names this store gives an upload's objects (see the layout above).
 _UPLOAD_OBJECT = re.compile(r"state|part-[0-9]{5,}-[0-9a-f]+|tail-[0-9a-f]+")
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -148,6 +149,10 @@ class S3BlobStore:
         self._prefix = config.key_prefix()
         self._part_size = config.part_size
         self._client = client if client is not None else make_client(config)
+        # The state each upload had when this process last wrote or read it: what a commit
+        # copies, so that it copies the bytes the caller checked (see commit_upload).
+        self._seen: dict[str, _State] = {}
+        self._seen_lock = threading.Lock()
         # Conditional PUTs (If-Match, If-None-Match) guard the upload state; botocore before
         # 1.35.5x cannot send them, and a service that does not know them says so once.
         put = self._client.meta.service_model.operation_model("PutObject")
@@ -389,14 +394,23 @@ class S3BlobStore:
                 new = state  # nothing discarded, nothing added: only the time moves
             else:
                 new = await writer.finish(offset + written)
-            await asyncio.to_thread(self._save_state, upload_id, new, seen)
+            saved = await asyncio.to_thread(self._save_state, upload_id, new, seen)
         except BaseException:
             await writer.discard()  # its own objects, which no state names
             raise
         finally:
             await writer.close()
+        self._remember(upload_id, saved)
         await asyncio.to_thread(self._drop_stale, upload_id, state, new, writer.first)
         return written
+
+    def _remember(self, upload_id: str, state: _State | None) -> None:
+        with self._seen_lock:
+            self._seen.pop(upload_id, None)
+            if state is not None:
+                self._seen[upload_id] = state
+                while len(self._seen) > _SEEN_MOST:
+                    del self._seen[next(iter(self._seen))]
 
     def _put_file(self, key: str, handle: BinaryIO) -> None:
         handle.seek(0)
@@ -459,6 +473,7 @@ class S3BlobStore:
         if offset < 0:
             raise ValueError(f"negative offset {offset}")
         state = await self._state_holding(upload_id, length)
+        self._remember(upload_id, state)
         position = 0  # where the current piece starts in the upload
         for key, wanted, _whole in self._pieces(upload_id, state, length):
             start, position = max(offset - position, 0), position + wanted
@@ -471,10 +486,23 @@ class S3BlobStore:
                 raise BlobUploadInvalid(f"upload {upload_id} lost its object {key}") from None
 
     async def commit_upload(self, upload_id: str, digest: Digest, size: int) -> None:
+        """Copy the upload's first ``size`` bytes under ``digest``: those of the state this
+        process last wrote or read, the bytes its caller hashed. Another node may have
+        written the upload since (two clients on one upload at once); its objects are not
+        the ones checked, and the state's objects are never overwritten, so the copy takes
+        the checked bytes or fails because the later write removed them."""
         target = self._blob_key(digest)
-        state = await self._state_holding(upload_id, size)
+        with self._seen_lock:
+            state = self._seen.get(checked_upload_id(upload_id))
+        if state is None or not 0 <= size <= state.length:
+            state = await self._state_holding(upload_id, size)  # none seen here: a restart
         pieces = self._pieces(upload_id, state, size)
-        await asyncio.to_thread(self._materialize, target, pieces)
+        try:
+            await asyncio.to_thread(self._materialize, target, pieces)
+        except ClientError as error:
+            if _code(error) not in _NOT_FOUND:
+                raise
+            raise BlobUploadInvalid(f"upload {upload_id} was changed concurrently") from None
         # The upload's time is that of its last write or commit (unless it changed meanwhile).
         with contextlib.suppress(BlobUploadInvalid, BlobUploadUnknown):
             await asyncio.to_thread(self._save_state, upload_id, state, state)
@@ -524,6 +552,7 @@ class S3BlobStore:
 
     async def abort_upload(self, upload_id: str) -> None:
         prefix = self._upload_prefix(upload_id)
+        self._remember(upload_id, None)
         await asyncio.to_thread(self._abort, prefix)
 
     def _abort(self, prefix: str) -> None:
