@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from dockyard.domain.digests import Digest
+from dockyard.domain.errors import BlobUploadInvalid
 from dockyard.storage.filesystem import FilesystemBlobStore
 
 
@@ -34,3 +35,29 @@ def test_stray_files_are_not_listed_as_blobs_or_uploads(tmp_path: Path) -> None:
         return blobs, uploads
 
     assert asyncio.run(scenario()) == ([digest], ["u"])
+
+
+def test_a_commit_links_the_bytes_its_process_checked_not_a_later_write(tmp_path: Path) -> None:
+    # Two requests on one upload through two workers (two store objects, one directory):
+    # worker A checks the digest of what it wrote, worker B writes the upload again from
+    # the start before A commits. A's commit must put A's bytes under A's digest, or refuse.
+    mine, theirs = b"mine " * 50_000, b"THEIRS" * 50_000
+    digest = Digest.of(mine)
+    a, b = FilesystemBlobStore(tmp_path), FilesystemBlobStore(tmp_path)
+
+    async def scenario() -> None:
+        await a.write_upload("u", 0, _single(mine), lambda _: None, 1 << 30)
+        await b.write_upload("u", 0, _single(theirs), lambda _: None, 1 << 30)
+        try:
+            await a.commit_upload("u", digest, len(mine))
+        except BlobUploadInvalid:
+            assert await a.size(digest) is None
+        else:
+            blob = a.local_path(digest)
+            assert blob is not None and blob.read_bytes() == mine
+        # B's own upload is whole, and commits under its digest.
+        await b.commit_upload("u", Digest.of(theirs), len(theirs))
+        path = b.local_path(Digest.of(theirs))
+        assert path is not None and path.read_bytes() == theirs
+
+    asyncio.run(scenario())

@@ -1,13 +1,21 @@
 """Blobs as files under a root directory.
 
 Layout: ``blobs/<algorithm>/<first two hex>/<hex>`` for content and
-``uploads/<id>`` for uploads in progress, on the same filesystem so that a
-commit is a single ``os.replace``. Files are fsynced before they become
-visible, so a crash never leaves a truncated blob under a digest. A commit
+``uploads/<id>`` for uploads in progress (``rewrites/`` for an upload's new file
+while it is filled), on the same filesystem so that a commit is a single link.
+Files are fsynced before they become visible, so a crash never leaves a
+truncated blob under a digest. A commit
 hard-links the upload's file to the blob's name (no copy, nothing staged), so
 an upload that is written again after its commit is first copied to a file of
 its own: a committed blob never changes. The 256 fan-out directories per
 algorithm are kept when their blobs are deleted.
+
+Two requests on one upload may run at once in two processes. An upload file's bytes
+are therefore never changed in place: a write appends, and a write below the end
+puts a new file in place (the bytes before its offset copied). A process remembers
+which file it last wrote or read for an upload, the bytes its caller checked, and
+its commit refuses any other and links the very file it opened, so a blob never
+gets bytes that were not checked against its digest.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import asyncio
 import contextlib
 import os
 import shutil
+import threading
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
@@ -35,14 +45,27 @@ _WRITE_BATCH = 1 << 20  # join small network reads into 1 MiB writes
 _READ_CHUNK = 1 << 20
 # Pieces per pwritev call: a client sending tiny chunks fills a batch with thousands.
 _IOV_MAX = os.sysconf("SC_IOV_MAX")
+_SEEN_MOST = 4096  # uploads whose file a process remembers
 
 
 class FilesystemBlobStore:
     def __init__(self, root: Path) -> None:
         self._blobs = root / "blobs"
         self._uploads = root / "uploads"
-        self._blobs.mkdir(parents=True, exist_ok=True)
-        self._uploads.mkdir(parents=True, exist_ok=True)
+        self._rewrites = root / "rewrites"  # new upload files being filled (``_own``)
+        for directory in (self._blobs, self._uploads, self._rewrites):
+            directory.mkdir(parents=True, exist_ok=True)
+        # The file (inode) this process last wrote or read for each upload.
+        self._seen: dict[str, int] = {}
+        self._seen_lock = threading.Lock()
+
+    def _remember(self, upload_id: str, inode: int | None) -> None:
+        with self._seen_lock:
+            self._seen.pop(upload_id, None)
+            if inode is not None:
+                self._seen[upload_id] = inode
+                while len(self._seen) > _SEEN_MOST:
+                    del self._seen[next(iter(self._seen))]
 
     def _path(self, digest: Digest) -> Path:
         digest = checked_digest(digest)
@@ -87,7 +110,8 @@ class FilesystemBlobStore:
         limit: int,
     ) -> int:
         path = self._upload_path(upload_id)
-        handle = await asyncio.to_thread(_open_at, path, offset)
+        handle = await asyncio.to_thread(_open_at, path, offset, self._rewrites)
+        inode = os.fstat(handle.fileno()).st_ino
         written = 0
         pending: asyncio.Future[None] | None = None
         try:
@@ -120,63 +144,63 @@ class FilesystemBlobStore:
                 with contextlib.suppress(BaseException):
                     await pending
             await asyncio.to_thread(handle.close)
+        self._remember(upload_id, inode)
         return written
 
     async def read_upload(
         self, upload_id: str, length: int, offset: int = 0
     ) -> AsyncIterator[bytes]:
         path = self._upload_path(upload_id)
-        try:
-            held = (await asyncio.to_thread(os.stat, path)).st_size
-        except FileNotFoundError:
-            raise BlobUploadUnknown(upload_id) from None
-        _check_held(upload_id, held, length)
         if offset < 0:
             raise ValueError(f"negative offset {offset}")
-        async for chunk in _read_file(path, offset, max(length - offset, 0)):
-            yield chunk
+        try:
+            handle: BinaryIO = await asyncio.to_thread(open, path, "rb")
+        except FileNotFoundError:
+            raise BlobUploadUnknown(upload_id) from None
+        try:
+            held = os.fstat(handle.fileno())
+            _check_held(upload_id, held.st_size, length)
+            self._remember(upload_id, held.st_ino)
+            async for chunk in _read_handle(handle, offset, max(length - offset, 0)):
+                yield chunk
+        finally:
+            await asyncio.to_thread(handle.close)
 
     async def commit_upload(self, upload_id: str, digest: Digest, size: int) -> None:
+        with self._seen_lock:
+            checked = self._seen.get(checked_upload_id(upload_id))
         await asyncio.to_thread(
-            self._commit, self._upload_path(upload_id), self._path(digest), size
+            self._commit, self._upload_path(upload_id), self._path(digest), size, checked
         )
 
-    @staticmethod
-    def _commit(source: Path, target: Path, size: int) -> None:
+    def _commit(self, source: Path, target: Path, size: int, checked: int | None) -> None:
         try:
             handle: BinaryIO = open(source, "r+b")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             raise BlobUploadUnknown(source.name) from None
         try:
-            _check_held(source.name, os.fstat(handle.fileno()).st_size, size)
-            if os.fstat(handle.fileno()).st_size != size:
-                handle = _own(handle, source, size)
-                handle.truncate(size)
+            held = os.fstat(handle.fileno())
+            if checked is not None and held.st_ino != checked:
+                raise _changed_concurrently(source.name)
+            _check_held(source.name, held.st_size, size)
+            if held.st_size != size:
+                handle = _own(handle, source, size, self._rewrites)
             os.fsync(handle.fileno())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # A second name for the very file opened above (not whatever the upload's name
+            # holds by now), appearing atomically; the upload keeps its own. A blob already
+            # there has the same bytes (same digest): only its time is renewed, unless a
+            # delete wins the race in between, when the link is tried again. The blob's
+            # modified time is the commit's, not the upload's last write's; the upload
+            # shares the file, so stamping it first needs no step after the link.
+            os.utime(handle.fileno())
+            _link_opened(handle, target, source.name)
         finally:
             handle.close()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A second name for the same bytes, appearing atomically; the upload keeps its own.
-        # A blob already there has the same bytes (same digest): only its time is renewed,
-        # unless a delete wins the race in between, when the link is tried again.
-        # The blob's modified time is the commit's, not the upload's last write's; the
-        # upload shares the file, so stamping it first needs no step after the link.
-        os.utime(source)
-        while True:
-            try:
-                os.link(source, target)
-            except FileExistsError:
-                try:
-                    os.utime(target)
-                except FileNotFoundError:
-                    continue
-                return
-            _fsync_dir(target.parent)
-            return
 
     async def abort_upload(self, upload_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(os.unlink, self._upload_path(upload_id))
+        self._remember(upload_id, None)
+        await asyncio.to_thread(_remove_upload, self._upload_path(upload_id), self._rewrites)
 
     async def blobs(self) -> AsyncIterator[tuple[Digest, int, float]]:
         for path in await asyncio.to_thread(_walk_blobs, self._blobs):
@@ -205,42 +229,98 @@ def _walk_blobs(root: Path) -> list[Path]:
     ]
 
 
-def _open_at(path: Path, offset: int) -> BinaryIO:
-    handle: BinaryIO
-    try:
-        handle = open(path, "r+b")  # noqa: SIM115 - closed by the caller
-    except FileNotFoundError:
-        if offset:
-            raise UploadOutOfOrder(path.name, 0, offset) from None
-        return open(path, "w+b")
-    try:
-        held = os.fstat(handle.fileno()).st_size
-        if offset < 0 or offset > held:
-            raise UploadOutOfOrder(path.name, held, offset)
-        handle = _own(handle, path, offset)
-        handle.truncate(offset)
-        handle.seek(offset)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
-
-
-def _own(handle: BinaryIO, path: Path, keep: int) -> BinaryIO:
-    """``handle`` if no blob shares its file; else a new file holding its first ``keep`` bytes.
-
-    A commit links the upload's file to the blob's name, so changing it in place would
-    change the blob. A crash in the middle leaves the upload short, and a later write at
-    the caller's offset is then refused as out of order rather than filling a gap.
-    """
-    if os.fstat(handle.fileno()).st_nlink == 1:
+def _open_at(path: Path, offset: int, rewrites: Path) -> BinaryIO:
+    """The upload's file, ready to write at ``offset``: the file itself when the write
+    appends to it, else a new file in its place holding its first ``offset`` bytes."""
+    while True:
+        try:
+            handle: BinaryIO = open(path, "r+b")  # noqa: SIM115 - closed by the caller
+        except FileNotFoundError:
+            if offset:
+                raise UploadOutOfOrder(path.name, 0, offset) from None
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue  # another request made it first: write to it like any other
+            return open(fd, "r+b")
+        try:
+            held = os.fstat(handle.fileno())
+            if offset < 0 or offset > held.st_size:
+                raise UploadOutOfOrder(path.name, held.st_size, offset)
+            if offset < held.st_size or held.st_nlink > 1:
+                handle = _own(handle, path, offset, rewrites)
+            handle.seek(offset)
+        except BaseException:
+            handle.close()
+            raise
         return handle
+
+
+def _own(handle: BinaryIO, path: Path, keep: int, rewrites: Path) -> BinaryIO:
+    """A new file in ``path``'s place holding the first ``keep`` bytes of ``handle``'s.
+
+    The old file is left as it was: a blob may share it (a commit links the upload's file
+    to the blob's name), or another request may have checked its bytes and be about to
+    commit them. A crash in the middle leaves the upload as it was, or short, and a later
+    write at the caller's offset is then refused as out of order rather than filling a gap.
+    """
+    temporary = rewrites / f"{path.name}.{uuid.uuid4().hex[:12]}"
     with handle:
-        os.unlink(path)
-        own = open(path, "w+b")  # noqa: SIM115 - returned to the caller
-        handle.seek(0)
-        shutil.copyfileobj(_Prefix(handle, keep), own, _READ_CHUNK)
+        own = open(temporary, "w+b")  # noqa: SIM115 - returned to the caller
+        try:
+            handle.seek(0)
+            shutil.copyfileobj(_Prefix(handle, keep), own, _READ_CHUNK)
+            own.flush()
+            os.replace(temporary, path)
+        except BaseException:
+            own.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
     return own
+
+
+def _link_opened(handle: BinaryIO, target: Path, upload_id: str) -> None:
+    """Give the file ``handle`` has open the name ``target`` (linkat through /proc, so the
+    link is to that file even if its own name now holds another)."""
+    directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        while True:
+            try:
+                # A directory fd makes os.link use linkat, which follows the /proc link.
+                os.link(
+                    f"/proc/self/fd/{handle.fileno()}",
+                    target.name,
+                    dst_dir_fd=directory,
+                    follow_symlinks=True,
+                )
+            except FileExistsError:
+                try:
+                    os.utime(target)
+                except FileNotFoundError:
+                    continue
+                return
+            except FileNotFoundError:
+                raise _changed_concurrently(upload_id) from None  # its file was removed
+            os.fsync(directory)
+            return
+    finally:
+        os.close(directory)
+
+
+def _remove_upload(path: Path, rewrites: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    # What a rewrite cut short by a crash left (``_own``'s files; the folder is empty but
+    # while a rewrite is being filled).
+    for entry in os.scandir(rewrites):
+        if entry.name.partition(".")[0] == path.name:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+def _changed_concurrently(upload_id: str) -> BlobUploadInvalid:
+    return BlobUploadInvalid(f"upload {upload_id} was changed concurrently")
 
 
 class _Prefix:
@@ -279,28 +359,25 @@ def _write(handle: BinaryIO, at: int, batch: list[bytes], observe: Observer) -> 
             views[first] = views[first][done:]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 async def _read_file(path: Path, offset: int, length: int | None) -> AsyncIterator[bytes]:
     if offset < 0 or (length is not None and length < 0):
         raise ValueError(f"bad range: offset {offset}, length {length}")
     handle = await asyncio.to_thread(open, path, "rb")
     try:
-        await asyncio.to_thread(handle.seek, offset)
-        remaining = length
-        while remaining is None or remaining > 0:
-            size = _READ_CHUNK if remaining is None else min(_READ_CHUNK, remaining)
-            chunk = await asyncio.to_thread(handle.read, size)
-            if not chunk:
-                break
-            if remaining is not None:
-                remaining -= len(chunk)
+        async for chunk in _read_handle(handle, offset, length):
             yield chunk
     finally:
         await asyncio.to_thread(handle.close)
+
+
+async def _read_handle(handle: BinaryIO, offset: int, length: int | None) -> AsyncIterator[bytes]:
+    await asyncio.to_thread(handle.seek, offset)
+    remaining = length
+    while remaining is None or remaining > 0:
+        size = _READ_CHUNK if remaining is None else min(_READ_CHUNK, remaining)
+        chunk = await asyncio.to_thread(handle.read, size)
+        if not chunk:
+            break
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
