@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,6 +39,7 @@ from dockyard.domain.errors import (
 )
 from dockyard.storage.base import Observer
 from dockyard.storage.names import checked_digest, checked_upload_id, is_upload_id
+from dockyard.storage.recent import Recent
 
 _WRITE_BATCH = 1 << 20  # join small network reads into 1 MiB writes
 _READ_CHUNK = 1 << 20
@@ -56,16 +56,7 @@ class FilesystemBlobStore:
         for directory in (self._blobs, self._uploads, self._rewrites):
             directory.mkdir(parents=True, exist_ok=True)
         # The file (inode) this process last wrote or read for each upload.
-        self._seen: dict[str, int] = {}
-        self._seen_lock = threading.Lock()
-
-    def _remember(self, upload_id: str, inode: int | None) -> None:
-        with self._seen_lock:
-            self._seen.pop(upload_id, None)
-            if inode is not None:
-                self._seen[upload_id] = inode
-                while len(self._seen) > _SEEN_MOST:
-                    del self._seen[next(iter(self._seen))]
+        self._seen: Recent[int] = Recent(_SEEN_MOST)
 
     def _path(self, digest: Digest) -> Path:
         digest = checked_digest(digest)
@@ -144,7 +135,7 @@ class FilesystemBlobStore:
                 with contextlib.suppress(BaseException):
                     await pending
             await asyncio.to_thread(handle.close)
-        self._remember(upload_id, inode)
+        self._seen.put(upload_id, inode)
         return written
 
     async def read_upload(
@@ -160,15 +151,14 @@ class FilesystemBlobStore:
         try:
             held = os.fstat(handle.fileno())
             _check_held(upload_id, held.st_size, length)
-            self._remember(upload_id, held.st_ino)
+            self._seen.put(upload_id, held.st_ino)
             async for chunk in _read_handle(handle, offset, max(length - offset, 0)):
                 yield chunk
         finally:
             await asyncio.to_thread(handle.close)
 
     async def commit_upload(self, upload_id: str, digest: Digest, size: int) -> None:
-        with self._seen_lock:
-            checked = self._seen.get(checked_upload_id(upload_id))
+        checked = self._seen.get(checked_upload_id(upload_id))
         await asyncio.to_thread(
             self._commit, self._upload_path(upload_id), self._path(digest), size, checked
         )
@@ -199,7 +189,7 @@ class FilesystemBlobStore:
             handle.close()
 
     async def abort_upload(self, upload_id: str) -> None:
-        self._remember(upload_id, None)
+        self._seen.put(upload_id, None)
         await asyncio.to_thread(_remove_upload, self._upload_path(upload_id), self._rewrites)
 
     async def blobs(self) -> AsyncIterator[tuple[Digest, int, float]]:

@@ -65,6 +65,7 @@ from dockyard.domain.errors import (
 )
 from dockyard.storage.base import Observer
 from dockyard.storage.names import checked_digest, checked_upload_id, is_upload_id
+from dockyard.storage.recent import Recent
 from dockyard.storage.s3config import S3Config, S3Unavailable
 
 MiB = 1 << 20
@@ -151,8 +152,7 @@ class S3BlobStore:
         self._client = client if client is not None else make_client(config)
         # The state each upload had when this process last wrote or read it: what a commit
         # copies, so that it copies the bytes the caller checked (see commit_upload).
-        self._seen: dict[str, _State] = {}
-        self._seen_lock = threading.Lock()
+        self._seen: Recent[_State] = Recent(_SEEN_MOST)
         # Conditional PUTs (If-Match, If-None-Match) guard the upload state; botocore before
         # 1.35.5x cannot send them, and a service that does not know them says so once.
         put = self._client.meta.service_model.operation_model("PutObject")
@@ -400,17 +400,9 @@ class S3BlobStore:
             raise
         finally:
             await writer.close()
-        self._remember(upload_id, saved)
+        self._seen.put(upload_id, saved)
         await asyncio.to_thread(self._drop_stale, upload_id, state, new, writer.first)
         return written
-
-    def _remember(self, upload_id: str, state: _State | None) -> None:
-        with self._seen_lock:
-            self._seen.pop(upload_id, None)
-            if state is not None:
-                self._seen[upload_id] = state
-                while len(self._seen) > _SEEN_MOST:
-                    del self._seen[next(iter(self._seen))]
 
     def _put_file(self, key: str, handle: BinaryIO) -> None:
         handle.seek(0)
@@ -473,7 +465,7 @@ class S3BlobStore:
         if offset < 0:
             raise ValueError(f"negative offset {offset}")
         state = await self._state_holding(upload_id, length)
-        self._remember(upload_id, state)
+        self._seen.put(upload_id, state)
         position = 0  # where the current piece starts in the upload
         for key, wanted, _whole in self._pieces(upload_id, state, length):
             start, position = max(offset - position, 0), position + wanted
@@ -492,8 +484,7 @@ class S3BlobStore:
         the ones checked, and the state's objects are never overwritten, so the copy takes
         the checked bytes or fails because the later write removed them."""
         target = self._blob_key(digest)
-        with self._seen_lock:
-            state = self._seen.get(checked_upload_id(upload_id))
+        state = self._seen.get(checked_upload_id(upload_id))
         if state is None or not 0 <= size <= state.length:
             state = await self._state_holding(upload_id, size)  # none seen here: a restart
         pieces = self._pieces(upload_id, state, size)
@@ -552,7 +543,7 @@ class S3BlobStore:
 
     async def abort_upload(self, upload_id: str) -> None:
         prefix = self._upload_prefix(upload_id)
-        self._remember(upload_id, None)
+        self._seen.put(upload_id, None)
         await asyncio.to_thread(self._abort, prefix)
 
     def _abort(self, prefix: str) -> None:
