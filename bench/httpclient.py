@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -68,6 +69,37 @@ def add_query(target: str, key: str, value: str) -> str:
     """Append a query parameter without disturbing existing ones (e.g. distribution's _state)."""
     sep = "&" if "?" in target else "?"
     return f"{target}{sep}{key}={value}"
+
+
+def _parse_head(raw: bytes) -> _Head:
+    text = raw.decode("latin-1")
+    status_line, _, rest = text.partition("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+        raise HTTPError(f"bad status line {status_line!r}")
+    status = int(parts[1])
+    headers: dict[str, str] = {}
+    for line in rest.split("\r\n"):
+        if not line:
+            continue
+        k, _, v = line.partition(":")
+        key = k.strip().lower()
+        val = v.strip()
+        headers[key] = f"{headers[key]}, {val}" if key in headers else val
+    conn_hdr = headers.get("connection", "").lower()
+    keep_alive = parts[0] == "HTTP/1.1" and "close" not in conn_hdr
+    return _Head(status, headers, keep_alive)
+
+
+def _body_kind(method: str, head: _Head) -> tuple[str, int]:
+    if method == "HEAD" or head.status in (204, 304):
+        return ("none", 0)
+    if "chunked" in head.headers.get("transfer-encoding", "").lower():
+        return ("chunked", -1)
+    cl = head.headers.get("content-length")
+    if cl is not None:
+        return ("length", int(cl))
+    return ("eof", -1)
 
 
 class _Connection:
@@ -136,38 +168,13 @@ class _Connection:
             ) from exc
         except asyncio.LimitOverrunError as exc:
             raise HTTPError("response head too large") from exc
-        text = raw.decode("latin-1")
-        status_line, _, rest = text.partition("\r\n")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-            raise HTTPError(f"bad status line {status_line!r}")
-        status = int(parts[1])
-        headers: dict[str, str] = {}
-        for line in rest.split("\r\n"):
-            if not line:
-                continue
-            k, _, v = line.partition(":")
-            key = k.strip().lower()
-            val = v.strip()
-            headers[key] = f"{headers[key]}, {val}" if key in headers else val
-        conn_hdr = headers.get("connection", "").lower()
-        keep_alive = parts[0] == "HTTP/1.1" and "close" not in conn_hdr
-        if status < 200:  # 100 Continue and friends: skip to the real response
+        head = _parse_head(raw)
+        if head.status < 200:  # 100 Continue and friends: skip to the real response
             return await self.read_head(method)
-        return _Head(status, headers, keep_alive)
-
-    def body_kind(self, method: str, head: _Head) -> tuple[str, int]:
-        if method == "HEAD" or head.status in (204, 304):
-            return ("none", 0)
-        if "chunked" in head.headers.get("transfer-encoding", "").lower():
-            return ("chunked", -1)
-        cl = head.headers.get("content-length")
-        if cl is not None:
-            return ("length", int(cl))
-        return ("eof", -1)
+        return head
 
     async def iter_body(self, method: str, head: _Head) -> AsyncIterator[bytes]:
-        kind, n = self.body_kind(method, head)
+        kind, n = _body_kind(method, head)
         r = self.reader
         if kind == "length":
             remaining = n
@@ -201,7 +208,7 @@ class _Connection:
             self.usable = False
 
     async def read_body(self, method: str, head: _Head) -> bytes:
-        kind, n = self.body_kind(method, head)
+        kind, n = _body_kind(method, head)
         if kind == "none":
             if not head.keep_alive:
                 self.usable = False
@@ -274,8 +281,12 @@ class HTTPClient:
             with contextlib.suppress(Exception):
                 await c.writer.wait_closed()
 
+    def next_port(self) -> int:
+        """The port the next new connection goes to (the nodes take turns)."""
+        return next(self._next_port)
+
     async def _connect(self) -> _Connection:
-        port = next(self._next_port)
+        port = self.next_port()
         reader, writer = await asyncio.open_connection(self.host, port, limit=_READ_LIMIT)
         self.stats.connects += 1
         return _Connection(reader, writer, f"{self.host}:{port}")
@@ -395,6 +406,77 @@ class HTTPClient:
             raise
         self.stats.per_status[head.status] = self.stats.per_status.get(head.status, 0) + 1
         return conn, head
+
+
+def get_into(
+    host: str,
+    port: int,
+    target: str,
+    sink_for: Callable[[Response], Callable[[memoryview], None]],
+    time_limit: float,
+    buffer_size: int = 1 << 20,
+) -> Response:
+    """GET on a blocking socket of its own. `sink_for(response)` is called once the head is
+    read; what it returns gets the body a buffer at a time (a view valid only during the
+    call). The returned Response has no body.
+
+    For a large blob on a machine the server shares: the kernel copies each byte once, into
+    this buffer, where the stream reader above copies it twice more. Run it in a thread.
+    """
+    deadline = time.monotonic() + time_limit
+    buf = bytearray(buffer_size)
+    view = memoryview(buf)
+    with socket.create_connection((host, port), timeout=time_limit) as sock:
+        request = (
+            f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: dockyard-bench\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        sock.sendall(request.encode("latin-1"))
+
+        def recv(into: memoryview) -> int:
+            sock.settimeout(max(0.0, deadline - time.monotonic()) or 1e-6)
+            try:
+                return sock.recv_into(into)
+            except TimeoutError:
+                raise HTTPError(f"GET {target}: no answer within {time_limit} s") from None
+
+        have = 0
+        while True:
+            end = buf.find(b"\r\n\r\n", 0, have)
+            if end >= 0:
+                head = _parse_head(bytes(buf[: end + 4]))
+                buf[: have - end - 4] = buf[end + 4 : have]  # what followed the head
+                have -= end + 4
+                if head.status >= 200:
+                    break
+                continue
+            if have == len(buf):
+                raise HTTPError("response head too large")
+            n = recv(view[have:])
+            if not n:
+                raise HTTPError(f"connection closed before response head ({have} bytes)")
+            have += n
+        kind, remaining = _body_kind("GET", head)
+        if kind == "chunked":
+            raise HTTPError("get_into reads Content-Length or until-close bodies, not chunked")
+        resp = Response(head.status, head.headers)
+        if kind == "none":
+            return resp
+        sink = sink_for(resp)
+        while True:
+            if kind == "length":
+                have = min(have, remaining)
+            if have:
+                sink(view[:have])
+                remaining -= have
+            if kind == "length" and remaining <= 0:
+                break
+            have = recv(view if kind != "length" else view[: min(len(view), remaining)])
+            if not have:
+                if kind == "length":
+                    raise HTTPError(f"connection closed with {remaining} body bytes missing")
+                break
+    return resp
 
 
 class _Stale(Exception):
