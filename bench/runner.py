@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +63,10 @@ def run_once(w: WorkloadSpec, ctx: Ctx, runner: asyncio.Runner, args: argparse.N
             f"log tail:\n{srv.log_tail(15)}"
         )
         return res
+    # What the last workload wrote and did not sync (docker-registry never fsyncs) would
+    # otherwise be flushed on this one's time: an fsync on ext4 (data=ordered) waits for
+    # every file's dirty data in the journal's transaction, not only its own.
+    os.sync()
     waited, other = wait_quiet(ctx.pids, args.quiet_wait)
     if waited >= 1.5:
         log(f"   waited {waited:.0f} s for a quiet machine (others: {other:.0%} core)")
