@@ -46,10 +46,11 @@ _READ_CHUNK = 1 << 20
 # Pieces per pwritev call: a client sending tiny chunks fills a batch with thousands.
 _IOV_MAX = os.sysconf("SC_IOV_MAX")
 # Bytes per write call. Linux gives a write of more than 32 KiB a large page-cache folio
-# (ext4, 6.x), taken from the high-order free blocks; under a hypervisor that reclaims the
-# guest's free memory (virtio-balloon free page reporting, Firecracker) each such block is
-# first faulted back in by the host. Measured on one: 512 MiB written in 1 MiB calls took
-# 1.5-5.8 s of system time in most runs, in 16-32 KiB calls 0.14-0.19 s in every run.
+# (ext4, 6.x). Under a hypervisor that reclaims the guest's free memory (virtio-balloon free
+# page reporting, Firecracker) those cost far more to fill, most likely because they come
+# from the high-order free blocks the host has taken back. Measured on one: 512 MiB written
+# in 1 MiB calls took 1.5-5.8 s of system time in 8 runs of 10, in 16-32 KiB calls
+# 0.14-0.19 s in 9 of 10.
 _MOST_PER_WRITE = 32 << 10
 _SEEN_MOST = 4096  # uploads whose file a process remembers
 
