@@ -150,6 +150,14 @@ class BlobUploadInvalid(DockyardError):
         return self.reason
 
 
+class UploadChangedConcurrently(BlobUploadInvalid):
+    """Another request (here, in another process or on another node) changed the upload
+    between this one's look at it and its own change or commit."""
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id} was changed concurrently")
+
+
 class UploadOutOfOrder(DockyardError):
     def __init__(self, upload_id: str, expected_offset: int, got_offset: int) -> None:
         self.upload_id = upload_id

@@ -18,7 +18,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from dockyard.domain.digests import Digest, Hasher, new_hasher
-from dockyard.domain.errors import BlobUploadInvalid, DigestInvalid, UploadOutOfOrder
+from dockyard.domain.errors import (
+    BlobUploadInvalid,
+    DigestInvalid,
+    UploadChangedConcurrently,
+    UploadOutOfOrder,
+)
 from dockyard.domain.records import RepositoryKey, UploadState
 from dockyard.metadata import ContentStore
 from dockyard.services.threads import blocking, quick_read
@@ -177,7 +182,7 @@ class Uploads:
             if not await blocking(
                 self._metadata.finish_upload, key, upload_id, digest, state.offset, recorded
             ):
-                raise _changed_concurrently(upload_id)
+                raise UploadChangedConcurrently(upload_id)
             await self._survive_gc(upload_id, digest, state.offset)
             await self._store.abort_upload(upload_id)
             self._forget(upload_id)
@@ -227,7 +232,7 @@ class Uploads:
         if not await blocking(
             self._metadata.advance_upload, state.upload_id, state.offset, new_offset
         ):
-            raise _changed_concurrently(state.upload_id)
+            raise UploadChangedConcurrently(state.upload_id)
         return UploadState(state.upload_id, state.repository, new_offset, state.started_at, written)
 
     async def _hash_of(self, state: UploadState, algorithm: str) -> Hasher:
@@ -292,10 +297,6 @@ class _Segments:
 
 def _ignore(_data: bytes) -> None:
     return None
-
-
-def _changed_concurrently(upload_id: str) -> BlobUploadInvalid:
-    return BlobUploadInvalid(f"upload {upload_id} was changed concurrently")
 
 
 def _check_digest(expected: Digest, hasher: Hasher) -> None:

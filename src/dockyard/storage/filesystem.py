@@ -35,13 +35,14 @@ from dockyard.domain.errors import (
     BlobUnknown,
     BlobUploadInvalid,
     BlobUploadUnknown,
+    UploadChangedConcurrently,
     UploadOutOfOrder,
 )
 from dockyard.storage.base import Observer
 from dockyard.storage.names import checked_digest, checked_upload_id, is_upload_id
 from dockyard.storage.recent import Recent
 
-_WRITE_BATCH = 1 << 20  # join small network reads into 1 MiB writes
+_WRITE_BATCH = 1 << 20  # network reads handed to a thread a MiB at a time
 _READ_CHUNK = 1 << 20
 # Pieces per pwritev call: a client sending tiny chunks fills a batch with thousands.
 _IOV_MAX = os.sysconf("SC_IOV_MAX")
@@ -178,7 +179,7 @@ class FilesystemBlobStore:
         try:
             held = os.fstat(handle.fileno())
             if checked is not None and held.st_ino != checked:
-                raise _changed_concurrently(source.name)
+                raise UploadChangedConcurrently(source.name)
             _check_held(source.name, held.st_size, size)
             if held.st_size != size:
                 handle = _own(handle, source, size, self._rewrites)
@@ -298,7 +299,7 @@ def _link_opened(handle: BinaryIO, target: Path, upload_id: str) -> None:
                     continue
                 return
             except FileNotFoundError:
-                raise _changed_concurrently(upload_id) from None  # its file was removed
+                raise UploadChangedConcurrently(upload_id) from None  # its file was removed
             os.fsync(directory)
             return
     finally:
@@ -314,10 +315,6 @@ def _remove_upload(path: Path, rewrites: Path) -> None:
         if entry.name.partition(".")[0] == path.name:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.path)
-
-
-def _changed_concurrently(upload_id: str) -> BlobUploadInvalid:
-    return BlobUploadInvalid(f"upload {upload_id} was changed concurrently")
 
 
 class _Prefix:

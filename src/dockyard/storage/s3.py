@@ -61,6 +61,7 @@ from dockyard.domain.errors import (
     BlobUnknown,
     BlobUploadInvalid,
     BlobUploadUnknown,
+    UploadChangedConcurrently,
     UploadOutOfOrder,
 )
 from dockyard.storage.base import Observer
@@ -313,7 +314,7 @@ class S3BlobStore:
         except ClientError as error:
             code = _code(error)
             if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
-                raise BlobUploadInvalid(f"upload {upload_id} was changed concurrently") from None
+                raise UploadChangedConcurrently(upload_id) from None
             if code in _NOT_FOUND:  # If-Match on a state deleted meanwhile
                 raise BlobUploadUnknown(upload_id) from None
             if code not in ("NotImplemented", "501") or not self._conditional:
@@ -493,7 +494,7 @@ class S3BlobStore:
         except ClientError as error:
             if _code(error) not in _NOT_FOUND:
                 raise
-            raise BlobUploadInvalid(f"upload {upload_id} was changed concurrently") from None
+            raise UploadChangedConcurrently(upload_id) from None
         # The upload's time is that of its last write or commit (unless it changed meanwhile).
         with contextlib.suppress(BlobUploadInvalid, BlobUploadUnknown):
             await asyncio.to_thread(self._save_state, upload_id, state, state)
