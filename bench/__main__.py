@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import sys
@@ -17,7 +16,16 @@ import psutil
 
 from .data import random_block
 from .report import ServerRun, ratio, render
-from .runner import Up, log, loop_factory_for, run_interleaved, stop
+from .runner import (
+    Up,
+    chosen_workloads,
+    log,
+    loop_factory_for,
+    machine_line,
+    run_interleaved,
+    stop,
+    write_json,
+)
 from .servers import (
     SPECS,
     DockyardSpec,
@@ -88,13 +96,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.blob_mib is not None and args.blob_mib < 1:
         p.error("--blob-mib must be >= 1")
-    if args.workloads:
-        known = {w.key for w in WORKLOADS}
-        wanted = [w.strip() for w in args.workloads.split(",") if w.strip()]
-        unknown = [w for w in wanted if w not in known]
-        if unknown:
-            p.error(f"unknown workload(s): {', '.join(unknown)}")
-        args.workloads = wanted
+    args.workloads = chosen_workloads(p, args.workloads)
     return args
 
 
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = Config.quick(args.blob_mib) if args.quick else Config(blob_mib=args.blob_mib or 512)
     keys = [args.only] if args.only else ["dockyard", "distribution"]
-    selected = args.workloads or [w.key for w in WORKLOADS]
+    selected = args.workloads
     loop_factory, loop_name = loop_factory_for(not args.no_uvloop)
 
     busy_before = psutil.cpu_percent(interval=1.0) / 100 * (psutil.cpu_count() or 1)
@@ -135,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     header = [
         "Dockyard vs docker-registry (CNCF distribution), loopback only: both servers up, one "
         "measured at a time, each workload on both in turn (who goes first alternates).",
-        f"Machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / (1 << 30):.0f} "
-        f"GiB RAM, Python {platform.python_version()}, client loop: {loop_name}.",
+        machine_line(loop_name),
         "The bench client and the server SHARE THESE CORES: every figure is client+server on "
         "the same box.",
         "ratio = Dockyard/registry for throughputs, registry/Dockyard for times: >1 means "
@@ -197,9 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             doc["ratios_dockyard_over_distribution"] = {
                 k: ratio(d.results.get(k), x.results.get(k)) for k, _g, _t in order
             }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(doc, indent=2) + "\n")
-        log(f"JSON written to {args.out}")
+        write_json(args.out, doc)
     failed = any(not r.ok for run in runs for r in run.results.values())
     return 1 if failed else 0
 

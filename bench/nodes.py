@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import json
 import os
-import platform
 import shutil
 import signal
 import sys
@@ -34,11 +32,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from .data import random_block
 from .report import ServerRun, ratio, render
-from .runner import Up, log, loop_factory_for, run_interleaved, stop
+from .runner import (
+    Up,
+    chosen_workloads,
+    log,
+    loop_factory_for,
+    machine_line,
+    run_interleaved,
+    stop,
+    write_json,
+)
 from .servers import DockyardSpec, RunningServer, ServerError, cleanup, start_server, stop_server
 from .workloads import WORKLOADS, Config, Ctx
 
@@ -61,11 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--retries", type=int, default=2, metavar="N")
     p.add_argument("--no-uvloop", action="store_true", help="use asyncio's default event loop")
     args = p.parse_args(argv)
-    known = {w.key for w in WORKLOADS}
-    wanted = [w.strip() for w in (args.workloads or "").split(",") if w.strip()] or list(known)
-    if unknown := [w for w in wanted if w not in known]:
-        p.error(f"unknown workload(s): {', '.join(unknown)}")
-    args.workloads = [w.key for w in WORKLOADS if w.key in wanted]
+    args.workloads = chosen_workloads(p, args.workloads)
     return args
 
 
@@ -151,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     header = [
         "Dockyard at scale: two nodes against one, over one PostgreSQL and one SeaweedFS S3 "
         "endpoint, loopback only; both deployments up, each workload on both in turn.",
-        f"Machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / (1 << 30):.0f} "
-        f"GiB RAM, Python {platform.python_version()}, client loop: {loop_name}.",
+        machine_line(loop_name),
         "Nodes, PostgreSQL, SeaweedFS and the bench client SHARE THESE CORES; server CPU and "
         "RSS below are the whole deployment's (nodes + PostgreSQL + SeaweedFS).",
         "ratio = two nodes / one node for throughputs, one / two for times: > 1 means two "
@@ -184,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 k: ratio(runs[0].results.get(k), runs[1].results.get(k)) for k, _g, _t in order
             },
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(doc, indent=2) + "\n")
-        log(f"JSON written to {args.out}")
+        write_json(args.out, doc)
     failed = any(not r.ok for run in runs for r in run.results.values()) or any(
         r.start_error for r in runs
     )

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
 
 from .report import ServerRun
 from .servers import ResourceSampler, cleanup, stop_server
@@ -27,6 +33,28 @@ def loop_factory_for(use_uvloop: bool) -> tuple[LoopFactory | None, str]:
         except ImportError:
             pass
     return None, "asyncio (default loop)"
+
+
+def chosen_workloads(parser: argparse.ArgumentParser, text: str | None) -> list[str]:
+    """The keys named in ``--workloads`` (all when none), in the order they run and print."""
+    known = {w.key for w in WORKLOADS}
+    wanted = [w.strip() for w in (text or "").split(",") if w.strip()] or list(known)
+    if unknown := [w for w in wanted if w not in known]:
+        parser.error(f"unknown workload(s): {', '.join(unknown)}")
+    return [w.key for w in WORKLOADS if w.key in wanted]
+
+
+def machine_line(loop_name: str) -> str:
+    return (
+        f"Machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / (1 << 30):.0f} "
+        f"GiB RAM, Python {platform.python_version()}, client loop: {loop_name}."
+    )
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    log(f"JSON written to {path}")
 
 
 def log(msg: str) -> None:
