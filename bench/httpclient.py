@@ -4,8 +4,9 @@ The benchmark needs a client that costs as little CPU as possible, because the c
 the server share the machine's two cores. httpx spends several times more CPU per request
 than this, which at concurrency 32 would make the client the bottleneck for both servers and
 squash every ratio towards 1. This client does only what a registry benchmark needs:
-persistent connections, Content-Length and chunked response bodies, streamed request and
-response bodies, and a per-request time limit. Both servers are driven by this same code.
+persistent connections, Content-Length and chunked response bodies, streamed request
+bodies, and a per-request time limit; and, for large blob GETs, `get_into` (a socket of its
+own, the body received straight into one buffer). Both servers are driven by this same code.
 """
 
 from __future__ import annotations
@@ -226,18 +227,6 @@ class _SendFailed(Exception):
 
 
 @dataclass
-class StreamedResponse:
-    """A response whose body is read incrementally (for large blob GETs)."""
-
-    status: int
-    headers: dict[str, str]
-    chunks: AsyncIterator[bytes]
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-@dataclass
 class ClientStats:
     connects: int = 0
     requests: int = 0
@@ -324,37 +313,6 @@ class HTTPClient:
                 raise
             self._give_back(conn)
             return Response(head.status, head.headers, data)
-
-    @contextlib.asynccontextmanager
-    async def stream(
-        self,
-        method: str,
-        target: str,
-        headers: Mapping[str, str] | None = None,
-        time_limit: float | None = None,
-    ) -> AsyncIterator[StreamedResponse]:
-        """Send a bodiless request; the response body is read as it arrives.
-
-        Use as ``async with client.stream(...) as resp: async for chunk in resp.chunks``.
-        The connection returns to the pool only if the body was read to the end.
-        """
-        async with self._sem, asyncio.timeout(time_limit or self.time_limit):
-            conn, head = await self._exchange(method, target, headers, None, None)
-            finished = False
-
-            async def chunks() -> AsyncIterator[bytes]:
-                nonlocal finished
-                async for c in conn.iter_body(method, head):
-                    yield c
-                finished = True
-
-            try:
-                yield StreamedResponse(head.status, head.headers, chunks())
-            finally:
-                if finished:
-                    self._give_back(conn)
-                else:
-                    conn.close()
 
     async def _exchange(
         self,

@@ -232,6 +232,8 @@ async def _verify_blob_head(c: HTTPClient, repo: str, digest: str, size: int) ->
 
 # --- 3: large-blob pull ---------------------------------------------------------------------
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
 
 async def _pull_once(c: HTTPClient, repo: str, src: BlobSource, time_limit: float) -> None:
     port, target = c.next_port(), f"/v2/{repo}/blobs/{src.digest()}"
@@ -240,7 +242,7 @@ async def _pull_once(c: HTTPClient, repo: str, src: BlobSource, time_limit: floa
         resp = await asyncio.to_thread(
             get_into, "127.0.0.1", port, target, check.sink_for, time_limit
         )
-        if resp.status in (301, 302, 303, 307, 308):
+        if resp.status in _REDIRECTS:
             loc = resp.header("location") or ""
             where = urlsplit(loc)
             if where.hostname not in (None, "", "127.0.0.1"):
@@ -268,7 +270,7 @@ class _BlobCheck:
 
     def sink_for(self, resp: Response) -> Callable[[memoryview], None]:
         self.status = resp.status
-        if resp.status in (301, 302, 303, 307, 308):
+        if resp.status in _REDIRECTS:
             return lambda _: None
         if resp.status != 200:
             return lambda piece: self.error_body.extend(piece[: 600 - len(self.error_body)])
