@@ -259,7 +259,8 @@ class Uploads:
     async def _lock(self, upload_id: str) -> AsyncIterator[None]:
         """This process's requests on one upload one at a time (other processes and nodes
         are kept out by the offset compare-and-set in the metadata)."""
-        lock, users = self._locks.get(upload_id, (asyncio.Lock(), 0))
+        held = self._locks.get(upload_id)
+        lock, users = held if held is not None else (asyncio.Lock(), 0)
         self._locks[upload_id] = (lock, users + 1)
         try:
             async with lock:
