@@ -38,6 +38,8 @@ __all__ = ["Upstream", "Upstreams", "translate"]
 # secret is picked up within it.
 _CLIENT_SECONDS = 300.0
 
+_RuleVersion = tuple[str | None, datetime]  # a rule's credential and when it last changed
+
 
 @dataclass(frozen=True, slots=True)
 class Upstream:
@@ -81,8 +83,8 @@ class Upstreams:
             max_connections=32,
             user_agent="dockyard-pull-through-cache",
         )
-        self._clients: dict[tuple[Scope, str, str | None, datetime], tuple[float, RegistryClient]]
-        self._clients = {}
+        # Per rule: when its client was made, for which version of the rule, and the client.
+        self._clients: dict[tuple[Scope, str], tuple[float, _RuleVersion, RegistryClient]] = {}
 
     async def of(self, scope: Scope, rule: CacheRule, name: RepositoryName) -> Upstream:
         remote = resolve_repository(rule.upstream.base_url, upstream_name(rule, name))
@@ -90,22 +92,24 @@ class Upstreams:
         return Upstream(client, remote.repository, client.registry)
 
     async def _client(self, scope: Scope, rule: CacheRule, base_url: str) -> RegistryClient:
-        # One client per rule as it stands (a new credential is a new client).
-        key = (scope, rule.prefix, rule.credential_arn, rule.updated_at)
+        # One client per rule as it stands: an updated rule (a new credential) replaces it.
+        key, version = (scope, rule.prefix), (rule.credential_arn, rule.updated_at)
         now = time.monotonic()
         held = self._clients.get(key)
-        if held is not None and now - held[0] < _CLIENT_SECONDS:
-            return held[1]
+        if held is not None and held[1] == version and now - held[0] < _CLIENT_SECONDS:
+            return held[2]
         from dockyard.remote import RegistryClient  # its HTTP stack loads on first use
 
         found = await self._rules.credentials(scope, rule)
         credentials = None if found is None else Credentials(found.username, found.access_token)
         client = RegistryClient(base_url, credentials, self._options)
-        self._clients[key] = (now, client)
-        if held is not None:
-            # Requests in flight on the old client finish first.
+        # What is there now: the client replaced, or one a concurrent request just made.
+        replaced = self._clients.get(key)
+        self._clients[key] = (now, version, client)
+        if replaced is not None:
+            # Requests in flight on it finish first.
             asyncio.get_running_loop().call_later(
-                self._options.read_timeout * 2, _close_soon, held[1]
+                self._options.read_timeout * 2, _close_soon, replaced[2]
             )
         return client
 
