@@ -14,7 +14,17 @@ import httpx
 from tests.replication.conftest import ACCOUNT_A, IRELAND, VIRGINIA
 from tests.replication.helpers import manifest_digest, rule, settled, v2, wait_for
 from tests.replication.test_external import external_rule, register
-from tests.support.images import MANIFEST_ACCEPT, make_image, push_image
+from tests.support.images import (
+    COSIGN_SIGNATURE,
+    MANIFEST_ACCEPT,
+    make_config,
+    make_image,
+    make_layer,
+    make_manifest,
+    push_blob,
+    push_image,
+    push_manifest,
+)
 from tests.support.lifecycle import dockyard
 from tests.support.servers import DistributionProcess, DockyardProcess
 
@@ -155,4 +165,64 @@ def test_a_docker_registry_loses_only_what_replication_put_there(
         time.sleep(1)
         r = plain.get(f"/v2/{name}/manifests/theirs", headers={"Accept": MANIFEST_ACCEPT})
         assert r.status_code == 200 and r.headers["Docker-Content-Digest"] == theirs.digest
+    virginia.put_replication_configuration(replicationConfiguration={"rules": []})
+
+
+def test_a_deleted_signature_leaves_its_subject_s_fallback_index_at_a_docker_registry(
+    server: DockyardProcess,
+    virginia: Any,
+    distribution: DistributionProcess,
+    prefix: str,
+    name: str,
+) -> None:
+    """docker-registry 2.8 has no referrers API: replication lists a signature under its
+    subject's fallback tag; deleting the signature at the source takes it off that list."""
+    from tests.replication.helpers import external_settled
+
+    mirror = register(virginia, distribution.url)
+    virginia.put_replication_configuration(
+        replicationConfiguration={"rules": [external_rule(prefix, mirror, propagateDeletes=True)]}
+    )
+    virginia.create_repository(repositoryName=name)
+    image = make_image(f"{name}-signed", layers=1)
+    signatures = []
+    for n in range(2):
+        payload = make_layer(f"{name}-sig-{n}", files=1)
+        config = make_config([payload])
+        signatures.append(
+            (
+                make_manifest(
+                    config, [payload], subject=image.manifest, artifact_type=COSIGN_SIGNATURE
+                ),
+                (config, payload),
+            )
+        )
+    fallback = f"/v2/{name}/manifests/sha256-{image.digest.split(':', 1)[1]}"
+    with httpx.Client(base_url=distribution.url, timeout=30) as plain:
+        with v2(server, virginia, VIRGINIA) as client:
+            push_image(client, name, image, "v1")
+            for signature, blobs in signatures:
+                for blob in blobs:
+                    push_blob(client, name, blob)
+                push_manifest(client, name, signature.digest, signature)
+        for manifest in (image.manifest, *(sig for sig, _ in signatures)):
+            status = external_settled(virginia, name, manifest.digest, mirror)["status"]
+            assert status == "COMPLETE"
+
+        def listed() -> list[str]:
+            r = plain.get(fallback, headers={"Accept": MANIFEST_ACCEPT})
+            assert r.status_code == 200, r.text
+            return [d["digest"] for d in r.json()["manifests"]]
+
+        gone, kept = signatures[0][0].digest, signatures[1][0].digest
+        assert sorted(listed()) == sorted([gone, kept])
+        virginia.batch_delete_image(repositoryName=name, imageIds=[{"imageDigest": gone}])
+        wait_for(
+            "the signature off its subject's fallback index",
+            lambda: True if listed() == [kept] else None,
+        )
+        r = plain.get(f"/v2/{name}/manifests/{gone}", headers={"Accept": MANIFEST_ACCEPT})
+        assert r.status_code == 404
+        r = plain.get(f"/v2/{name}/manifests/{kept}", headers={"Accept": MANIFEST_ACCEPT})
+        assert r.status_code == 200
     virginia.put_replication_configuration(replicationConfiguration={"rules": []})

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         RegistryClient,
         fallback_tag,
     )
-    from dockyard.remote.endpoints import RecordingSink, RemoteSink, RemoteSource
+    from dockyard.remote.endpoints import RecordingSink, RemoteSink, RemoteSource, delete_replica
 
 # The client and its endpoints load httpx: imported on first use, so a process that never
 # talks to another registry (most workers, most of the time) does not hold it.
@@ -54,6 +54,7 @@ _LAZY = {
     "RecordingSink": "endpoints",
     "RemoteSink": "endpoints",
     "RemoteSource": "endpoints",
+    "delete_replica": "endpoints",
 }
 
 
@@ -81,6 +82,7 @@ __all__ = [
     "RemoteSink",
     "RemoteSource",
     "copy_image",
+    "delete_replica",
     "fallback_tag",
     "registry_base_url",
     "resolve_repository",

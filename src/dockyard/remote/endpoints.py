@@ -8,12 +8,13 @@ from typing import Any
 
 from dockyard.domain import mediatypes as mt
 from dockyard.domain.digests import Digest
+from dockyard.domain.errors import ManifestInvalid
 from dockyard.domain.manifests import Descriptor, parse_manifest
 from dockyard.remote.client import RegistryClient, fallback_tag
 from dockyard.remote.content import FetchedManifest
 from dockyard.remote.errors import RemoteNotFound
 
-__all__ = ["RecordingSink", "RemoteSink", "RemoteSource"]
+__all__ = ["RecordingSink", "RemoteSink", "RemoteSource", "delete_replica"]
 
 
 class RemoteSource:
@@ -76,19 +77,12 @@ class RemoteSink:
             await self._add_to_fallback_index(subject.digest, manifest)
 
     async def _add_to_fallback_index(self, subject: Digest, referrer: FetchedManifest) -> None:
-        tag = fallback_tag(subject)
-        index: dict[str, Any] = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []}
-        try:
-            existing = await self.client.get_manifest(self.repository, tag, push=True)
-            index = json.loads(existing.payload)
-        except RemoteNotFound:
-            pass
+        index = await _fallback_index(self.client, self.repository, subject)
         listed = index.setdefault("manifests", [])
         if any(d.get("digest") == str(referrer.digest) for d in listed):
             return
         listed.append(_descriptor_of(referrer))
-        payload = json.dumps(index, separators=(",", ":")).encode()
-        await self.client.put_manifest(self.repository, tag, mt.OCI_INDEX, payload)
+        await _put_fallback_index(self.client, self.repository, subject, index)
 
 
 class RecordingSink(RemoteSink):
@@ -114,6 +108,41 @@ class RecordingSink(RemoteSink):
                 await self._record(reference)
                 self.created.append(reference)
         await super().put_manifest(reference, manifest)
+
+
+async def delete_replica(client: RegistryClient, repository: str, digest: Digest) -> None:
+    """Delete a manifest a ``RemoteSink`` put, first taking it out of its subject's fallback
+    tag index (where the sink added it), so that a retry after a failure in between still
+    finds the manifest to tell the subject by. RemoteNotFound when the manifest is gone."""
+    manifest = await client.get_manifest(repository, str(digest), push=True)
+    try:
+        subject = parse_manifest(manifest.payload, manifest.media_type).subject
+    except ManifestInvalid:
+        subject = None  # not one the sink could have indexed
+    if subject is not None:
+        index = await _fallback_index(client, repository, subject.digest)
+        listed = index.get("manifests", [])
+        kept = [d for d in listed if d.get("digest") != str(digest)]
+        if len(kept) != len(listed):
+            index["manifests"] = kept
+            await _put_fallback_index(client, repository, subject.digest, index)
+    await client.delete_manifest(repository, str(digest))
+
+
+async def _fallback_index(client: RegistryClient, repository: str, subject: Digest) -> Any:
+    """The subject's fallback tag index as JSON (an empty one where there is none)."""
+    try:
+        existing = await client.get_manifest(repository, fallback_tag(subject), push=True)
+    except RemoteNotFound:
+        return {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []}
+    return json.loads(existing.payload)
+
+
+async def _put_fallback_index(
+    client: RegistryClient, repository: str, subject: Digest, index: Any
+) -> None:
+    payload = json.dumps(index, separators=(",", ":")).encode()
+    await client.put_manifest(repository, fallback_tag(subject), mt.OCI_INDEX, payload)
 
 
 def _descriptor_of(manifest: FetchedManifest) -> dict[str, Any]:

@@ -6,8 +6,10 @@ Every delete goes through ``Deleter`` (BatchDeleteImage, a ``/v2`` manifest DELE
 lifecycle expiry), which tells this module of each manifest it deleted. Only a manifest
 that the destination repository did not hold before replication put it there is deleted
 (``replication_replicas``): an image someone pushed to the destination, or that was
-there before the rule, is never touched, even under the same digest. Deleting a tag
-alone, or a whole repository, deletes nothing at the destinations.
+there before the rule, is never touched, even under the same digest. A referrer
+(a signature, an SBOM) also leaves its subject's fallback tag index at a registry without
+a referrers API, where replication added it. Deleting a tag alone, or a whole repository,
+deletes nothing at the destinations.
 
 A job finds the manifest already gone (or the repository) and counts that done; finds
 the source holding the manifest again (pushed back meanwhile) and leaves the replica;
@@ -33,6 +35,7 @@ from dockyard.remote import (
     RemoteNotFound,
     RemoteRejected,
     RemoteUnauthorized,
+    delete_replica,
 )
 from dockyard.services.deletion import Deleter, DeleteTarget, ManifestTarget
 from dockyard.services.external import CredentialsUnavailable, ExternalRegistries
@@ -114,7 +117,7 @@ class DeletePropagation:
         assert to.name is not None
         try:
             async with self._external.client(Scope(to.account_id, to.region), to.name) as client:
-                await client.delete_manifest(repository, str(digest))
+                await delete_replica(client, repository, digest)
         except RemoteNotFound:
             return "already gone"
         except (
