@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 
 from tests.replication.conftest import ACCOUNT_A, IRELAND, VIRGINIA
-from tests.replication.helpers import manifest_digest, rule, settled, v2, wait_for
+from tests.replication.helpers import (
+    external_settled,
+    manifest_digest,
+    rule,
+    settled,
+    v2,
+    wait_for,
+)
 from tests.replication.test_external import external_rule, register
 from tests.support.images import (
     COSIGN_SIGNATURE,
@@ -126,6 +133,19 @@ def test_lifecycle_expiry_propagates_and_without_the_flag_nothing_does(
     virginia.put_replication_configuration(replicationConfiguration={"rules": []})
 
 
+def _propagating_to(
+    virginia: Any, distribution: DistributionProcess, prefix: str, name: str
+) -> str:
+    """Register the docker-registry, replicate ``prefix`` there with deletes propagated,
+    and create the source repository ``name``; the registry's name."""
+    mirror = register(virginia, distribution.url)
+    virginia.put_replication_configuration(
+        replicationConfiguration={"rules": [external_rule(prefix, mirror, propagateDeletes=True)]}
+    )
+    virginia.create_repository(repositoryName=name)
+    return mirror
+
+
 def test_a_docker_registry_loses_only_what_replication_put_there(
     server: DockyardProcess,
     virginia: Any,
@@ -133,19 +153,13 @@ def test_a_docker_registry_loses_only_what_replication_put_there(
     prefix: str,
     name: str,
 ) -> None:
-    mirror = register(virginia, distribution.url)
-    virginia.put_replication_configuration(
-        replicationConfiguration={"rules": [external_rule(prefix, mirror, propagateDeletes=True)]}
-    )
-    virginia.create_repository(repositoryName=name)
+    mirror = _propagating_to(virginia, distribution, prefix, name)
     ours, theirs = make_image(f"{name}-ours", layers=1), make_image(f"{name}-theirs", layers=1)
     with httpx.Client(base_url=distribution.url, timeout=30) as plain:
         push_image(plain, name, theirs, "theirs")  # at the destination before replication
         with v2(server, virginia, VIRGINIA) as client:
             push_image(client, name, ours, "ours")
             push_image(client, name, theirs, "also-theirs")
-        from tests.replication.helpers import external_settled
-
         for image in (ours, theirs):
             status = external_settled(virginia, name, image.digest, mirror)["status"]
             assert status == "COMPLETE"
@@ -177,13 +191,7 @@ def test_a_deleted_signature_leaves_its_subject_s_fallback_index_at_a_docker_reg
 ) -> None:
     """docker-registry 2.8 has no referrers API: replication lists a signature under its
     subject's fallback tag; deleting the signature at the source takes it off that list."""
-    from tests.replication.helpers import external_settled
-
-    mirror = register(virginia, distribution.url)
-    virginia.put_replication_configuration(
-        replicationConfiguration={"rules": [external_rule(prefix, mirror, propagateDeletes=True)]}
-    )
-    virginia.create_repository(repositoryName=name)
+    mirror = _propagating_to(virginia, distribution, prefix, name)
     image = make_image(f"{name}-signed", layers=1)
     signatures = []
     for n in range(2):
