@@ -35,7 +35,6 @@ from dockyard.remote import (
     RemoteNotFound,
     RemoteRejected,
     RemoteUnauthorized,
-    delete_replica,
 )
 from dockyard.services.deletion import Deleter, DeleteTarget, ManifestTarget
 from dockyard.services.external import CredentialsUnavailable, ExternalRegistries
@@ -115,6 +114,8 @@ class DeletePropagation:
 
     async def _delete_external(self, to: Destination, repository: str, digest: Digest) -> str:
         assert to.name is not None
+        from dockyard.remote import delete_replica  # its HTTP stack loads on first use
+
         try:
             async with self._external.client(Scope(to.account_id, to.region), to.name) as client:
                 await delete_replica(client, repository, digest)
