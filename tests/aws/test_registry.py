@@ -135,6 +135,7 @@ def test_secrets_manager_serves_what_the_pull_through_cache_needs() -> None:
         "DescribeSecret",
         "ListSecrets",
         "DeleteSecret",
+        "RestoreSecret",
     }
     found = SECRETS_OPERATIONS.registration("GetSecretValue")
     assert found is not None and found.action == "secretsmanager:GetSecretValue"

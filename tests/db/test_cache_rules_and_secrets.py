@@ -202,3 +202,23 @@ def test_a_secret_s_deletion_date(metadata: Metadata) -> None:
     assert store.purge(SCOPE, name) is True
     assert store.purge(SCOPE, name) is False
     assert store.find(SCOPE, parse_secret_id(name), _at(102)) is None
+
+
+def test_a_secret_s_deletion_cancelled(metadata: Metadata) -> None:
+    store = metadata.secrets
+    name = "ecr-pullthroughcache/kept"
+    store.create(SCOPE, name, "aaaaaa", None, None, [], _at(0), _sealed("v1", "one"))
+    store.cancel_deletion(SCOPE, name, _at(5))  # not scheduled: nothing changes
+    found = store.find(SCOPE, parse_secret_id(name), _at(5))
+    assert found is not None and found.changed_at == _at(0)
+    store.schedule_deletion(SCOPE, name, _at(100), _at(10))
+    store.cancel_deletion(SCOPE, name, _at(20))
+    back = store.find(SCOPE, parse_secret_id(name), _at(150))
+    assert back is not None and back.deletion_date is None and back.changed_at == _at(20)
+    store.put_version(SCOPE, name, _sealed("v2", "two"), ["AWSCURRENT"], _at(151), _never_same)
+    # Once its date has passed there is nothing to take back.
+    store.schedule_deletion(SCOPE, name, _at(200), _at(160))
+    with pytest.raises(SecretNotFound):
+        store.cancel_deletion(SCOPE, name, _at(200))
+    with pytest.raises(SecretNotFound):
+        store.cancel_deletion(SCOPE, "never-was", _at(200))

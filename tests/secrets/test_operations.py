@@ -233,6 +233,31 @@ def test_delete_with_a_recovery_window_and_at_once(sm: Any, aws: AwsCli, name: s
     assert abs(default["DeletionDate"].timestamp() - (time.time() + thirty_days)) < 60
 
 
+def test_restore_brings_a_scheduled_secret_back_as_it_was(sm: Any, aws: AwsCli, name: str) -> None:
+    arn = sm.create_secret(Name=name, SecretString="v1")["ARN"]
+    sm.put_secret_value(SecretId=name, SecretString="v2")
+    before = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
+    sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    expect_error("InvalidRequestException", sm.get_secret_value, SecretId=name)
+
+    restored = aws("restore-secret", "--secret-id", arn)
+    assert restored == {"ARN": arn, "Name": name}
+    described = sm.describe_secret(SecretId=name)
+    assert "DeletedDate" not in described
+    assert described["VersionIdsToStages"] == before
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "v2"
+    previous = sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")
+    assert previous["SecretString"] == "v1"
+    mine = [{"Key": "name", "Values": [name]}]
+    assert [s["ARN"] for s in sm.list_secrets(Filters=mine)["SecretList"]] == [arn]
+    sm.put_secret_value(SecretId=name, SecretString="v3")  # writable again
+
+    # A secret not scheduled for deletion is left as it is; one deleted at once is gone.
+    assert sm.restore_secret(SecretId=name)["ARN"] == arn
+    sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    expect_error("ResourceNotFoundException", sm.restore_secret, SecretId=arn)
+
+
 def test_secrets_belong_to_their_region(server: DockyardProcess, sm: Any, name: str) -> None:
     arn = sm.create_secret(Name=name, SecretString="east")["ARN"]
     west = secrets_client(server.url, region="eu-west-1")
@@ -305,3 +330,19 @@ def test_a_value_sealed_with_another_key_is_a_decryption_failure(
     expect_error("DecryptionFailure", sm.get_secret_value, SecretId=name)
     # Everything else about the secret still answers.
     assert sm.describe_secret(SecretId=name)["Name"] == name
+
+
+def test_a_secret_past_its_deletion_date_cannot_be_restored(
+    server: DockyardProcess, sm: Any, name: str
+) -> None:
+    arn = sm.create_secret(Name=name, SecretString="v1")["ARN"]
+    sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    # Its window over, as seven days later.
+    with sqlite3.connect(server.data_dir / "metadata.db") as db:
+        db.execute(
+            "UPDATE secrets SET deletion_date = '2000-01-01 00:00:00.000000' WHERE name = ?",
+            (name,),
+        )
+    expect_error("ResourceNotFoundException", sm.restore_secret, SecretId=arn)
+    expect_error("ResourceNotFoundException", sm.describe_secret, SecretId=arn)
+    assert sm.create_secret(Name=name, SecretString="new")["ARN"] != arn

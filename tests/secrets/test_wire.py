@@ -30,10 +30,12 @@ def _error(r: httpx.Response, status: int, code: str) -> str:
     assert r.headers.get("x-amzn-requestid")
     body = r.json()
     assert body["__type"] == code, body
-    return str(body["message"])
+    # The member Secrets Manager's model names, as AWS sends it (ECR's is `message`).
+    assert "message" not in body, body
+    return str(body["Message"])
 
 
-@pytest.mark.parametrize("action", ["RotateSecret", "RestoreSecret", "Frobnicate"])
+@pytest.mark.parametrize("action", ["RotateSecret", "BatchGetSecretValue", "Frobnicate"])
 def test_what_is_not_served_is_an_unknown_operation(server: DockyardProcess, action: str) -> None:
     r = _post(server, f"secretsmanager.{action}", b"{}", "secretsmanager")
     _error(r, 400, "UnknownOperationException")
@@ -52,6 +54,19 @@ def test_malformed_bodies(server: DockyardProcess) -> None:
     r = _post(server, "secretsmanager.GetSecretValue", b"{}", "secretsmanager")
     message = _error(r, 400, "ValidationException")
     assert "secretId" in message
+
+
+def test_a_secret_s_error_is_spelt_as_its_model_spells_it(server: DockyardProcess) -> None:
+    body = b'{"SecretId": "no-such-secret"}'
+    r = _post(server, "secretsmanager.DescribeSecret", body, "secretsmanager")
+    assert "can't find" in _error(r, 400, "ResourceNotFoundException")
+    ecr = _post(
+        server,
+        "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+        b'{"repositoryNames": ["no/such/repo"]}',
+        "ecr",
+    )
+    assert ecr.status_code == 400 and set(ecr.json()) == {"__type", "message"}, ecr.text
 
 
 def test_a_success_is_json_1_1(server: DockyardProcess) -> None:

@@ -239,6 +239,22 @@ class SecretStore:
                 update(st).where(st.c.id == row.id).values(deletion_date=date, changed_at=at)
             )
 
+    def cancel_deletion(self, scope: Scope, name: str, at: datetime) -> None:
+        """Take the secret ``name`` off its deletion schedule (nothing if it is not on one);
+        SecretNotFound once its date has passed."""
+        with writing(self._engine) as conn:
+            row = conn.execute(
+                select(st.c.id, st.c.deletion_date)
+                .where(_in_registry(scope), st.c.name == name)
+                .with_for_update()
+            ).first()
+            if row is None or (row.deletion_date is not None and aware(row.deletion_date) <= at):
+                raise SecretNotFound(name)
+            if row.deletion_date is not None:
+                conn.execute(
+                    update(st).where(st.c.id == row.id).values(deletion_date=None, changed_at=at)
+                )
+
     def purge(self, scope: Scope, name: str) -> bool:
         """Remove the secret ``name`` and its versions at once; whether there was one."""
         with writing(self._engine) as conn:

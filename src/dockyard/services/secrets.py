@@ -7,8 +7,8 @@ anything about a value.
 
 A deleted secret waits out its recovery window (7 to 30 days, 30 by default) scheduled for
 deletion: described and listed on request, refused to every read and write, its name still
-taken; ForceDeleteWithoutRecovery removes it at once. RestoreSecret is not served, so a
-scheduled secret cannot come back (a limitation the README states).
+taken, until RestoreSecret brings it back as it was; ForceDeleteWithoutRecovery removes it
+at once.
 """
 
 from __future__ import annotations
@@ -184,6 +184,13 @@ class Secrets:
         date = now + timedelta(days=days)
         await blocking(self._store.schedule_deletion, scope, record.name, date, now)
         return record, date
+
+    async def restore(self, scope: Scope, secret_id: str) -> SecretRecord:
+        """Cancel the secret's scheduled deletion, values and labels untouched; a secret not
+        scheduled is left as it is, as AWS does."""
+        record = await self.describe(scope, secret_id)
+        await blocking(self._store.cancel_deletion, scope, record.name, self._clock())
+        return record
 
     # For the pull-through cache ----------------------------------------------------
 

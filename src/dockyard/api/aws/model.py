@@ -119,6 +119,10 @@ class ServiceModel:
         self.operations: Mapping[str, Operation] = ops
         self._errors = frozenset(n for n, s in shapes.items() if s.exception)
         self._by_code = {s.error_code or n: s for n, s in shapes.items() if s.exception}
+        # Services spell it differently (ECR `message`, Secrets Manager `Message`); SDKs
+        # read either, but a hand-rolled client or a test against AWS reads its service's.
+        spelt = {m for n in self._errors for m in shapes[n].members if m.lower() == "message"}
+        self.error_message_member: str = spelt.pop() if len(spelt) == 1 else "message"
 
     @classmethod
     def from_file(cls, path: str | Path, service: str = "") -> ServiceModel:

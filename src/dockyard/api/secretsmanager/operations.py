@@ -1,5 +1,5 @@
 """Secrets Manager's operations that pull-through cache credentials need: CreateSecret,
-PutSecretValue, GetSecretValue, DescribeSecret, ListSecrets and DeleteSecret.
+PutSecretValue, GetSecretValue, DescribeSecret, ListSecrets, DeleteSecret and RestoreSecret.
 
 Each acts in the caller's account and the region the request is signed for. Values travel
 only in the answers of GetSecretValue; no handler logs, and the endpoint logs inputs with
@@ -141,6 +141,12 @@ async def delete_secret(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         bool(body.get("ForceDeleteWithoutRecovery")),
     )
     return {"ARN": record.arn, "Name": record.name, "DeletionDate": date}
+
+
+@operation("RestoreSecret")
+async def restore_secret(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    record = await call.registry.secrets.restore(_scope(call), str(body["SecretId"]))
+    return {"ARN": record.arn, "Name": record.name}
 
 
 # ListSecrets ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """AWS JSON 1.1: the operation in ``X-Amz-Target``, a JSON object in, a JSON object out.
 
-Errors are ``{"__type": code, "message": ...}`` with the error's status. An empty body is
+Errors are ``{"__type": code, "message": ...}`` with the error's status (``Message`` for a
+service whose model spells it so). An empty body is
 ``{}``; a body that is not a JSON object is ``SerializationException``.
 """
 
@@ -79,7 +80,8 @@ class JsonProtocol:
     def error(
         self, model: ServiceModel, request_id: str, status: int, code: str, message: str
     ) -> Response:
-        return self._answer(model, request_id, status, {"__type": code, "message": message})
+        body = {"__type": code, model.error_message_member: message}
+        return self._answer(model, request_id, status, body)
 
     def _answer(
         self, model: ServiceModel, request_id: str, status: int, body: dict[str, Any]
