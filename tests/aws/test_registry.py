@@ -136,6 +136,12 @@ def test_secrets_manager_serves_what_the_pull_through_cache_needs() -> None:
         "ListSecrets",
         "DeleteSecret",
         "RestoreSecret",
+        "UpdateSecret",
+        "UpdateSecretVersionStage",
+        "ListSecretVersionIds",
+        "TagResource",
+        "UntagResource",
+        "GetResourcePolicy",
     }
     found = SECRETS_OPERATIONS.registration("GetSecretValue")
     assert found is not None and found.action == "secretsmanager:GetSecretValue"

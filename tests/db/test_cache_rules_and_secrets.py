@@ -222,3 +222,43 @@ def test_a_secret_s_deletion_cancelled(metadata: Metadata) -> None:
         store.cancel_deletion(SCOPE, name, _at(200))
     with pytest.raises(SecretNotFound):
         store.cancel_deletion(SCOPE, "never-was", _at(200))
+
+
+def test_a_secret_s_details_labels_and_tags_change_under_its_lock(metadata: Metadata) -> None:
+    store = metadata.secrets
+    name = "ecr-pullthroughcache/changing"
+    store.create(SCOPE, name, "aaaaaa", "old", None, [("team", "a")], _at(0), _sealed("v1", "one"))
+    store.put_version(SCOPE, name, _sealed("v2", "two"), ["AWSCURRENT"], _at(1), _never_same)
+
+    store.update_details(SCOPE, name, {"description": "new", "kms_key_id": "alias/k"}, _at(2))
+    store.relabel(SCOPE, name, lambda labels: {**labels, "v1": (*labels["v1"], "blue")}, _at(3))
+    store.retag(SCOPE, name, lambda tags: (*tags, ("env", "ci")), _at(4))
+    found = store.find(SCOPE, parse_secret_id(name), _at(5))
+    assert found is not None
+    assert (found.description, found.kms_key_id, found.changed_at) == ("new", "alias/k", _at(4))
+    assert {v.version_id: v.stages for v in found.versions} == {
+        "v1": ("AWSPREVIOUS", "blue"),
+        "v2": ("AWSCURRENT",),
+    }
+    assert found.tags == (("team", "a"), ("env", "ci"))
+
+    # A version the change leaves without a label goes.
+    store.relabel(SCOPE, name, lambda labels: {"v2": labels["v2"]}, _at(6))
+    found = store.find(SCOPE, parse_secret_id(name), _at(7))
+    assert found is not None and [v.version_id for v in found.versions] == ["v2"]
+    with pytest.raises(SecretNotFound):
+        store.sealed_value(SCOPE, name, "v1")
+
+    # None of them reaches a secret on its way out, or one that is gone.
+    store.schedule_deletion(SCOPE, name, _at(100), _at(8))
+    for change in (
+        lambda: store.update_details(SCOPE, name, {"description": "x"}, _at(9)),
+        lambda: store.relabel(SCOPE, name, dict, _at(9)),
+        lambda: store.retag(SCOPE, name, tuple, _at(9)),
+    ):
+        with pytest.raises(SecretMarkedForDeletion):
+            change()
+    with pytest.raises(SecretNotFound):
+        store.retag(SCOPE, "never-was", tuple, _at(9))
+    with pytest.raises(ValueError):
+        store.update_details(SCOPE, name, {"name": "renamed"}, _at(9))

@@ -85,6 +85,27 @@ def test_request_tags_are_conditions_of_create(
     assert made["Name"] == name
 
 
+def test_request_tags_are_conditions_of_tagging(
+    server: DockyardProcess, sm: Any, iam: Any, name: str
+) -> None:
+    sm.create_secret(Name=name, SecretString="x")
+    tagged_only = {
+        "Effect": "Allow",
+        "Action": "secretsmanager:TagResource",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestTag/team": "infra"}},
+    }
+    tagger = secrets_client(server.url, key=_user(iam, tagged_only))
+    other = [{"Key": "team", "Value": "web"}]
+    expect_error("AccessDeniedException", tagger.tag_resource, SecretId=name, Tags=other)
+    tagger.tag_resource(SecretId=name, Tags=[{"Key": "team", "Value": "infra"}])
+    # Each of the new operations is an action of its own.
+    expect_error("AccessDeniedException", tagger.untag_resource, SecretId=name, TagKeys=["team"])
+    expect_error("AccessDeniedException", tagger.get_resource_policy, SecretId=name)
+    expect_error("AccessDeniedException", tagger.update_secret, SecretId=name, Description="d")
+    assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "team", "Value": "infra"}]
+
+
 def test_policy_simulation_knows_secrets_manager_actions(sm: Any, iam: Any, name: str) -> None:
     arn = sm.create_secret(Name=name, SecretString="x")["ARN"]
     user = f"sim-{uuid.uuid4().hex[:8]}"

@@ -346,3 +346,130 @@ def test_a_secret_past_its_deletion_date_cannot_be_restored(
     expect_error("ResourceNotFoundException", sm.restore_secret, SecretId=arn)
     expect_error("ResourceNotFoundException", sm.describe_secret, SecretId=arn)
     assert sm.create_secret(Name=name, SecretString="new")["ARN"] != arn
+
+
+def test_update_secret_changes_details_and_adds_a_current_version(
+    sm: Any, aws: AwsCli, name: str
+) -> None:
+    arn = sm.create_secret(Name=name, SecretString="v1", Description="first")["ARN"]
+    first = sm.get_secret_value(SecretId=name)["VersionId"]
+    changed_before = sm.describe_secret(SecretId=name)["LastChangedDate"]
+
+    only_details = sm.update_secret(SecretId=name, Description="second", KmsKeyId="alias/mine")
+    assert only_details["ARN"] == arn and "VersionId" not in only_details
+    described = sm.describe_secret(SecretId=name)
+    assert (described["Description"], described["KmsKeyId"]) == ("second", "alias/mine")
+    assert described["LastChangedDate"] >= changed_before
+    assert sm.get_secret_value(SecretId=name)["VersionId"] == first  # no new version
+
+    updated = aws("update-secret", "--secret-id", arn, "--secret-string", "v2")
+    assert updated["ARN"] == arn and updated["VersionId"] != first
+    current = sm.get_secret_value(SecretId=name)
+    assert (current["SecretString"], current["VersionId"]) == ("v2", updated["VersionId"])
+    previous = sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")
+    assert (previous["SecretString"], previous["VersionId"]) == ("v1", first)
+    assert sm.describe_secret(SecretId=name)["Description"] == "second"
+
+    sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    error = expect_error(
+        "InvalidRequestException", sm.update_secret, SecretId=name, Description="x"
+    )
+    # The words tools match to tell a secret on its way out (Terraform's provider does).
+    assert "because it was marked for deletion" in error.response["Error"]["Message"]
+    expect_error(
+        "ResourceNotFoundException", sm.update_secret, SecretId=f"{name}-gone", Description="x"
+    )
+
+
+def test_version_stages_move_as_secrets_manager_moves_them(sm: Any, aws: AwsCli, name: str) -> None:
+    sm.create_secret(Name=name, SecretString="one", ClientRequestToken="v1" + "0" * 30)
+    v1 = "v1" + "0" * 30
+    v2 = sm.put_secret_value(SecretId=name, SecretString="two")["VersionId"]
+
+    def stages() -> dict[str, list[str]]:
+        return {
+            v: sorted(s) for v, s in sm.describe_secret(SecretId=name)["VersionIdsToStages"].items()
+        }
+
+    assert stages() == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT"]}
+
+    # A new label goes to a version; a held one moves only from the version that holds it.
+    sm.update_secret_version_stage(SecretId=name, VersionStage="BLUE", MoveToVersionId=v1)
+    assert stages() == {v1: ["AWSPREVIOUS", "BLUE"], v2: ["AWSCURRENT"]}
+    move = {"SecretId": name, "VersionStage": "BLUE", "MoveToVersionId": v2}
+    expect_error("InvalidParameterException", sm.update_secret_version_stage, **move)
+    expect_error(
+        "InvalidParameterException", sm.update_secret_version_stage, **move, RemoveFromVersionId=v2
+    )
+    sm.update_secret_version_stage(**move, RemoveFromVersionId=v1)
+    assert stages() == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT", "BLUE"]}
+
+    # AWSCURRENT moves (taking AWSPREVIOUS with it) but is never simply removed.
+    error = expect_error(
+        "InvalidParameterException",
+        sm.update_secret_version_stage,
+        SecretId=name,
+        VersionStage="AWSCURRENT",
+        RemoveFromVersionId=v2,
+    )
+    assert "can't be completely removed" in error.response["Error"]["Message"]
+    aws(
+        "update-secret-version-stage", "--secret-id", name, "--version-stage", "AWSCURRENT",
+        "--move-to-version-id", v1, "--remove-from-version-id", v2,
+    )  # fmt: skip
+    assert stages() == {v1: ["AWSCURRENT"], v2: ["AWSPREVIOUS", "BLUE"]}
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "one"
+    expect_error(
+        "InvalidParameterException",
+        sm.update_secret_version_stage,
+        SecretId=name,
+        VersionStage="GREEN",
+        MoveToVersionId="no-such-version-id-00000000000000",
+    )
+
+    # Listed oldest first, a page at a time.
+    listed = aws("list-secret-version-ids", "--secret-id", name)
+    assert listed["Name"] == name
+    assert [(v["VersionId"], sorted(v["VersionStages"])) for v in listed["Versions"]] == [
+        (v1, ["AWSCURRENT"]),
+        (v2, ["AWSPREVIOUS", "BLUE"]),
+    ]
+    first = sm.list_secret_version_ids(SecretId=name, MaxResults=1)
+    rest = sm.list_secret_version_ids(SecretId=name, MaxResults=1, NextToken=first["NextToken"])
+    assert [v["VersionId"] for v in first["Versions"] + rest["Versions"]] == [v1, v2]
+    assert "NextToken" not in rest
+
+    # A version left without a label is dropped.
+    for label in ("AWSPREVIOUS", "BLUE"):
+        sm.update_secret_version_stage(SecretId=name, VersionStage=label, RemoveFromVersionId=v2)
+    assert stages() == {v1: ["AWSCURRENT"]}
+    expect_error("ResourceNotFoundException", sm.get_secret_value, SecretId=name, VersionId=v2)
+
+
+def test_tags_are_added_replaced_and_removed(sm: Any, name: str) -> None:
+    sm.create_secret(Name=name, SecretString="x", Tags=[{"Key": "team", "Value": "a"}])
+
+    def tags() -> list[tuple[str, str]]:
+        return [(t["Key"], t["Value"]) for t in sm.describe_secret(SecretId=name).get("Tags", [])]
+
+    sm.tag_resource(
+        SecretId=name, Tags=[{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "ci"}]
+    )
+    assert tags() == [("team", "b"), ("env", "ci")]
+    sm.untag_resource(SecretId=name, TagKeys=["team", "never-there"])
+    assert tags() == [("env", "ci")]
+    many = [{"Key": f"k{n}", "Value": "v"} for n in range(50)]
+    expect_error("InvalidParameterException", sm.tag_resource, SecretId=name, Tags=many)
+    assert tags() == [("env", "ci")]
+    expect_error(
+        "ResourceNotFoundException", sm.tag_resource, SecretId=f"{name}-gone", Tags=many[:1]
+    )
+
+
+def test_a_secret_has_no_resource_policy(sm: Any, name: str) -> None:
+    arn = sm.create_secret(Name=name, SecretString="x")["ARN"]
+    found = sm.get_resource_policy(SecretId=name)
+    assert (found["ARN"], found["Name"]) == (arn, name) and "ResourcePolicy" not in found
+    sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    assert sm.get_resource_policy(SecretId=arn)["ARN"] == arn  # still there while it waits
+    expect_error("ResourceNotFoundException", sm.get_resource_policy, SecretId=f"{name}-gone")

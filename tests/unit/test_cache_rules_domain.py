@@ -21,7 +21,7 @@ from dockyard.domain.cache_rules import (
 )
 from dockyard.domain.errors import InvalidRequest, UpstreamUnsupported
 from dockyard.domain.names import RepositoryName
-from dockyard.domain.secrets import restage
+from dockyard.domain.secrets import move_label, restage, retagged
 
 
 def test_the_kinds_are_botocore_s_plus_the_generic_one() -> None:
@@ -115,6 +115,61 @@ def test_stage_labels_move() -> None:
     }
     # Putting the current version again changes nothing.
     assert restage(current, "v1", ["AWSCURRENT"]) == current
+    # Back to the previous version: the two labels swap, none is held twice.
+    assert restage(current, "v2", ["AWSCURRENT"]) == {
+        "v1": ("blue", "AWSPREVIOUS"),
+        "v2": ("AWSCURRENT",),
+        "v3": ("green",),
+    }
+
+
+def test_update_secret_version_stage_rules() -> None:
+    current = {"v1": ("AWSCURRENT",), "v2": ("AWSPREVIOUS", "blue")}
+    assert move_label(current, "green", None, "v1") == {
+        "v1": ("AWSCURRENT", "green"),
+        "v2": ("AWSPREVIOUS", "blue"),
+    }
+    assert move_label(current, "blue", "v2", "v1") == {
+        "v1": ("AWSCURRENT", "blue"),
+        "v2": ("AWSPREVIOUS",),
+    }
+    assert move_label(current, "blue", "v2", None) == {
+        "v1": ("AWSCURRENT",),
+        "v2": ("AWSPREVIOUS",),
+    }
+    assert move_label(current, "blue", None, "v2") == current  # already there
+    assert move_label(current, "AWSCURRENT", "v1", "v2") == {
+        "v1": ("AWSPREVIOUS",),
+        "v2": ("blue", "AWSCURRENT"),
+    }
+    # Labelless versions go.
+    assert move_label({"v1": ("AWSCURRENT",), "v2": ("x",)}, "x", "v2", None) == {
+        "v1": ("AWSCURRENT",)
+    }
+    refused = [
+        ("blue", None, "v1"),  # held by v2, which the request does not name
+        ("blue", "v1", "v1"),  # named the wrong holder
+        ("AWSCURRENT", "v1", None),  # removed, not moved
+        ("green", None, "v9"),  # no such version
+        ("green", None, None),  # nothing asked
+    ]
+    for stage, remove_from, move_to in refused:
+        with pytest.raises(InvalidRequest):
+            move_label(current, stage, remove_from, move_to)
+
+
+def test_tags_merge_in_place_and_stay_within_the_limit() -> None:
+    tags = (("team", "a"), ("env", "ci"))
+    assert retagged(tags, add=[("team", "b"), ("new", "1")]) == (
+        ("team", "b"),
+        ("env", "ci"),
+        ("new", "1"),
+    )
+    assert retagged(tags, remove=["team", "absent"]) == (("env", "ci"),)
+    full = tuple((f"k{n}", "v") for n in range(50))
+    assert retagged(full, add=[("k0", "w")])[0] == ("k0", "w")
+    with pytest.raises(InvalidRequest):
+        retagged(full, add=[("k50", "v")])
 
 
 def test_credentials_are_a_username_and_an_access_token() -> None:

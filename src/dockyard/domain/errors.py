@@ -786,9 +786,12 @@ class SecretMarkedForDeletion(DockyardError):
         self.name = name
 
     def describe(self) -> str:
+        # Tools match AWS's wording ("because it was marked for deletion") to tell a
+        # secret on its way out from a failure: Terraform's provider does.
         return (
-            f"The secret '{self.name}' is scheduled for deletion: it can neither serve "
-            "its value nor change until it is gone"
+            "You can't perform this operation on the secret because it was marked for "
+            f"deletion: '{self.name}' serves no value and takes no change until it is gone "
+            "or restored"
         )
 
 

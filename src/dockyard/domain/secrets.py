@@ -26,13 +26,16 @@ __all__ = [
     "CURRENT",
     "PREVIOUS",
     "SUFFIX_LENGTH",
+    "Labels",
     "SecretRecord",
     "SecretRef",
     "SecretValue",
     "SecretVersion",
     "check_name",
+    "move_label",
     "parse_secret_id",
     "restage",
+    "retagged",
     "secret_arn",
 ]
 
@@ -116,9 +119,14 @@ class SecretRecord:
         return next((v for v in self.versions if v.version_id == version_id), None)
 
 
-def restage(
-    current: Mapping[str, Sequence[str]], version_id: str, stages: Sequence[str]
-) -> dict[str, tuple[str, ...]]:
+#: Each version's stage labels, by version id.
+Labels = Mapping[str, Sequence[str]]
+
+#: At most this many tags on a secret, as Secrets Manager allows.
+MOST_TAGS = 50
+
+
+def restage(current: Labels, version_id: str, stages: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """The labels of every version once ``version_id`` takes ``stages``: each label moves
     off the version that held it; the version that loses ``AWSCURRENT`` gets ``AWSPREVIOUS``.
     Versions left without a label are dropped."""
@@ -128,16 +136,67 @@ def restage(
         for vid, held in current.items()
         if vid != version_id
     }
-    if CURRENT in moved:
-        losers = [vid for vid, held in current.items() if CURRENT in held and vid != version_id]
-        if losers:
-            for held in labels.values():
-                if PREVIOUS in held:
-                    held.remove(PREVIOUS)
-            labels[losers[0]].append(PREVIOUS)
     mine = [*current.get(version_id, ()), *moved]
+    losers = [vid for vid, held in current.items() if CURRENT in held and vid != version_id]
+    if CURRENT in moved and losers:
+        # AWSPREVIOUS goes to the version that lost AWSCURRENT, from wherever it was.
+        for held in [*labels.values(), mine]:
+            if PREVIOUS in held:
+                held.remove(PREVIOUS)
+        labels[losers[0]].append(PREVIOUS)
     labels[version_id] = list(dict.fromkeys(mine))
     return {vid: tuple(held) for vid, held in labels.items() if held}
+
+
+def move_label(
+    current: Labels, stage: str, remove_from: str | None, move_to: str | None
+) -> dict[str, tuple[str, ...]]:
+    """UpdateSecretVersionStage: the labels once ``stage`` leaves ``remove_from`` and/or goes
+    to ``move_to``. A label held elsewhere moves only when ``remove_from`` names its holder
+    (so a caller cannot take it from a version it did not know had it); AWSCURRENT moves but
+    is never simply removed. InvalidRequest for a request that breaks either rule."""
+    holder = next((vid for vid, held in current.items() if stage in held), None)
+    if move_to is None and remove_from is None:
+        raise InvalidRequest("Give MoveToVersionId, RemoveFromVersionId or both")
+    if move_to is not None and move_to not in current:
+        raise InvalidRequest(f"The secret has no version {move_to}")
+    if remove_from is not None and remove_from != holder:
+        raise InvalidRequest(
+            f"The staging label {stage} is not attached to version {remove_from}"
+            + ("" if holder is None else f"; it is attached to {holder}")
+        )
+    if move_to is None:
+        if stage == CURRENT:
+            raise InvalidRequest(
+                "You can only move staging label AWSCURRENT to a different secret version. "
+                "It can't be completely removed."
+            )
+        return {
+            vid: kept
+            for vid, held in current.items()
+            if (kept := tuple(s for s in held if s != stage))
+        }
+    if holder not in (None, move_to) and remove_from is None:
+        raise InvalidRequest(
+            f"The staging label {stage} is attached to version {holder}: name it in "
+            "RemoveFromVersionId to move the label"
+        )
+    return restage(current, move_to, (stage,))
+
+
+def retagged(
+    tags: Sequence[tuple[str, str]],
+    add: Sequence[tuple[str, str]] = (),
+    remove: Sequence[str] = (),
+) -> tuple[tuple[str, str], ...]:
+    """TagResource and UntagResource: a key given again takes its new value in place, new
+    keys go last; InvalidRequest past MOST_TAGS."""
+    merged = {k: v for k, v in tags if k not in remove}
+    for key, value in add:
+        merged[key] = value
+    if len(merged) > MOST_TAGS:
+        raise InvalidRequest(f"A secret takes at most {MOST_TAGS} tags, not {len(merged)}")
+    return tuple(merged.items())
 
 
 def credential_pair(text: str, secret_keys: tuple[str, ...]) -> tuple[str, str]:

@@ -7,7 +7,7 @@ passed is gone: no read finds it, and a create of its name removes it first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,6 +52,9 @@ class SealedVersion:
 #: Whether a stored version (binary flag, ciphertext) holds the same value as the new one:
 #: a retried PutSecretValue is a no-op, a different value under a used VersionId an error.
 SameValue = Callable[[bool, bytes], bool]
+#: A change of a secret's labels (each version's, by id) or of its tags, made under its lock.
+Relabel = Callable[[dict[str, tuple[str, ...]]], Mapping[str, Sequence[str]]]
+Retag = Callable[[tuple[tuple[str, str], ...]], Sequence[tuple[str, str]]]
 
 
 def _in_registry(scope: Scope) -> ColumnElement[bool]:
@@ -78,6 +81,21 @@ def _matching(scope: Scope, ref: SecretRef) -> ColumnElement[bool] | None:
         )
         return and_(_in_registry(scope), or_(full, by_name))
     return and_(_in_registry(scope), by_name)
+
+
+def _locked(
+    conn: Connection, scope: Scope, name: str, at: datetime, *, scheduled: bool = False
+) -> Any:
+    """The secret's row, locked until the transaction ends: SecretNotFound once it is gone,
+    SecretMarkedForDeletion while it waits to go unless ``scheduled`` allows that."""
+    row = conn.execute(
+        select(st).where(_in_registry(scope), st.c.name == name).with_for_update()
+    ).first()
+    if row is None or (row.deletion_date is not None and aware(row.deletion_date) <= at):
+        raise SecretNotFound(name)
+    if row.deletion_date is not None and not scheduled:
+        raise SecretMarkedForDeletion(name)
+    return row
 
 
 class SecretStore:
@@ -190,13 +208,7 @@ class SecretStore:
         VersionId already stored with the same value, change nothing."""
         with writing(self._engine) as conn:
             # The secret's row is locked: two puts at once must not both keep AWSCURRENT.
-            row = conn.execute(
-                select(st).where(_in_registry(scope), st.c.name == name).with_for_update()
-            ).first()
-            if row is None or (row.deletion_date is not None and aware(row.deletion_date) <= at):
-                raise SecretNotFound(name)
-            if row.deletion_date is not None:
-                raise SecretMarkedForDeletion(name)
+            row = _locked(conn, scope, name, at)
             held = conn.execute(
                 select(sv.c.binary, sv.c.value_ciphertext).where(
                     sv.c.secret_id == row.id, sv.c.version_id == version.version_id
@@ -226,15 +238,7 @@ class SecretStore:
         """Mark the live secret ``name`` to go at ``date``; SecretMarkedForDeletion if it is
         already marked."""
         with writing(self._engine) as conn:
-            row = conn.execute(
-                select(st.c.id, st.c.deletion_date)
-                .where(_in_registry(scope), st.c.name == name)
-                .with_for_update()
-            ).first()
-            if row is None or (row.deletion_date is not None and aware(row.deletion_date) <= at):
-                raise SecretNotFound(name)
-            if row.deletion_date is not None:
-                raise SecretMarkedForDeletion(name)
+            row = _locked(conn, scope, name, at)
             conn.execute(
                 update(st).where(st.c.id == row.id).values(deletion_date=date, changed_at=at)
             )
@@ -243,17 +247,42 @@ class SecretStore:
         """Take the secret ``name`` off its deletion schedule (nothing if it is not on one);
         SecretNotFound once its date has passed."""
         with writing(self._engine) as conn:
-            row = conn.execute(
-                select(st.c.id, st.c.deletion_date)
-                .where(_in_registry(scope), st.c.name == name)
-                .with_for_update()
-            ).first()
-            if row is None or (row.deletion_date is not None and aware(row.deletion_date) <= at):
-                raise SecretNotFound(name)
+            row = _locked(conn, scope, name, at, scheduled=True)
             if row.deletion_date is not None:
                 conn.execute(
                     update(st).where(st.c.id == row.id).values(deletion_date=None, changed_at=at)
                 )
+
+    def update_details(
+        self, scope: Scope, name: str, changes: Mapping[str, str | None], at: datetime
+    ) -> None:
+        """Set the live secret's ``description`` and/or ``kms_key_id``."""
+        unknown = set(changes) - {"description", "kms_key_id"}
+        if unknown:
+            raise ValueError(f"not a secret's detail: {sorted(unknown)}")
+        with writing(self._engine) as conn:
+            row = _locked(conn, scope, name, at)
+            conn.execute(update(st).where(st.c.id == row.id).values(**changes, changed_at=at))
+
+    def relabel(self, scope: Scope, name: str, change: Relabel, at: datetime) -> None:
+        """Give the live secret's versions the labels ``change`` makes of their labels now
+        (under the secret's lock, so no other change of labels comes between)."""
+        with writing(self._engine) as conn:
+            row = _locked(conn, scope, name, at)
+            labels = {v.version_id: v.stages for v in _versions(conn, row.id)}
+            _relabel(conn, row.id, change(labels))
+            conn.execute(update(st).where(st.c.id == row.id).values(changed_at=at))
+
+    def retag(self, scope: Scope, name: str, change: Retag, at: datetime) -> None:
+        """Give the live secret the tags ``change`` makes of its tags now."""
+        with writing(self._engine) as conn:
+            row = _locked(conn, scope, name, at)
+            tags = change(tuple((str(k), str(v)) for k, v in row.tags))
+            conn.execute(
+                update(st)
+                .where(st.c.id == row.id)
+                .values(tags=[list(pair) for pair in tags], changed_at=at)
+            )
 
     def purge(self, scope: Scope, name: str) -> bool:
         """Remove the secret ``name`` and its versions at once; whether there was one."""
@@ -277,7 +306,7 @@ def _insert_version(
     )
 
 
-def _relabel(conn: Connection, secret_id: int, labels: dict[str, tuple[str, ...]]) -> None:
+def _relabel(conn: Connection, secret_id: int, labels: Mapping[str, Sequence[str]]) -> None:
     """Give each version its labels; a version left with none is dropped."""
     stored = conn.execute(
         select(sv.c.version_id, sv.c.stages).where(sv.c.secret_id == secret_id)
@@ -287,7 +316,7 @@ def _relabel(conn: Connection, secret_id: int, labels: dict[str, tuple[str, ...]
         mine = and_(sv.c.secret_id == secret_id, sv.c.version_id == row.version_id)
         if not wanted:
             conn.execute(delete(sv).where(mine))
-        elif tuple(row.stages) != wanted:
+        elif tuple(row.stages) != tuple(wanted):
             conn.execute(update(sv).where(mine).values(stages=list(wanted)))
 
 

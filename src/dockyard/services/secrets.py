@@ -17,7 +17,7 @@ import base64
 import secrets as _random
 import string
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -37,7 +37,9 @@ from dockyard.domain.secrets import (
     SecretValue,
     SecretVersion,
     check_name,
+    move_label,
     parse_secret_id,
+    retagged,
 )
 from dockyard.metadata import SealedVersion, SecretStore
 from dockyard.services.deletion import Deleter, SecretTarget
@@ -124,6 +126,55 @@ class Secrets:
             self._clock(),
             same,
         )
+
+    async def update(
+        self,
+        scope: Scope,
+        secret_id: str,
+        details: Mapping[str, str | None],
+        value: SecretValue | None,
+        version_id: str | None,
+    ) -> tuple[SecretRecord, SecretVersion | None]:
+        """UpdateSecret: new ``details`` (description, kms_key_id), and a new AWSCURRENT
+        version when ``value`` is given (that version, else None)."""
+        record = await self.describe(scope, secret_id)
+        if details:
+            await blocking(self._store.update_details, scope, record.name, details, self._clock())
+        if value is None:
+            return record, None
+        return await self.put_value(scope, record.arn, value, version_id, None)
+
+    async def move_stage(
+        self,
+        scope: Scope,
+        secret_id: str,
+        stage: str,
+        remove_from: str | None,
+        move_to: str | None,
+    ) -> SecretRecord:
+        """UpdateSecretVersionStage (see ``domain.secrets.move_label``)."""
+        record = await self.describe(scope, secret_id)
+
+        def change(labels: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+            return move_label(labels, stage, remove_from, move_to)
+
+        await blocking(self._store.relabel, scope, record.name, change, self._clock())
+        return record
+
+    async def retag(
+        self,
+        scope: Scope,
+        secret_id: str,
+        add: Sequence[tuple[str, str]] = (),
+        remove: Sequence[str] = (),
+    ) -> None:
+        """TagResource (``add``) and UntagResource (``remove``)."""
+        record = await self.describe(scope, secret_id)
+
+        def change(tags: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+            return retagged(tags, add, remove)
+
+        await blocking(self._store.retag, scope, record.name, change, self._clock())
 
     async def get_value(
         self, scope: Scope, secret_id: str, version_id: str | None, stage: str | None

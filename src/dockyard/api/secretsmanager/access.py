@@ -41,6 +41,9 @@ async def _resource(call: Call, scope: Scope, body: dict[str, Any]) -> tuple[str
     return (secret_id if ref.is_arn else _unsuffixed(scope, secret_id)), scope.account_id
 
 
+_TAGGING = frozenset({"CreateSecret", "TagResource"})
+
+
 def _request_tags(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     tags = body.get("Tags")
     if not isinstance(tags, list):
@@ -57,7 +60,7 @@ async def authorize(call: Call, registration: Registration[Any], body: dict[str,
     facts = RequestFacts(
         source_ip=call.source_ip,
         secure_transport=call.secure_transport,
-        request_tags=_request_tags(body) if call.operation == "CreateSecret" else (),
+        request_tags=_request_tags(body) if call.operation in _TAGGING else (),
     )
     target = Target(registration.action, resource, owner)
     await call.registry.authz.authorize(call.caller, target, facts)

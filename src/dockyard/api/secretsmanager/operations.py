@@ -1,5 +1,8 @@
-"""Secrets Manager's operations that pull-through cache credentials need: CreateSecret,
-PutSecretValue, GetSecretValue, DescribeSecret, ListSecrets, DeleteSecret and RestoreSecret.
+"""Secrets Manager's operations that pull-through cache credentials need, and those that
+tools managing such secrets call (Terraform's provider reads every secret's resource policy,
+moves version labels and lists versions): CreateSecret, UpdateSecret, PutSecretValue,
+GetSecretValue, DescribeSecret, ListSecrets, ListSecretVersionIds, UpdateSecretVersionStage,
+TagResource, UntagResource, GetResourcePolicy, DeleteSecret and RestoreSecret.
 
 Each acts in the caller's account and the region the request is signed for. Values travel
 only in the answers of GetSecretValue; no handler logs, and the endpoint logs inputs with
@@ -50,6 +53,10 @@ def _value(body: dict[str, Any]) -> SecretValue | None:
     return None if text is None else SecretValue(text=str(text))
 
 
+def _pairs(tags: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(t["Key"]), str(t.get("Value", ""))) for t in tags or ())
+
+
 def _tags(record: SecretRecord) -> list[dict[str, str]] | None:
     return [{"Key": k, "Value": v} for k, v in record.tags] or None
 
@@ -83,7 +90,7 @@ async def create_secret(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         version_id=body.get("ClientRequestToken"),
         description=body.get("Description"),
         kms_key_id=body.get("KmsKeyId"),
-        tags=tuple((str(t["Key"]), str(t.get("Value", ""))) for t in body.get("Tags") or ()),
+        tags=_pairs(body.get("Tags")),
     )
     record, version_id = await call.registry.secrets.create(_scope(call), new)
     return {"ARN": record.arn, "Name": record.name, "VersionId": version_id}
@@ -107,6 +114,81 @@ async def put_secret_value(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         "VersionId": version.version_id,
         "VersionStages": list(version.stages),
     }
+
+
+@operation("UpdateSecret")
+async def update_secret(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    details = {
+        column: str(body[member])
+        for member, column in (("Description", "description"), ("KmsKeyId", "kms_key_id"))
+        if body.get(member) is not None
+    }
+    record, version = await call.registry.secrets.update(
+        _scope(call),
+        str(body["SecretId"]),
+        details,
+        _value(body),
+        body.get("ClientRequestToken"),
+    )
+    answer = {"ARN": record.arn, "Name": record.name}
+    return answer if version is None else {**answer, "VersionId": version.version_id}
+
+
+@operation("UpdateSecretVersionStage")
+async def update_secret_version_stage(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    record = await call.registry.secrets.move_stage(
+        _scope(call),
+        str(body["SecretId"]),
+        str(body["VersionStage"]),
+        body.get("RemoveFromVersionId"),
+        body.get("MoveToVersionId"),
+    )
+    return {"ARN": record.arn, "Name": record.name}
+
+
+@operation("ListSecretVersionIds")
+async def list_secret_version_ids(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    # A version that loses its last label is dropped here, so IncludeDeprecated adds none.
+    record = await call.registry.secrets.describe(_scope(call), str(body["SecretId"]))
+    limit = int(body.get("MaxResults") or DEFAULT_PAGE)
+    start = _offset(body.get("NextToken"))
+    versions = sorted(record.versions, key=lambda v: (v.created_at, v.version_id))
+    result: dict[str, Any] = {
+        "ARN": record.arn,
+        "Name": record.name,
+        "Versions": [
+            {
+                "VersionId": v.version_id,
+                "VersionStages": list(v.stages),
+                "CreatedDate": v.created_at,
+            }
+            for v in versions[start : start + limit]
+        ],
+    }
+    return _paged(result, start + limit, len(versions))
+
+
+@operation("TagResource")
+async def tag_resource(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    await call.registry.secrets.retag(
+        _scope(call), str(body["SecretId"]), add=_pairs(body.get("Tags"))
+    )
+    return {}
+
+
+@operation("UntagResource")
+async def untag_resource(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    keys = tuple(str(k) for k in body.get("TagKeys") or ())
+    await call.registry.secrets.retag(_scope(call), str(body["SecretId"]), remove=keys)
+    return {}
+
+
+@operation("GetResourcePolicy")
+async def get_resource_policy(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    # No secret holds a resource policy here (PutResourcePolicy is not served): the answer a
+    # secret without one gets, so tools that read it on every refresh work.
+    record = await call.registry.secrets.describe(_scope(call), str(body["SecretId"]))
+    return {"ARN": record.arn, "Name": record.name}
 
 
 @operation("GetSecretValue")
@@ -227,7 +309,12 @@ async def list_secrets(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "SecretList": [{**_described(r), "SecretVersionsToStages": _stages(r)} for r in page]
     }
-    if start + limit < len(chosen):
-        token = json.dumps({"offset": start + limit}).encode()
+    return _paged(result, start + limit, len(chosen))
+
+
+def _paged(result: dict[str, Any], end: int, total: int) -> dict[str, Any]:
+    """``result`` with the NextToken of the page after ``end``, when there is one."""
+    if end < total:
+        token = json.dumps({"offset": end}).encode()
         result["NextToken"] = base64.urlsafe_b64encode(token).decode()
     return result
