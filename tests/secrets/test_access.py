@@ -68,16 +68,20 @@ def test_policies_decide_each_action_on_each_secret(
     expect_error("AccessDeniedException", denied.get_secret_value, SecretId=arn)
 
 
-def test_request_tags_are_conditions_of_create(
-    server: DockyardProcess, iam: Any, name: str
-) -> None:
-    tagged_only = {
+def _when_tagged_infra(action: str) -> dict[str, Any]:
+    """Allows ``action`` only for a request that tags with team=infra."""
+    return {
         "Effect": "Allow",
-        "Action": "secretsmanager:CreateSecret",
+        "Action": f"secretsmanager:{action}",
         "Resource": "*",
         "Condition": {"StringEquals": {"aws:RequestTag/team": "infra"}},
     }
-    creator = secrets_client(server.url, key=_user(iam, tagged_only))
+
+
+def test_request_tags_are_conditions_of_create(
+    server: DockyardProcess, iam: Any, name: str
+) -> None:
+    creator = secrets_client(server.url, key=_user(iam, _when_tagged_infra("CreateSecret")))
     expect_error("AccessDeniedException", creator.create_secret, Name=name, SecretString="x")
     made = creator.create_secret(
         Name=name, SecretString="x", Tags=[{"Key": "team", "Value": "infra"}]
@@ -89,13 +93,7 @@ def test_request_tags_are_conditions_of_tagging(
     server: DockyardProcess, sm: Any, iam: Any, name: str
 ) -> None:
     sm.create_secret(Name=name, SecretString="x")
-    tagged_only = {
-        "Effect": "Allow",
-        "Action": "secretsmanager:TagResource",
-        "Resource": "*",
-        "Condition": {"StringEquals": {"aws:RequestTag/team": "infra"}},
-    }
-    tagger = secrets_client(server.url, key=_user(iam, tagged_only))
+    tagger = secrets_client(server.url, key=_user(iam, _when_tagged_infra("TagResource")))
     other = [{"Key": "team", "Value": "web"}]
     expect_error("AccessDeniedException", tagger.tag_resource, SecretId=name, Tags=other)
     tagger.tag_resource(SecretId=name, Tags=[{"Key": "team", "Value": "infra"}])
