@@ -92,6 +92,21 @@ def test_sizes_past_two_gibibytes_are_kept(metadata: Metadata) -> None:
     assert metadata.garbage.repository_bytes(repo) == size
 
 
+def test_a_blob_held_anywhere_is_adopted_with_its_size(metadata: Metadata) -> None:
+    held, cached = (
+        key("adopt/held"),
+        RepositoryKey(Scope("111111111111", "eu-west-1"), RepositoryName("adopt/cached")),
+    )
+    metadata.repositories.create(held, RepositoryConfig(), {})
+    metadata.repositories.create(cached, RepositoryConfig(), {})
+    blob = digest_of(b"a base layer")
+    assert metadata.content.adopt_blob(cached, blob) is False  # nobody holds it yet
+    metadata.content.link_blob(held, blob, 3 * 1024**3)
+    assert metadata.content.adopt_blob(cached, blob) is True  # another registry's repository
+    assert metadata.content.blob_size(cached, blob) == 3 * 1024**3
+    assert metadata.garbage.repository_bytes(cached) == 3 * 1024**3
+
+
 def test_stored_moments_come_back_in_utc(metadata: Metadata) -> None:
     repo = key("moments/app")
     made = metadata.repositories.create(repo, RepositoryConfig(), {})

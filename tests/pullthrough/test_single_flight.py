@@ -127,6 +127,39 @@ def test_twenty_cold_pulls_of_100_mib_fetch_each_blob_once(
     assert logging_upstream.requests("GET", "/v2/team/big/manifests/v1") == 1
 
 
+def test_a_layer_cached_for_one_image_is_not_fetched_again_for_another(
+    two_workers: DockyardProcess, logging_upstream: LoggingDistribution
+) -> None:
+    base = Blob(OCI_LAYER_TAR, random.Random("shared-base").randbytes(8 * MiB))
+    own = [Blob(OCI_LAYER_TAR, random.Random(f"own-{n}").randbytes(MiB)) for n in (1, 2)]
+    one, two = (image_from_layers([base, layer]) for layer in own)
+    with httpx.Client(base_url=logging_upstream.url, timeout=120) as client:
+        push_image(client, "team/one", one, "v1")
+        digest = push_image(client, "team/two", two, "v1")
+    ecr = make_client(two_workers.url)
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="shared", upstreamRegistryUrl=logging_upstream.url
+    )
+    password = login_password(ecr)
+
+    pull_all(two_workers, password, "shared/team/one", "v1")
+    assert pull_all(two_workers, password, "shared/team/two", "v1") == digest
+    # The base layer came from the upstream once, for the first image; the second image's
+    # own layer and config were fetched for it.
+    assert logging_upstream.requests("GET", f"/v2/team/one/blobs/{base.digest}") == 1
+    assert logging_upstream.requests("GET", f"/v2/team/two/blobs/{base.digest}") == 0
+    for blob in (two.config, own[1]):
+        assert logging_upstream.requests("GET", f"/v2/team/two/blobs/{blob.digest}") == 1
+    described = ecr.describe_images(repositoryName="shared/team/two")["imageDetails"]
+    assert [d["imageDigest"] for d in described] == [digest]
+
+    # A layer stored for one repository is no way into another the upstream does not give it.
+    with httpx.Client(base_url=two_workers.url, auth=("AWS", password), timeout=120) as v2:
+        leak = v2.get(f"/v2/shared/team/two/blobs/{own[0].digest}")
+        assert leak.status_code == 404, leak.text
+        assert leak.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+
 def test_a_client_killed_mid_stream_leaves_no_partial_blob(
     two_workers: DockyardProcess, logging_upstream: LoggingDistribution
 ) -> None:

@@ -153,6 +153,18 @@ class ContentStore:
             self._link(conn, require_repository(conn, target), digest, int(size))
         return True
 
+    def adopt_blob(self, target: RepositoryKey, digest: Digest) -> bool:
+        """Link into ``target`` a blob that some repository, of any registry, holds; False
+        when none does. For a caller that knows ``target`` may hold that content: the bytes
+        are the same wherever they are linked, and a linked blob is never collected."""
+        with writing(self._engine) as conn:
+            hold_off_gc(conn)
+            size = conn.execute(_ANY_HOLDER_SIZE, {"digest": str(digest)}).scalar()
+            if size is None:
+                return False
+            self._link(conn, require_repository(conn, target), digest, int(size))
+        return True
+
     def unlink_blob(self, key: RepositoryKey, digest: Digest) -> None:
         with writing(self._engine) as conn:
             repository_id = require_repository(conn, key)
@@ -585,6 +597,13 @@ _HELD_SIZE = (
     .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
     .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
     .where(in_repository_param(), blobs.c.digest == bindparam("digest"))
+)
+
+_ANY_HOLDER_SIZE = (
+    select(blobs.c.size)
+    .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
+    .where(blobs.c.digest == bindparam("digest"))
+    .limit(1)
 )
 
 # A blob row unless there is one (a row back when it was inserted); a concurrent insert

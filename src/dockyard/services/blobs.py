@@ -118,6 +118,14 @@ class Blobs:
         except NameUnknown:
             return False
 
+    async def adopt(self, target: RepositoryKey, digest: Digest) -> bool:
+        """Link a blob another repository holds into ``target``, for a caller that knows
+        ``target`` may hold it; False when no repository holds it (or ``target`` is gone)."""
+        try:
+            return await blocking(self._metadata.adopt_blob, target, digest)
+        except NameUnknown:
+            return False
+
 
 def parse_range(header: str, size: int) -> ByteRange:
     """One ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range, clipped to the blob."""

@@ -466,6 +466,11 @@ class PullThrough:
             return  # stored since the flight was asked for
         except e.BlobUnknown:
             pass
+        # The upstream has this digest here (a manifest it served names it, or it told its
+        # size): another repository's copy, say a base layer cached for another image, is
+        # the same bytes.
+        if await self._blobs.adopt(pull.key, digest):
+            return
         upload_id = f"ptc-{uuid.uuid4().hex}"
         try:
             await self._uploads.store_arriving(
