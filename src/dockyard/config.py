@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -35,6 +36,8 @@ class Settings:
     regions: str = ""
     registry_domain: str = ""
     public_url: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
     create_on_push: bool = False
     allow_anonymous_pull: bool = False
     insecure_no_auth: bool = False
@@ -86,6 +89,9 @@ HELP: dict[str, str] = {
     "proxyEndpoint and chosen by on /v2; empty means the public URL's host for all.",
     "public_url": "URL clients reach the registry at (repositoryUri, login endpoint); "
     "empty means http://HOST:PORT.",
+    "tls_cert": "PEM certificate (chain) to serve HTTPS with, beside tls_key; empty serves "
+    "plain HTTP, for TLS in a reverse proxy.",
+    "tls_key": "PEM private key of tls_cert (unencrypted).",
     "create_on_push": "Create a repository when something is first pushed to it and no "
     "repository creation template for CREATE_ON_PUSH applies: as if a ROOT template with "
     "default settings existed (ECR refuses such pushes).",
@@ -202,6 +208,7 @@ def _validate(values: dict[str, Any]) -> Settings:
         raise ConfigError(f"port must be 1-65535, not {settings.port}")
     if settings.public_url and not re.match(r"^https?://[^/]+/?$", settings.public_url):
         raise ConfigError(f"public_url must be http(s)://host[:port], not {settings.public_url!r}")
+    _check_tls(settings)
     if settings.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log_level must be debug, info, warning or error")
     if settings.workers < 0:
@@ -222,6 +229,29 @@ def _validate(values: dict[str, Any]) -> Settings:
         if getattr(settings, name) <= timedelta(0):
             raise ConfigError(f"{name} must be longer than 0")
     return settings
+
+
+def _check_tls(settings: Settings) -> None:
+    """Both TLS files or neither, and a pair that loads: a bad one stops the server here,
+    with its reason, rather than in every worker."""
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ConfigError("tls_cert and tls_key go together: give both, or neither")
+    if not settings.tls_cert:
+        return
+    try:
+        tls_context(settings)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"tls_cert {settings.tls_cert!r} with tls_key {settings.tls_key!r} does not load: "
+            f"{getattr(exc, 'reason', None) or exc.strerror or exc}"
+        ) from None
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """The server side of TLS for ``tls_cert`` and ``tls_key``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
 
 
 def _convert(name: str, value: Any, kind: type) -> Any:
@@ -273,7 +303,8 @@ def worker_count(settings: Settings) -> int:
 
 
 def public_url(settings: Settings) -> str:
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    scheme = "https" if settings.tls_cert else "http"
+    return (settings.public_url or f"{scheme}://{settings.host}:{settings.port}").rstrip("/")
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

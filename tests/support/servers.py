@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,9 @@ class ServerProcess:
     """Common lifecycle for a server subprocess listening on 127.0.0.1:port."""
 
     name = "server"
+    scheme = "http"
+    #: What a client checks the server's certificate against when it is HTTPS.
+    verify: ssl.SSLContext | bool = True
 
     def __init__(
         self,
@@ -91,7 +95,7 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{self.scheme}://{self.host}"
 
     @property
     def pid(self) -> int:
@@ -133,7 +137,7 @@ class ServerProcess:
                     f"log:\n{self.log_text()}"
                 )
             try:
-                r = httpx.get(f"{self.url}/v2/", timeout=2)
+                r = httpx.get(f"{self.url}/v2/", timeout=2, verify=self.verify)
                 if r.status_code in (200, 401):
                     return
                 last_error = f"HTTP {r.status_code}"

@@ -6,6 +6,12 @@ buffers headers of any size: a few sockets can hold the server's connections, or
 memory, without ever authenticating. Each connection here must deliver a request's headers
 within ``header_timeout`` of connecting (or of that request's first byte, on a kept-alive
 connection), in at most ``MAX_HEADER_BYTES``.
+
+Over TLS, closing a connection sends close_notify and then waits for the peer's, up to 30
+seconds (uvloop's and asyncio's default), which a client keeping the connection in an idle
+pool never sends: every such connection would hold a graceful shutdown (and a worker's
+drain) for that long. A TLS connection the server closes is dropped after
+``TLS_CLOSE_GRACE`` seconds instead.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ log = logging.getLogger(__name__)
 # Authorization header is well under one); 64 KiB leaves room for any of them.
 MAX_HEADER_BYTES = 64 << 10
 
+# Long enough for a peer that reads to answer close_notify, short against a drain.
+TLS_CLOSE_GRACE = 2.0
+
 _TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
     b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
@@ -37,14 +46,36 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
     _deadline: asyncio.TimerHandle | None = None
     _awaiting_headers = False
     _header_bytes = 0
+    _tls = False
+    _drop: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
+        self._tls = transport.get_extra_info("sslcontext") is not None
         self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
+        if self._drop is not None:
+            self._drop.cancel()
         super().connection_lost(exc)
+
+    # uvicorn's ways of closing a connection; each may leave a TLS one waiting on its peer.
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._bound_close()
+
+    def timeout_keep_alive_handler(self) -> None:
+        super().timeout_keep_alive_handler()
+        self._bound_close()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._bound_close()
+
+    def _bound_close(self) -> None:
+        if self._tls and self._drop is None and self.transport.is_closing():
+            self._drop = self.loop.call_later(TLS_CLOSE_GRACE, self.transport.abort)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -59,6 +90,7 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
                 self._stop_waiting()
                 self.transport.write(_TOO_LARGE)
                 self.transport.close()
+                self._bound_close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -96,6 +128,7 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False
         elif not self.transport.is_closing():
             self.transport.close()
+            self._bound_close()
 
     def _peer(self) -> str:
         return f"{self.client[0]}:{self.client[1]}" if self.client else "client"

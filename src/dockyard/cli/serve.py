@@ -43,8 +43,12 @@ def serve(
         str | None, typer.Option(help=_help("registry_domain", "none"))
     ] = None,
     public_url: Annotated[
-        str | None, typer.Option(help=_help("public_url", "http://HOST:PORT"))
+        str | None, typer.Option(help=_help("public_url", "http(s)://HOST:PORT"))
     ] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option(help=_help("tls_cert", "none: plain HTTP"))
+    ] = None,
+    tls_key: Annotated[str | None, typer.Option(help=_help("tls_key", "none"))] = None,
     create_on_push: Annotated[
         bool | None,
         typer.Option("--create-on-push/--no-create-on-push", help=_help("create_on_push", False)),
@@ -103,6 +107,8 @@ def serve(
         regions=regions,
         registry_domain=registry_domain,
         public_url=public_url,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
         create_on_push=create_on_push,
         allow_anonymous_pull=allow_anonymous_pull,
         insecure_no_auth=insecure_no_auth,

@@ -48,6 +48,8 @@ def run_server(
         proxy_headers=False,
         http=http_protocol(settings.header_timeout.total_seconds()),
         timeout_keep_alive=math.ceil(settings.keep_alive_timeout.total_seconds()),
+        ssl_certfile=settings.tls_cert or None,
+        ssl_keyfile=settings.tls_key or None,
     )
     server = _Server(server_config)
     server.run(sockets=None if sock is None else [sock])

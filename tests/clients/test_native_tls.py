@@ -1,0 +1,227 @@
+"""Native TLS: ``--tls-cert`` and ``--tls-key`` serve HTTPS on the registry's one port, to
+clients that verify the certificate (skopeo with a CA of its own, boto3, httpx)."""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import ipaddress
+import random
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.support.ecr import REGION, login_password
+from tests.support.images import OCI_LAYER_GZIP, Blob, image_from_layers, write_oci_layout
+from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
+from tests.support.tools import sha256_file, skopeo
+
+pytestmark = pytest.mark.timeout(180)
+
+
+_CA_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def _certificates(where: Path) -> tuple[Path, Path, Path]:
+    """(CA certificate, server certificate chain, server key) for 127.0.0.1 and localhost,
+    the server's signed by a CA made here."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dockyard test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_CA_USAGE, critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    where.mkdir(parents=True, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    (ca_file := where / "ca.crt").write_bytes(ca.public_bytes(pem))
+    (cert_file := where / "server.crt").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    (key_file := where / "server.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return ca_file, cert_file, key_file
+
+
+class HttpsDockyard(DockyardProcess):
+    scheme = "https"
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    return _certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, certificates: tuple[Path, Path, Path]
+) -> Iterator[HttpsDockyard]:
+    ca, cert, key = certificates
+    proc = HttpsDockyard(
+        tmp_path_factory.mktemp("tls-data"),
+        extra_args=["--tls-cert", str(cert), "--tls-key", str(key)],
+        open_access=False,
+        env={"DOCKYARD_WORKERS": "2"},
+    )
+    proc.verify = ssl.create_default_context(cafile=str(ca))
+    with proc.serving():
+        yield proc
+
+
+def _ecr(server: HttpsDockyard, ca: Path) -> Any:
+    return boto3.client(
+        "ecr",
+        endpoint_url=server.url,
+        region_name=REGION,
+        aws_access_key_id=ROOT_ACCESS_KEY_ID,
+        aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
+        verify=str(ca),
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def test_the_ecr_api_and_the_login_endpoint_are_https(
+    server: HttpsDockyard, certificates: tuple[Path, Path, Path]
+) -> None:
+    ecr = _ecr(server, certificates[0])
+    made = ecr.create_repository(repositoryName="tls/app")["repository"]
+    assert made["repositoryUri"] == f"{server.host}/tls/app"
+    login = ecr.get_authorization_token()["authorizationData"][0]
+    assert login["proxyEndpoint"] == server.url
+    # The challenge names the HTTPS realm, so a client logs in where it asked.
+    challenge = httpx.get(f"{server.url}/v2/", verify=server.verify)
+    assert challenge.status_code == 401
+    assert challenge.headers["www-authenticate"].startswith(f'Basic realm="{server.url}"')
+
+
+def test_skopeo_pushes_and_pulls_checking_the_certificate(
+    server: HttpsDockyard, certificates: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    ca, _, _ = certificates
+    trusted = tmp_path / "certs.d"
+    trusted.mkdir()
+    (trusted / "ca.crt").write_bytes(ca.read_bytes())
+    # Big enough that its body is many TLS records (the plain-HTTP path sends it with
+    # sendfile, which must never be used on an encrypted connection).
+    # Compressed already, so skopeo pushes it as it is.
+    data = gzip.compress(random.Random("tls-layer").randbytes(24 << 20), compresslevel=1)
+    layer = Blob(OCI_LAYER_GZIP, data)
+    image = image_from_layers([layer])
+    layout = write_oci_layout(tmp_path / "layout", {"v1": image})
+    ecr = _ecr(server, ca)
+    ecr.create_repository(repositoryName="tls/pushed")
+    creds = f"AWS:{login_password(ecr)}"
+    target = f"docker://{server.host}/tls/pushed:v1"
+
+    untrusted = skopeo(
+        "copy", "--dest-creds", creds, f"oci:{layout}:v1", target, check=False
+    )  # fmt: skip
+    assert untrusted.returncode != 0
+    assert "certificate" in untrusted.stderr, untrusted.stderr
+
+    skopeo(
+        "copy", "--dest-cert-dir", str(trusted), "--dest-creds", creds, f"oci:{layout}:v1", target
+    )
+    pulled = tmp_path / "pulled"
+    skopeo("copy", "--src-cert-dir", str(trusted), "--src-creds", creds, target, f"oci:{pulled}:v1")
+    blob = pulled / "blobs" / "sha256" / layer.digest[7:]
+    assert sha256_file(blob) == layer.digest
+
+    with httpx.Client(base_url=server.url, verify=server.verify, auth=("AWS", creds[4:])) as v2:
+        part = v2.get(f"/v2/tls/pushed/blobs/{layer.digest}", headers={"Range": "bytes=1000-1999"})
+        assert part.status_code == 206 and part.content == layer.data[1000:2000]
+
+
+def test_plain_http_on_the_https_port_is_refused_and_harmless(server: HttpsDockyard) -> None:
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://{server.host}/v2/", timeout=5)
+    assert httpx.get(f"{server.url}/v2/", verify=server.verify).status_code == 401
+    assert "Traceback" not in server.log_text()
+
+
+def test_an_idle_pooled_connection_does_not_hold_a_drain(
+    tmp_path: Path, certificates: tuple[Path, Path, Path]
+) -> None:
+    ca, cert, key = certificates
+    proc = HttpsDockyard(
+        tmp_path / "data", extra_args=["--tls-cert", str(cert), "--tls-key", str(key)]
+    )
+    proc.verify = ssl.create_default_context(cafile=str(ca))
+    proc.start_ready()
+    # As a client's connection pool keeps one: a request answered, then nothing, never
+    # reading again (so never answering the server's close_notify).
+    with socket.create_connection(("127.0.0.1", proc.port)) as raw:
+        pooled = proc.verify.wrap_socket(raw, server_hostname="127.0.0.1")
+        pooled.sendall(f"GET /v2/ HTTP/1.1\r\nHost: {proc.host}\r\n\r\n".encode())
+        assert pooled.recv(4096).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert proc.stop(timeout=25) == 0
+        # uvloop's own wait for the peer's close_notify is 30 s.
+        assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--tls-cert", "{cert}"], "tls_cert and tls_key go together"),
+        (["--tls-cert", "{cert}", "--tls-key", "{ca}"], "does not load"),
+        (["--tls-cert", "{missing}", "--tls-key", "{key}"], "does not load"),
+    ],
+)
+def test_tls_settings_that_cannot_work_stop_the_server_saying_why(
+    certificates: tuple[Path, Path, Path], tmp_path: Path, args: list[str], said: str
+) -> None:
+    ca, cert, key = certificates
+    paths = {"ca": ca, "cert": cert, "key": key, "missing": tmp_path / "none.crt"}
+    argv = [a.format(**paths) for a in args]
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard", "serve", "--data-dir", str(tmp_path / "d"), *argv],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr
