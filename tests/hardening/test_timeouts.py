@@ -70,6 +70,41 @@ def test_endless_headers_are_refused(server: DockyardProcess) -> None:
     assert answer.status == 431
 
 
+def _padded_describe(server: DockyardProcess) -> tuple[bytes, bytes]:
+    """(head, body) of a signed DescribeRepositories whose body is nearly a megabyte."""
+    body = b'{"maxResults": 5' + b" " * 900_000 + b"}"
+    headers = ecr_headers(server, "DescribeRepositories", body)
+    return request_head("POST", "/", headers), body
+
+
+def test_a_head_too_large_in_one_write_is_refused(server: DockyardProcess) -> None:
+    head = request_head("GET", "/v2/", {"X-Filler": "a" * 100_000})
+    with connection(server) as sock:
+        send_quietly(sock, head)
+        assert read_response(sock).status == 431
+
+
+def test_a_body_is_never_counted_as_its_head(server: DockyardProcess) -> None:
+    head, body = _padded_describe(server)
+    with connection(server) as sock:  # the head and the body in one write
+        assert send_quietly(sock, head + body)
+        assert read_response(sock).status == 200
+    with connection(server) as sock:  # the head's blank line split across two writes
+        assert send_quietly(sock, head[:-1])
+        time.sleep(0.2)
+        assert send_quietly(sock, head[-1:] + body)
+        assert read_response(sock).status == 200
+
+
+def test_the_next_head_on_a_kept_alive_connection_is_counted(server: DockyardProcess) -> None:
+    head, body = _padded_describe(server)
+    with connection(server) as sock:
+        assert send_quietly(sock, head + body)
+        assert read_response(sock).status == 200
+        send_quietly(sock, request_head("GET", "/v2/", {"X-Filler": "a" * 100_000}))
+        assert read_response(sock).status == 431
+
+
 def test_an_idle_kept_alive_connection_is_closed(server: DockyardProcess) -> None:
     with connection(server) as sock:
         assert send_quietly(sock, request_head("GET", "/v2/", {}))

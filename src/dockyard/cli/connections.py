@@ -44,8 +44,10 @@ _TOO_LARGE = (
 class _HeaderGuardProtocol(HttpToolsProtocol):
     header_timeout: float = 30.0
     _deadline: asyncio.TimerHandle | None = None
-    _awaiting_headers = False
+    _awaiting_headers = False  # the header deadline runs
+    _in_head = True  # arriving bytes are a request's head (counted against the size limit)
     _header_bytes = 0
+    _tail = b""  # the last bytes of the head so far, for a blank line across reads
     _tls = False
     _drop: asyncio.TimerHandle | None = None
 
@@ -78,19 +80,40 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
             self._drop = self.loop.call_later(TLS_CLOSE_GRACE, self.transport.abort)
 
     def data_received(self, data: bytes) -> None:
+        # Counted before parsing: a head that arrives in one read (up to 256 KiB) would be
+        # parsed, and answered, whole.
+        if self._in_head and self._head_too_large(data):
+            log.info("%s: request headers over %d bytes; closed", self._peer(), MAX_HEADER_BYTES)
+            self._stop_waiting()
+            self._in_head = False
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
+            self._bound_close()
+            return
         super().data_received(data)
-        if self._awaiting_headers:
-            # Counted after parsing, so that the body which follows complete headers in
-            # the same read never counts.
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Count what of ``data`` belongs to the request head being received: up to its
+        blank line, which may straddle two reads."""
+        joined = self._tail + data[:3]
+        at = joined.find(b"\r\n\r\n")
+        if at >= 0:
+            used = at + 4 - len(self._tail)
+        else:
+            at = data.find(b"\r\n\r\n")
+            used = at + 4 if at >= 0 else -1
+        if used < 0:
             self._header_bytes += len(data)
-            if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
-                log.info(
-                    "%s: request headers over %d bytes; closed", self._peer(), MAX_HEADER_BYTES
-                )
-                self._stop_waiting()
-                self.transport.write(_TOO_LARGE)
-                self.transport.close()
-                self._bound_close()
+            self._tail = (self._tail + data[-3:])[-3:]
+        else:
+            self._header_bytes += used
+            self._in_head = False  # what follows is a body, or requests already buffered
+        return self._header_bytes > MAX_HEADER_BYTES
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # What the connection sends next is the next request's head.
+        self._in_head, self._header_bytes, self._tail = True, 0, b""
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -99,6 +122,7 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._stop_waiting()
+        self._in_head = False
         before = self.cycle
         super().on_headers_complete()
         cycle = self.cycle
@@ -108,7 +132,7 @@ class _HeaderGuardProtocol(HttpToolsProtocol):
             cycle.send = _with_pathsend(cycle)  # type: ignore[method-assign, assignment]
 
     def _await_headers(self) -> None:
-        self._awaiting_headers, self._header_bytes = True, 0
+        self._awaiting_headers = True
         self._deadline = self.loop.call_later(self.header_timeout, self._headers_late)
 
     def _stop_waiting(self) -> None:
