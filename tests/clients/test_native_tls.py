@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import ipaddress
+import json
 import random
 import socket
 import ssl
@@ -155,6 +156,14 @@ def test_skopeo_pushes_and_pulls_checking_the_certificate(
     layout = write_oci_layout(tmp_path / "layout", {"v1": image})
     ecr = _ecr(server, ca)
     ecr.create_repository(repositoryName="tls/pushed")
+    # The usual guard of a repository that must never be reached in the clear: it holds here.
+    insecure = {"Bool": {"aws:SecureTransport": "false"}}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "ecr:*", "Condition": insecure}
+    ecr.set_repository_policy(
+        repositoryName="tls/pushed",
+        policyText=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+        force=True,  # it would lock out a caller in the clear, which is the point
+    )
     creds = f"AWS:{login_password(ecr)}"
     target = f"docker://{server.host}/tls/pushed:v1"
 
