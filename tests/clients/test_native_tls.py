@@ -17,18 +17,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.support.ecr import REGION, login_password
+from tests.support.ecr import login_password, make_client
 from tests.support.images import OCI_LAYER_GZIP, Blob, image_from_layers, write_oci_layout
-from tests.support.servers import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, DockyardProcess
+from tests.support.servers import DockyardProcess
 from tests.support.tools import sha256_file, skopeo
 
 pytestmark = pytest.mark.timeout(180)
@@ -115,15 +113,7 @@ def server(
 
 
 def _ecr(server: HttpsDockyard, ca: Path) -> Any:
-    return boto3.client(
-        "ecr",
-        endpoint_url=server.url,
-        region_name=REGION,
-        aws_access_key_id=ROOT_ACCESS_KEY_ID,
-        aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
-        verify=str(ca),
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return make_client(server.url, verify=str(ca))
 
 
 def test_the_ecr_api_and_the_login_endpoint_are_https(

@@ -39,8 +39,11 @@ def expect_error(code: str, call: Callable[..., Any], /, **params: Any) -> Clien
     return caught.value
 
 
-def make_client(endpoint: str, *, validate: bool = True, **keys: str) -> Any:
-    """A boto3 ECR client on ``endpoint`` (root keys unless ``keys`` says otherwise)."""
+def make_client(
+    endpoint: str, *, validate: bool = True, verify: str | None = None, **keys: str
+) -> Any:
+    """A boto3 ECR client on ``endpoint`` (root keys unless ``keys`` says otherwise;
+    ``verify``: the CA file an HTTPS endpoint's certificate is checked against)."""
     session = boto3.session.Session(
         aws_access_key_id=keys.get("access_key_id", ROOT_ACCESS_KEY_ID),
         aws_secret_access_key=keys.get("secret_access_key", ROOT_SECRET_ACCESS_KEY),
@@ -52,7 +55,7 @@ def make_client(endpoint: str, *, validate: bool = True, **keys: str) -> Any:
         read_timeout=60,
         parameter_validation=validate,
     )
-    return session.client("ecr", endpoint_url=endpoint, config=config)
+    return session.client("ecr", endpoint_url=endpoint, config=config, verify=verify)
 
 
 # --------------------------------------------------------------------------- the aws CLI

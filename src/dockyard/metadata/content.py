@@ -145,21 +145,21 @@ class ContentStore:
 
     def mount_blob(self, source: RepositoryKey, target: RepositoryKey, digest: Digest) -> bool:
         """Link a blob ``source`` holds into ``target`` in one transaction; False if none."""
-        with writing(self._engine) as conn:
-            hold_off_gc(conn)
-            size = conn.execute(_HELD_SIZE, {**key_params(source), "digest": str(digest)}).scalar()
-            if size is None:
-                return False
-            self._link(conn, require_repository(conn, target), digest, int(size))
-        return True
+        return self._link_held(_HELD_SIZE, key_params(source), target, digest)
 
     def adopt_blob(self, target: RepositoryKey, digest: Digest) -> bool:
         """Link into ``target`` a blob that some repository, of any registry, holds; False
         when none does. For a caller that knows ``target`` may hold that content: the bytes
         are the same wherever they are linked, and a linked blob is never collected."""
+        return self._link_held(_ANY_HOLDER_SIZE, {}, target, digest)
+
+    def _link_held(
+        self, held: Select[Any], params: dict[str, Any], target: RepositoryKey, digest: Digest
+    ) -> bool:
+        """Link ``digest`` into ``target`` if ``held`` (a size query) finds a link to it."""
         with writing(self._engine) as conn:
             hold_off_gc(conn)
-            size = conn.execute(_ANY_HOLDER_SIZE, {"digest": str(digest)}).scalar()
+            size = conn.execute(held, {**params, "digest": str(digest)}).scalar()
             if size is None:
                 return False
             self._link(conn, require_repository(conn, target), digest, int(size))
