@@ -38,6 +38,7 @@ class Settings:
     public_url: str = ""
     tls_cert: str = ""
     tls_key: str = ""
+    tls_reload_interval: timedelta = timedelta(minutes=1)
     create_on_push: bool = False
     allow_anonymous_pull: bool = False
     insecure_no_auth: bool = False
@@ -92,6 +93,8 @@ HELP: dict[str, str] = {
     "tls_cert": "PEM certificate (chain) to serve HTTPS with, beside tls_key; empty serves "
     "plain HTTP, for TLS in a reverse proxy.",
     "tls_key": "PEM private key of tls_cert (unencrypted).",
+    "tls_reload_interval": "How often each server process looks for a renewed tls_cert or "
+    "tls_key and loads it for new connections (0 = never).",
     "create_on_push": "Create a repository when something is first pushed to it and no "
     "repository creation template for CREATE_ON_PUSH applies: as if a ROOT template with "
     "default settings existed (ECR refuses such pushes).",

@@ -50,7 +50,9 @@ def _certificates(where: Path) -> tuple[Path, Path, Path]:
     the server's signed by a CA made here."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dockyard test CA")])
+    # A name of its own: clients pick a CA by name, and two may be trusted at once.
+    label = f"Dockyard test CA {x509.random_serial_number():x}"
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, label)])
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -202,6 +204,57 @@ def test_an_idle_pooled_connection_does_not_hold_a_drain(
         assert proc.stop(timeout=25) == 0
         # uvloop's own wait for the peer's close_notify is 30 s.
         assert time.monotonic() - started < 10
+
+
+def _served_serial(port: int, trusted: ssl.SSLContext) -> int:
+    raw = socket.create_connection(("127.0.0.1", port))
+    with trusted.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def test_a_renewed_certificate_is_served_without_a_restart(
+    tmp_path: Path, certificates: tuple[Path, Path, Path]
+) -> None:
+    ca, cert, key = certificates
+    live_cert, live_key = tmp_path / "live.crt", tmp_path / "live.key"
+    live_cert.write_bytes(cert.read_bytes())
+    live_key.write_bytes(key.read_bytes())
+    new_ca, new_cert, new_key = _certificates(tmp_path / "renewed")
+    both = ssl.create_default_context(cadata=ca.read_text() + new_ca.read_text())
+    proc = HttpsDockyard(
+        tmp_path / "data",
+        extra_args=["--tls-cert", str(live_cert), "--tls-key", str(live_key)],
+        env={"DOCKYARD_WORKERS": "2", "DOCKYARD_TLS_RELOAD_INTERVAL": "1s"},
+    )
+    proc.verify = both
+    with proc.serving():
+        old = x509.load_pem_x509_certificate(cert.read_bytes()).serial_number
+        renewed = x509.load_pem_x509_certificate(new_cert.read_bytes()).serial_number
+        assert _served_serial(proc.port, both) == old
+
+        # A half-written pair is not taken up: the one before goes on being served.
+        live_cert.write_bytes(new_cert.read_bytes()[:100])
+        time.sleep(2.5)
+        assert {_served_serial(proc.port, both) for _ in range(6)} == {old}
+        assert "does not load" in proc.log_text()
+
+        # Replaced as cert-manager and certbot do, by renaming the new files in place.
+        for new, live in ((new_key, live_key), (new_cert, live_cert)):
+            staged = live.with_suffix(".new")
+            staged.write_bytes(new.read_bytes())
+            staged.rename(live)
+        deadline = time.monotonic() + 10
+        served = set()
+        while time.monotonic() < deadline:
+            # Several connections, so that both worker processes answer.
+            served = {_served_serial(proc.port, both) for _ in range(8)}
+            if served == {renewed}:
+                break
+            time.sleep(0.3)
+        assert served == {renewed}
+        assert httpx.get(f"{proc.url}/v2/", verify=both).status_code == 200
 
 
 @pytest.mark.parametrize(

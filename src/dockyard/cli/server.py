@@ -16,6 +16,7 @@ import uvicorn
 from dockyard.app import create_app, open_registry
 from dockyard.cli import logs
 from dockyard.cli.connections import http_protocol
+from dockyard.cli.tls import watch_certificate
 from dockyard.config import Settings
 from dockyard.services import Registry
 
@@ -52,6 +53,7 @@ def run_server(
         ssl_keyfile=settings.tls_key or None,
     )
     server = _Server(server_config)
+    server.tls_reload = settings.tls_reload_interval.total_seconds()
     server.run(sockets=None if sock is None else [sock])
     if not server.started:
         logging.getLogger("dockyard.server").error("the server did not start")
@@ -61,6 +63,25 @@ def run_server(
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGTERM after a graceful shutdown, which makes the
     process die by signal; an operator (and systemd) expect a clean exit 0."""
+
+    tls_reload = 0.0  # seconds between looks at the certificate files; 0: never
+    _watch: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        config = self.config
+        if config.ssl is not None and self.tls_reload > 0:
+            assert config.ssl_certfile is not None and config.ssl_keyfile is not None
+            self._watch = asyncio.create_task(
+                watch_certificate(
+                    config.ssl, str(config.ssl_certfile), str(config.ssl_keyfile), self.tls_reload
+                )
+            )
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
