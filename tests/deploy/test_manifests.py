@@ -516,6 +516,27 @@ def test_helm_probes() -> None:
     assert set(ports.values()) == {5000}
 
 
+def test_helm_nodes_serve_tls_from_a_named_secret() -> None:
+    plain = container(render_chart(CHART, FULL_VALUES).find("Deployment"))
+    assert not any(e["name"].startswith("DOCKYARD_TLS_") for e in plain["env"])
+    assert "scheme" not in plain["readinessProbe"]["httpGet"]
+
+    rendered = render_chart(CHART, {**FULL_VALUES, "tls": {"existingSecret": "registry-tls"}})
+    pod = rendered.find("Deployment")["spec"]["template"]["spec"]
+    node = container(rendered.find("Deployment"))
+    env = pod_environment(rendered)
+    (mount,) = [m for m in node["volumeMounts"] if m["name"] == "tls"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "tls"]
+    assert volume["secret"] == {"secretName": "registry-tls"}
+    assert mount["readOnly"] is True and "subPath" not in mount  # so renewals reach the pod
+    # The kubernetes.io/tls Secret's two keys, as files where the settings look.
+    assert env["DOCKYARD_TLS_CERT"] == f"{mount['mountPath']}/tls.crt"
+    assert env["DOCKYARD_TLS_KEY"] == f"{mount['mountPath']}/tls.key"
+    assert set(env) <= KNOWN_ENV
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert node[probe]["httpGet"]["scheme"] == "HTTPS"
+
+
 def test_helm_container_runs_a_real_command_as_non_root() -> None:
     rendered = render_chart(CHART, FULL_VALUES)
     deployment = rendered.find("Deployment")
