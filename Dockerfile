@@ -25,8 +25,10 @@ WORKDIR /var/lib/dockyard
 EXPOSE 5000
 
 # The slim image has no curl: ask /livez with the standard library, on the configured port.
+# HTTPS when DOCKYARD_TLS_CERT is set (in a container, set TLS by environment, not in a
+# config file); the certificate names the public host, not loopback, so it is not checked.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('DOCKYARD_PORT', '5000'), timeout=4)"]
+    CMD ["python", "-c", "import os, ssl, urllib.request; tls = bool(os.environ.get('DOCKYARD_TLS_CERT')); urllib.request.urlopen('%s://127.0.0.1:%s/livez' % ('https' if tls else 'http', os.environ.get('DOCKYARD_PORT', '5000')), timeout=4, context=ssl._create_unverified_context() if tls else None)"]
 
 ENTRYPOINT ["dockyard"]
 CMD ["serve", "--host", "0.0.0.0"]

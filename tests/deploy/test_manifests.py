@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from dockyard.auth import keys
 from dockyard.cli.main import app
 from dockyard.config import CONFIG_ENV, Settings, env_name, load_settings, parse_duration
 from tests.deploy.helm_render import RequiredValueMissing, render_chart
+from tests.support.tls import make_certificates
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -136,27 +138,37 @@ class _Probe(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def probe_server() -> Iterator[tuple[int, type[_Probe]]]:
+@pytest.fixture(params=["http", "https"])
+def probe_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[int, type[_Probe], dict[str, str]]]:
+    """A stand-in node answering ``/livez``, over HTTPS too, and the environment saying so."""
     handler = type("Handler", (_Probe,), {"paths": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    env = {"DOCKYARD_PORT": str(server.server_address[1])}
+    if request.param == "https":
+        _, cert, key = make_certificates(tmp_path)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        env |= {"DOCKYARD_TLS_CERT": str(cert), "DOCKYARD_TLS_KEY": str(key)}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.server_address[1], handler
+        yield server.server_address[1], handler, env
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_dockerfile_healthcheck_asks_livez_on_the_configured_port(
-    probe_server: tuple[int, type[_Probe]],
+    probe_server: tuple[int, type[_Probe], dict[str, str]],
 ) -> None:
-    port, handler = probe_server
+    _, handler, serving = probe_server
     (healthcheck,) = instruction("HEALTHCHECK")
     command = json.loads(healthcheck[healthcheck.index("CMD") + 3 :].strip())
     assert command[:2] == ["python", "-c"], "the slim image has no curl"
-    env = {**os.environ, "DOCKYARD_PORT": str(port)}
+    env = {**os.environ, **serving}
     run = [sys.executable, *command[1:]]
     assert subprocess.run(run, env=env, capture_output=True, timeout=30).returncode == 0
     assert handler.paths == ["/livez"]
