@@ -242,14 +242,19 @@ def _check_tls(settings: Settings) -> None:
     if not settings.tls_cert:
         return
     try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
-            settings.tls_cert, settings.tls_key
-        )
+        tls_context(settings)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(
             f"tls_cert {settings.tls_cert!r} with tls_key {settings.tls_key!r} does not load: "
             f"{getattr(exc, 'reason', None) or exc.strerror or exc}"
         ) from None
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """A server-side TLS context holding ``tls_cert`` and ``tls_key`` as they are now."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
 
 
 def _convert(name: str, value: Any, kind: type) -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from cryptography import x509
 
@@ -169,6 +170,12 @@ def test_a_renewed_certificate_is_served_without_a_restart(
     )
     proc.verify = both
     with proc.serving():
+        # Both workers up (each loads the pair as it starts), so that what follows is
+        # their reloading, not a late start.
+        deadline = time.monotonic() + 30
+        while proc.log_text().count("Application startup complete.") < 2:
+            assert time.monotonic() < deadline, proc.log_text()[-3000:]
+            time.sleep(0.1)
         old = x509.load_pem_x509_certificate(cert.read_bytes()).serial_number
         renewed = x509.load_pem_x509_certificate(new_cert.read_bytes()).serial_number
         assert _served_serial(proc.port, both) == old
@@ -194,6 +201,42 @@ def test_a_renewed_certificate_is_served_without_a_restart(
             time.sleep(0.3)
         assert served == {renewed}
         assert httpx.get(f"{proc.url}/v2/", verify=both).status_code == 200
+
+
+def test_a_worker_replaced_mid_renewal_serves_the_node_s_first_pair(
+    tmp_path: Path, certificates: tuple[Path, Path, Path]
+) -> None:
+    ca, cert, key = certificates
+    live_cert = tmp_path / "live.crt"
+    live_cert.write_bytes(cert.read_bytes())
+    proc = HttpsDockyard(
+        tmp_path / "data",
+        extra_args=["--tls-cert", str(live_cert), "--tls-key", str(key)],
+        env={"DOCKYARD_WORKERS": "2", "DOCKYARD_TLS_RELOAD_INTERVAL": "1h"},
+    )
+    proc.verify = ssl.create_default_context(cafile=str(ca))
+    with proc.serving():
+        node = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 30
+        while proc.log_text().count("Application startup complete.") < 2:
+            assert time.monotonic() < deadline, proc.log_text()[-3000:]
+            time.sleep(0.1)
+        # The files caught half-written just as a worker dies: its replacement cannot load
+        # them. It must neither refuse connections nor, failing again and again, stop the node.
+        live_cert.write_bytes(cert.read_bytes()[:100])
+        victim = node.children()[0]
+        victim.kill()
+        victim.wait(10)
+        failures: list[str] = []
+        until = time.monotonic() + 8  # past the supervisor's five quick exits
+        while time.monotonic() < until:
+            try:
+                _served_serial(proc.port, proc.verify)
+            except OSError as exc:
+                failures.append(repr(exc))
+        assert not failures, failures[:5]
+        assert "serving the one the node started with" in proc.log_text()
+        assert len(node.children()) == 2 and proc.running
 
 
 @pytest.mark.parametrize(

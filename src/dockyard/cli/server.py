@@ -9,6 +9,7 @@ import logging
 import math
 import signal
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 
 import uvicorn
@@ -25,18 +26,21 @@ def run_server(
     settings: Settings,
     registry: Registry | None,
     listen: Callable[[], socket.socket] | None,
+    last_good_tls: ssl.SSLContext | None = None,
 ) -> bool:
     """Serve until told to stop; False when the server could not start.
 
     A worker (``listen`` given) opens its own registry without migrating: the process
     that started the node migrated before any worker existed. It listens only once the
-    application is open, so the kernel hands a starting worker (or one that fails to
-    start) no connections to hold while the others are ready.
+    application is open and its TLS certificate loaded, so the kernel hands a starting
+    worker (or one that fails to start, say on a certificate caught mid-renewal) no
+    connections to hold or refuse while the others are ready. A worker whose certificate
+    files do not load serves ``last_good_tls`` (the pair its node started with) instead,
+    until they load again.
     """
     if registry is None:
         registry = open_registry(settings, upgrade=False)
     app = create_app(settings, registry)
-    sock = None if listen is None else listen()
     server_config = uvicorn.Config(
         app,
         host=settings.host,
@@ -51,13 +55,41 @@ def run_server(
         timeout_keep_alive=math.ceil(settings.keep_alive_timeout.total_seconds()),
         ssl_certfile=settings.tls_cert or None,
         ssl_keyfile=settings.tls_key or None,
+        ssl_context_factory=_tls_factory(last_good_tls) if settings.tls_cert else None,
     )
+    try:
+        server_config.load()
+    except (OSError, ssl.SSLError) as exc:
+        logging.getLogger("dockyard.server").error(
+            "TLS certificate %s does not load (%s); not serving", settings.tls_cert, exc
+        )
+        return False
+    sock = None if listen is None else listen()
     server = _Server(server_config)
     server.tls_reload = settings.tls_reload_interval.total_seconds()
     server.run(sockets=None if sock is None else [sock])
     if not server.started:
         logging.getLogger("dockyard.server").error("the server did not start")
     return bool(server.started)
+
+
+def _tls_factory(
+    last_good: ssl.SSLContext | None,
+) -> Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext]:
+    def factory(config: uvicorn.Config, from_files: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        try:
+            return from_files()
+        except (OSError, ssl.SSLError) as exc:
+            if last_good is None:
+                raise
+            logging.getLogger("dockyard.server").warning(
+                "TLS certificate %s does not load (%s); serving the one the node started with",
+                config.ssl_certfile,
+                exc,
+            )
+            return last_good
+
+    return factory
 
 
 class _Server(uvicorn.Server):

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dockyard.cli import logs
-from dockyard.config import Settings, as_values, load_settings
+from dockyard.config import Settings, as_values, load_settings, tls_context
 
 log = logging.getLogger("dockyard.workers")
 
@@ -66,6 +66,9 @@ def main(argv: list[str]) -> None:
         settings = load_settings(json.load(pipe), environ={})
     logs.configure(settings.log_level, settings.log_format)
     reserved = socket.socket(fileno=sock_fd)
+    # Loaded once here, before any worker exists: a worker started later (one replaced)
+    # while the files are caught mid-renewal serves this pair until they load again.
+    last_good_tls = tls_context(settings) if settings.tls_cert else None
 
     def work() -> None:
         from dockyard.cli.server import run_server  # the application: in workers only
@@ -75,7 +78,7 @@ def main(argv: list[str]) -> None:
             reserved.close()
             return listener
 
-        if not run_server(settings, None, listen):
+        if not run_server(settings, None, listen, last_good_tls):
             raise SystemExit(1)
 
     sys.exit(Supervisor(count, work).run())
